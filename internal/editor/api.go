@@ -1,0 +1,315 @@
+package editor
+
+import (
+	"context"
+	"crypto/sha256"
+	"encoding/hex"
+	"encoding/json"
+	"errors"
+	"log/slog"
+	"net/http"
+	"strconv"
+	"time"
+
+	"github.com/gin-gonic/gin"
+
+	"newsflash/internal/history"
+	"newsflash/internal/httperr"
+	"newsflash/internal/news"
+	"newsflash/internal/stream"
+)
+
+// Config wires the API. Stream, Log, Taxonomy and Editors are required.
+type Config struct {
+	Stream   *stream.Stream
+	Log      *history.Log
+	Taxonomy *news.Taxonomy
+	Editors  *Editors
+	// Logger. Default slog.Default().
+	Logger *slog.Logger
+	// Now is the clock. Default time.Now.
+	Now func() time.Time
+	// MaxTries of a correction that keeps meeting concurrent ones. Default 5.
+	MaxTries int
+}
+
+// API serves the item endpoints.
+type API struct {
+	cfg Config
+	log *slog.Logger
+}
+
+// New checks cfg and returns the API.
+func New(cfg Config) (*API, error) {
+	if cfg.Stream == nil || cfg.Log == nil || cfg.Taxonomy == nil || cfg.Editors == nil {
+		return nil, errors.New("editor: Stream, Log, Taxonomy and Editors are required")
+	}
+	if cfg.Logger == nil {
+		cfg.Logger = slog.Default()
+	}
+	if cfg.Now == nil {
+		cfg.Now = time.Now
+	}
+	if cfg.MaxTries <= 0 {
+		cfg.MaxTries = 5
+	}
+	return &API{cfg: cfg, log: cfg.Logger}, nil
+}
+
+// Register adds the routes under g (the /api/v1 group).
+func (a *API) Register(g *gin.RouterGroup) {
+	g.GET("/taxonomy", a.taxonomy)
+	g.GET("/items", a.list)
+	g.GET("/items/:id", a.get)
+	w := g.Group("", a.cfg.Editors.RequireEditor())
+	w.POST("/items", a.create)
+	w.PATCH("/items/:id", a.correct)
+	w.DELETE("/items/:id", a.retract)
+}
+
+func (a *API) taxonomy(c *gin.Context) {
+	c.Header("Cache-Control", "public, max-age=60")
+	c.JSON(http.StatusOK, a.cfg.Taxonomy)
+}
+
+// Listing limits.
+const (
+	defaultLimit = 20
+	maxLimit     = 100
+)
+
+type listAnswer struct {
+	Items      []news.Item `json:"items"`
+	NextBefore uint64      `json:"next_before,omitempty"`
+}
+
+func (a *API) list(c *gin.Context) {
+	f, err := a.cfg.Taxonomy.ParseFilter(c.Query("regions"), c.Query("topics"), c.Query("langs"))
+	if err != nil {
+		httperr.Abort(c, err)
+		return
+	}
+	limit, err := queryUint(c, "limit", defaultLimit, 1, maxLimit)
+	if err != nil {
+		httperr.Abort(c, err)
+		return
+	}
+	before, err := queryUint(c, "before", 0, 1, 1<<62)
+	if err != nil {
+		httperr.Abort(c, err)
+		return
+	}
+	items := a.cfg.Log.List(f, before, int(limit))
+	ans := listAnswer{Items: make([]news.Item, len(items))}
+	for i, it := range items {
+		ans.Items[i] = it.Public()
+	}
+	if len(items) == int(limit) {
+		ans.NextBefore = items[len(items)-1].PublishedSeq
+	}
+	c.JSON(http.StatusOK, ans)
+}
+
+// queryUint reads an optional unsigned integer query parameter in [min, max].
+func queryUint(c *gin.Context, name string, def, min, max uint64) (uint64, error) {
+	s, ok := c.GetQuery(name)
+	if !ok || s == "" {
+		return def, nil
+	}
+	v, err := strconv.ParseUint(s, 10, 64)
+	if err != nil || v < min || v > max {
+		return 0, httperr.Field(http.StatusBadRequest, "invalid_"+name, name,
+			name+" must be a whole number from "+strconv.FormatUint(min, 10)+" to "+strconv.FormatUint(max, 10))
+	}
+	return v, nil
+}
+
+func (a *API) get(c *gin.Context) {
+	id := c.Param("id")
+	if !news.ValidID(id) {
+		httperr.Abort(c, stream.ErrNotFound)
+		return
+	}
+	it, err := a.cfg.Stream.Current(c.Request.Context(), id)
+	if err != nil {
+		httperr.Abort(c, err)
+		return
+	}
+	c.JSON(http.StatusOK, it.Public())
+}
+
+// maxIdempotencyKey bounds the Idempotency-Key header.
+const maxIdempotencyKey = 255
+
+func (a *API) create(c *gin.Context) {
+	var d news.Draft
+	if err := httperr.DecodeJSON(c, &d); err != nil {
+		httperr.Abort(c, err)
+		return
+	}
+	it, err := a.cfg.Taxonomy.NewItem(d)
+	if err != nil {
+		httperr.Abort(c, err)
+		return
+	}
+	editor := EditorName(c)
+	ctx := c.Request.Context()
+	it.ID = news.NewID()
+	if key := c.GetHeader("Idempotency-Key"); key != "" {
+		if len(key) > maxIdempotencyKey || !printableASCII(key) {
+			httperr.Abort(c, httperr.Field(http.StatusBadRequest, "invalid_idempotency_key", "Idempotency-Key",
+				"Idempotency-Key must be 1-255 printable ASCII characters"))
+			return
+		}
+		hash := fingerprint(it)
+		claim, created, err := a.cfg.Stream.ClaimKey(ctx, editor, key, stream.Claim{ItemID: it.ID, Hash: hash})
+		if err != nil {
+			httperr.Abort(c, err)
+			return
+		}
+		if !created {
+			if claim.Hash != hash {
+				httperr.Abort(c, httperr.Field(http.StatusUnprocessableEntity, "idempotency_key_reused", "Idempotency-Key",
+					"this Idempotency-Key was used for a different item in the last 24 hours"))
+				return
+			}
+			it.ID = claim.ItemID
+			if cur, err := a.cfg.Stream.Current(ctx, it.ID); err == nil {
+				a.replay(c, cur)
+				return
+			} else if !errors.Is(err, stream.ErrNotFound) {
+				httperr.Abort(c, err)
+				return
+			}
+			// Claimed but not published: the first attempt failed or is
+			// still under way. Publishing with expectLast 0 lets only one win.
+		}
+	}
+	now := a.now()
+	it.Editor = editor
+	it.PublishedAt, it.UpdatedAt = now, now
+	seq, dup, err := a.cfg.Stream.Publish(ctx, news.Event{Type: news.EventItem, Item: it}, 0, it.ID)
+	if dup || errors.Is(err, stream.ErrConflict) {
+		cur, err := a.cfg.Stream.Current(ctx, it.ID)
+		if err != nil {
+			httperr.Abort(c, err)
+			return
+		}
+		a.replay(c, cur)
+		return
+	}
+	if err != nil {
+		httperr.Abort(c, err)
+		return
+	}
+	it.Seq, it.PublishedSeq = seq, seq
+	a.log.Info("item published", "id", it.ID, "seq", seq, "editor", editor, "priority", it.Priority)
+	a.settle(c, seq)
+	c.Header("Location", "/api/v1/items/"+it.ID)
+	c.JSON(http.StatusCreated, it)
+}
+
+// replay answers a repeated create with the item it made first.
+func (a *API) replay(c *gin.Context, it news.Item) {
+	c.Header("Idempotent-Replayed", "true")
+	c.Header("Location", "/api/v1/items/"+it.ID)
+	c.JSON(http.StatusCreated, it)
+}
+
+// settle waits briefly until this instance's history has the event, so the
+// editor's next list read shows it. It never fails the request: the write is
+// already durable.
+func (a *API) settle(c *gin.Context, seq uint64) {
+	ctx, cancel := context.WithTimeout(c.Request.Context(), 2*time.Second)
+	defer cancel()
+	_ = a.cfg.Log.WaitFor(ctx, seq)
+}
+
+func (a *API) correct(c *gin.Context) {
+	var p news.Patch
+	if err := httperr.DecodeJSON(c, &p); err != nil {
+		httperr.Abort(c, err)
+		return
+	}
+	a.change(c, news.EventUpdate, func(cur news.Item) (news.Item, bool, error) {
+		if cur.Status == news.StatusRetracted {
+			return news.Item{}, false, httperr.New(http.StatusConflict, "item_retracted", "a retracted item cannot be corrected")
+		}
+		return a.cfg.Taxonomy.ApplyPatch(cur, p)
+	})
+}
+
+func (a *API) retract(c *gin.Context) {
+	a.change(c, news.EventRetract, func(cur news.Item) (news.Item, bool, error) {
+		if cur.Status == news.StatusRetracted {
+			return cur, false, nil // retracting twice changes nothing
+		}
+		cur.Status = news.StatusRetracted
+		return cur, true, nil
+	})
+}
+
+// change reads the item's current version, applies edit and publishes the
+// result as an event that expects that version to still be the last; on a
+// concurrent change it reads again and retries.
+func (a *API) change(c *gin.Context, typ string, edit func(news.Item) (news.Item, bool, error)) {
+	id := c.Param("id")
+	if !news.ValidID(id) {
+		httperr.Abort(c, stream.ErrNotFound)
+		return
+	}
+	ctx := c.Request.Context()
+	editor := EditorName(c)
+	for try := 0; try < a.cfg.MaxTries; try++ {
+		cur, err := a.cfg.Stream.Current(ctx, id)
+		if err != nil {
+			httperr.Abort(c, err)
+			return
+		}
+		next, changed, err := edit(cur)
+		if err != nil {
+			httperr.Abort(c, err)
+			return
+		}
+		if !changed {
+			c.JSON(http.StatusOK, cur)
+			return
+		}
+		next.Version = cur.Version + 1
+		next.UpdatedAt = a.now()
+		next.UpdatedBy = editor
+		msgID := id + "." + strconv.Itoa(next.Version) + "." + news.NewID()
+		seq, _, err := a.cfg.Stream.Publish(ctx, news.Event{Type: typ, Item: next}, cur.Seq, msgID)
+		if errors.Is(err, stream.ErrConflict) {
+			continue
+		}
+		if err != nil {
+			httperr.Abort(c, err)
+			return
+		}
+		next.Seq = seq
+		a.log.Info("item "+typ, "id", id, "seq", seq, "version", next.Version, "editor", editor)
+		a.settle(c, seq)
+		c.JSON(http.StatusOK, next)
+		return
+	}
+	httperr.Abort(c, stream.ErrConflict)
+}
+
+func (a *API) now() time.Time { return a.cfg.Now().UTC().Truncate(time.Millisecond) }
+
+// fingerprint identifies what an item says, for Idempotency-Key reuse checks.
+func fingerprint(it news.Item) string {
+	b, _ := json.Marshal([]any{it.Text, it.Lang, it.Regions, it.Topics, it.Source, it.URL, it.Priority})
+	sum := sha256.Sum256(b)
+	return hex.EncodeToString(sum[:16])
+}
+
+func printableASCII(s string) bool {
+	for i := 0; i < len(s); i++ {
+		if s[i] < 0x20 || s[i] > 0x7e {
+			return false
+		}
+	}
+	return true
+}

@@ -1,0 +1,10 @@
+// Package editor is the newsroom's HTTP API on Gin: posting items,
+// correcting and retracting them, the public item reads, the taxonomy, and
+// the editors' bearer-token authentication.
+//
+// Writes go to the stream package and are answered only after JetStream has
+// stored them; corrections use optimistic concurrency on the item's last
+// seq, so concurrent editors on any instance never overwrite each other.
+// Lists are read from the history projection. An *API is safe for concurrent
+// use; it holds no lock of its own.
+package editor

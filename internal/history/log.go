@@ -1,0 +1,251 @@
+package history
+
+import (
+	"context"
+	"sync"
+	"time"
+
+	"newsflash/internal/news"
+)
+
+// Config sets the Log's retention. The zero value keeps the defaults.
+type Config struct {
+	// MaxEvents is how many events the log keeps at most. Default 100,000.
+	MaxEvents int
+	// MaxAge is how long an event is kept. Default 30 days.
+	MaxAge time.Duration
+	// Now is the clock; default time.Now.
+	Now func() time.Time
+}
+
+// Entry is one event of the log with the item's previous version (nil for a
+// new item, or when the previous version is older than the log).
+type Entry struct {
+	Event news.Event
+	Prev  *news.Item
+
+	at time.Time // when it was appended, for MaxAge
+
+	memoMu sync.Mutex
+	memo   map[int][]byte
+}
+
+// Memo returns the value built for key, building it once. Encoders use it to
+// encode an event once for every reader.
+func (e *Entry) Memo(key int, build func() []byte) []byte {
+	e.memoMu.Lock()
+	defer e.memoMu.Unlock()
+	if b, ok := e.memo[key]; ok {
+		return b
+	}
+	if e.memo == nil {
+		e.memo = make(map[int][]byte, 2)
+	}
+	b := build()
+	e.memo[key] = b
+	return b
+}
+
+// Log is the projection. The zero value is not usable: call New.
+type Log struct {
+	cfg Config
+
+	mu       sync.RWMutex
+	events   []*Entry          // in stream order; events[start:] are live
+	start    int               // index of the oldest kept event
+	items    map[string]*Entry // item id → entry of its current version
+	timeline []string          // item ids in order of first publication
+	head     uint64            // seq of the newest event appended
+	changed  chan struct{}     // closed and replaced at every Append
+}
+
+// New returns an empty log.
+func New(cfg Config) *Log {
+	if cfg.MaxEvents <= 0 {
+		cfg.MaxEvents = 100_000
+	}
+	if cfg.MaxAge <= 0 {
+		cfg.MaxAge = 30 * 24 * time.Hour
+	}
+	if cfg.Now == nil {
+		cfg.Now = time.Now
+	}
+	return &Log{cfg: cfg, items: make(map[string]*Entry), changed: make(chan struct{})}
+}
+
+// Append adds the next event of the stream and returns its entry. Events
+// must come in increasing Seq order; an older one is ignored (nil).
+func (l *Log) Append(ev news.Event) *Entry {
+	l.mu.Lock()
+	defer l.mu.Unlock()
+	if ev.Seq <= l.head {
+		return nil
+	}
+	e := &Entry{Event: ev, at: l.cfg.Now()}
+	if prev, ok := l.items[ev.Item.ID]; ok {
+		p := prev.Event.Item
+		e.Prev = &p
+	} else if ev.Type == news.EventItem || ev.Item.PublishedSeq == ev.Seq {
+		l.timeline = append(l.timeline, ev.Item.ID)
+	} else {
+		// An update of an item older than the log: place it by publication.
+		l.insertTimeline(ev.Item.ID, ev.Item.PublishedSeq)
+	}
+	l.items[ev.Item.ID] = e
+	l.events = append(l.events, e)
+	l.head = ev.Seq
+	l.trim()
+	close(l.changed)
+	l.changed = make(chan struct{})
+	return e
+}
+
+func (l *Log) insertTimeline(id string, published uint64) {
+	i := len(l.timeline)
+	for i > 0 {
+		if e, ok := l.items[l.timeline[i-1]]; ok && e.Event.Item.PublishedSeq < published {
+			break
+		}
+		i--
+	}
+	l.timeline = append(l.timeline, "")
+	copy(l.timeline[i+1:], l.timeline[i:])
+	l.timeline[i] = id
+}
+
+// trim drops events past the retention limits. Callers hold mu.
+func (l *Log) trim() {
+	oldest := l.cfg.Now().Add(-l.cfg.MaxAge)
+	for l.start < len(l.events) && (len(l.events)-l.start > l.cfg.MaxEvents || l.events[l.start].at.Before(oldest)) {
+		e := l.events[l.start]
+		l.events[l.start] = nil
+		l.start++
+		if l.items[e.Event.Item.ID] == e {
+			delete(l.items, e.Event.Item.ID)
+		}
+	}
+	if l.start > 1024 && l.start*2 > len(l.events) {
+		l.events = append([]*Entry(nil), l.events[l.start:]...)
+		l.start = 0
+	}
+	n := 0
+	for n < len(l.timeline) {
+		if _, ok := l.items[l.timeline[n]]; ok {
+			break
+		}
+		n++
+	}
+	if n > 0 {
+		l.timeline = append(l.timeline[:0:0], l.timeline[n:]...)
+	}
+}
+
+// Head returns the seq of the newest event in the log (0 when empty).
+func (l *Log) Head() uint64 {
+	l.mu.RLock()
+	defer l.mu.RUnlock()
+	return l.head
+}
+
+// WaitFor blocks until the log has reached seq or ctx ends.
+func (l *Log) WaitFor(ctx context.Context, seq uint64) error {
+	for {
+		l.mu.RLock()
+		head, ch := l.head, l.changed
+		l.mu.RUnlock()
+		if head >= seq {
+			return nil
+		}
+		select {
+		case <-ch:
+		case <-ctx.Done():
+			return ctx.Err()
+		}
+	}
+}
+
+// Since returns the entries after seq, oldest first, and the head they lead
+// up to. covered is false when the log no longer reaches back to seq (events
+// after it were dropped) or seq is beyond the head.
+func (l *Log) Since(seq uint64) (entries []*Entry, head uint64, covered bool) {
+	l.mu.RLock()
+	defer l.mu.RUnlock()
+	head = l.head
+	if seq > head {
+		return nil, head, false
+	}
+	live := l.events[l.start:]
+	if len(live) == 0 {
+		return nil, head, seq == head
+	}
+	if first := live[0].Event.Seq; seq+1 < first {
+		return nil, head, false
+	}
+	// Events are in seq order: find the first one after seq.
+	lo, hi := 0, len(live)
+	for lo < hi {
+		m := (lo + hi) / 2
+		if live[m].Event.Seq <= seq {
+			lo = m + 1
+		} else {
+			hi = m
+		}
+	}
+	return append([]*Entry(nil), live[lo:]...), head, true
+}
+
+// Latest returns the newest n live items that match f, oldest first, as the
+// entries of their current versions, and the head they were read at.
+func (l *Log) Latest(f news.Filter, n int) (entries []*Entry, head uint64) {
+	l.mu.RLock()
+	defer l.mu.RUnlock()
+	entries = l.scan(f, 0, n)
+	for i, j := 0, len(entries)-1; i < j; i, j = i+1, j-1 {
+		entries[i], entries[j] = entries[j], entries[i]
+	}
+	return entries, l.head
+}
+
+// List returns up to limit live items that match f and were first published
+// before the seq before (0: no bound), newest first.
+func (l *Log) List(f news.Filter, before uint64, limit int) []news.Item {
+	l.mu.RLock()
+	defer l.mu.RUnlock()
+	entries := l.scan(f, before, limit)
+	out := make([]news.Item, len(entries))
+	for i, e := range entries {
+		out[i] = e.Event.Item
+	}
+	return out
+}
+
+// scan walks the timeline from the newest item. Callers hold mu.
+func (l *Log) scan(f news.Filter, before uint64, limit int) []*Entry {
+	var out []*Entry
+	for i := len(l.timeline) - 1; i >= 0 && len(out) < limit; i-- {
+		e, ok := l.items[l.timeline[i]]
+		if !ok {
+			continue
+		}
+		it := &e.Event.Item
+		if before != 0 && it.PublishedSeq >= before {
+			continue
+		}
+		if it.Status != news.StatusLive || !f.Match(it) {
+			continue
+		}
+		out = append(out, e)
+	}
+	return out
+}
+
+// Item returns the current version of an item the log holds.
+func (l *Log) Item(id string) (news.Item, bool) {
+	l.mu.RLock()
+	defer l.mu.RUnlock()
+	e, ok := l.items[id]
+	if !ok {
+		return news.Item{}, false
+	}
+	return e.Event.Item, true
+}

@@ -1,0 +1,257 @@
+package news
+
+import (
+	"fmt"
+	"net/url"
+	"strings"
+	"unicode"
+	"unicode/utf8"
+)
+
+// Limits on editor input.
+const (
+	MaxTextChars   = 600
+	MaxSourceChars = 120
+	MaxURLBytes    = 2048
+	MaxRegions     = 8
+	MaxTopics      = 8
+)
+
+// ValidationError says which input was wrong and why. Code is a stable
+// snake_case identifier, Message a sentence for people, Field the JSON field
+// or query parameter at fault.
+type ValidationError struct {
+	Code    string
+	Message string
+	Field   string
+}
+
+func (e *ValidationError) Error() string {
+	if e.Field == "" {
+		return e.Message
+	}
+	return e.Field + ": " + e.Message
+}
+
+func invalid(field, code, format string, args ...any) *ValidationError {
+	return &ValidationError{Code: code, Field: field, Message: fmt.Sprintf(format, args...)}
+}
+
+// Draft is an editor's new item as posted.
+type Draft struct {
+	Text     string   `json:"text"`
+	Lang     string   `json:"lang"`
+	Regions  []string `json:"regions"`
+	Topics   []string `json:"topics"`
+	Source   string   `json:"source"`
+	URL      string   `json:"url"`
+	Priority string   `json:"priority"`
+}
+
+// Patch is an editor's correction: nil fields stay as they are; an empty
+// source or url removes it.
+type Patch struct {
+	Text     *string   `json:"text"`
+	Regions  *[]string `json:"regions"`
+	Topics   *[]string `json:"topics"`
+	Source   *string   `json:"source"`
+	URL      *string   `json:"url"`
+	Priority *string   `json:"priority"`
+}
+
+// NewItem validates a draft and returns the first version of the item with
+// normalised values. Identity, editor and times are the caller's to fill in.
+func (t *Taxonomy) NewItem(d Draft) (Item, error) {
+	it := Item{Version: 1, Status: StatusLive}
+	var err error
+	if it.Text, err = cleanText("text", d.Text, MaxTextChars, true); err != nil {
+		return Item{}, err
+	}
+	if strings.TrimSpace(d.Lang) == "" {
+		return Item{}, invalid("lang", "missing_lang", "lang is required; allowed: %s", allowed(t.Languages))
+	}
+	lang, ok := t.Lang(d.Lang)
+	if !ok {
+		return Item{}, invalid("lang", "unknown_lang", "unknown language %q; allowed: %s", d.Lang, allowed(t.Languages))
+	}
+	it.Lang = lang
+	if it.Regions, err = t.slugs("regions", d.Regions, 1, MaxRegions, t.Region, t.Regions); err != nil {
+		return Item{}, err
+	}
+	if it.Topics, err = t.slugs("topics", d.Topics, 0, MaxTopics, t.Topic, t.Topics); err != nil {
+		return Item{}, err
+	}
+	if it.Source, err = cleanText("source", d.Source, MaxSourceChars, false); err != nil {
+		return Item{}, err
+	}
+	if it.URL, err = cleanURL(d.URL); err != nil {
+		return Item{}, err
+	}
+	if it.Priority, err = cleanPriority(d.Priority); err != nil {
+		return Item{}, err
+	}
+	return it, nil
+}
+
+// ApplyPatch validates a correction against the current version and returns
+// the corrected item and whether anything changed. Version, times and
+// editor are the caller's to update.
+func (t *Taxonomy) ApplyPatch(cur Item, p Patch) (Item, bool, error) {
+	if p.Text == nil && p.Regions == nil && p.Topics == nil && p.Source == nil && p.URL == nil && p.Priority == nil {
+		return Item{}, false, invalid("", "empty_patch", "a correction needs at least one of text, regions, topics, source, url, priority")
+	}
+	next := cur
+	var err error
+	if p.Text != nil {
+		if next.Text, err = cleanText("text", *p.Text, MaxTextChars, true); err != nil {
+			return Item{}, false, err
+		}
+	}
+	if p.Regions != nil {
+		if next.Regions, err = t.slugs("regions", *p.Regions, 1, MaxRegions, t.Region, t.Regions); err != nil {
+			return Item{}, false, err
+		}
+	}
+	if p.Topics != nil {
+		if next.Topics, err = t.slugs("topics", *p.Topics, 0, MaxTopics, t.Topic, t.Topics); err != nil {
+			return Item{}, false, err
+		}
+	}
+	if p.Source != nil {
+		if next.Source, err = cleanText("source", *p.Source, MaxSourceChars, false); err != nil {
+			return Item{}, false, err
+		}
+	}
+	if p.URL != nil {
+		if next.URL, err = cleanURL(*p.URL); err != nil {
+			return Item{}, false, err
+		}
+	}
+	if p.Priority != nil {
+		if next.Priority, err = cleanPriority(*p.Priority); err != nil {
+			return Item{}, false, err
+		}
+	}
+	changed := next.Text != cur.Text || next.Source != cur.Source || next.URL != cur.URL ||
+		next.Priority != cur.Priority || !equal(next.Regions, cur.Regions) || !equal(next.Topics, cur.Topics)
+	return next, changed, nil
+}
+
+// cleanText trims the text, folds every run of white space (line breaks
+// included) into one space, refuses other control characters and checks the
+// length in characters. Markup is kept as it is: it is text.
+func cleanText(field, s string, max int, required bool) (string, error) {
+	if !utf8.ValidString(s) {
+		return "", invalid(field, "invalid_"+field, "%s must be valid UTF-8", field)
+	}
+	var b strings.Builder
+	b.Grow(len(s))
+	space := false
+	for _, r := range strings.TrimSpace(s) {
+		switch {
+		case unicode.IsSpace(r):
+			space = true
+			continue
+		case unicode.IsControl(r):
+			return "", invalid(field, "invalid_"+field, "%s must not contain control characters (found U+%04X)", field, r)
+		}
+		if space {
+			b.WriteByte(' ')
+			space = false
+		}
+		b.WriteRune(r)
+	}
+	out := b.String()
+	n := utf8.RuneCountInString(out)
+	if n == 0 && required {
+		return "", invalid(field, "empty_"+field, "%s is required and must not be blank", field)
+	}
+	if n > max {
+		return "", invalid(field, field+"_too_long", "%s is %d characters long; the limit is %d", field, n, max)
+	}
+	return out, nil
+}
+
+func cleanURL(s string) (string, error) {
+	s = strings.TrimSpace(s)
+	if s == "" {
+		return "", nil
+	}
+	if len(s) > MaxURLBytes {
+		return "", invalid("url", "invalid_url", "url is longer than %d bytes", MaxURLBytes)
+	}
+	u, err := url.Parse(s)
+	if err != nil || (u.Scheme != "http" && u.Scheme != "https") || u.Host == "" || u.Hostname() == "" {
+		return "", invalid("url", "invalid_url", "url must be an absolute http or https URL")
+	}
+	if u.User != nil {
+		return "", invalid("url", "invalid_url", "url must not contain a user name or password")
+	}
+	for _, r := range s {
+		if r <= ' ' || r == 0x7f {
+			return "", invalid("url", "invalid_url", "url must not contain spaces or control characters")
+		}
+	}
+	return s, nil
+}
+
+func cleanPriority(s string) (string, error) {
+	switch p := strings.ToLower(strings.TrimSpace(s)); p {
+	case "":
+		return PriorityBreaking, nil
+	case PriorityFlash, PriorityUrgent, PriorityBreaking:
+		return p, nil
+	}
+	return "", invalid("priority", "invalid_priority", "unknown priority %q; allowed: flash, urgent, breaking", s)
+}
+
+// slugs normalises a list of slugs of one dimension, dropping repeats and
+// keeping the order given.
+func (t *Taxonomy) slugs(field string, in []string, min, max int, known func(string) (string, bool), terms []Term) ([]string, error) {
+	out := make([]string, 0, len(in))
+	for _, s := range in {
+		slug, ok := known(s)
+		if !ok {
+			return nil, invalid(field, "unknown_"+singular(field), "unknown %s %q; allowed: %s", singular(field), s, allowed(terms))
+		}
+		if !contains(out, slug) {
+			out = append(out, slug)
+		}
+	}
+	if len(out) < min {
+		return nil, invalid(field, "missing_"+field, "at least %d of %s is required; allowed: %s", min, field, allowed(terms))
+	}
+	if len(out) > max {
+		return nil, invalid(field, "too_many_"+field, "at most %d %s are allowed", max, field)
+	}
+	return out, nil
+}
+
+func singular(field string) string {
+	switch field {
+	case "langs":
+		return "lang"
+	}
+	return strings.TrimSuffix(field, "s")
+}
+
+func contains(list []string, s string) bool {
+	for _, v := range list {
+		if v == s {
+			return true
+		}
+	}
+	return false
+}
+
+func equal(a, b []string) bool {
+	if len(a) != len(b) {
+		return false
+	}
+	for i := range a {
+		if a[i] != b[i] {
+			return false
+		}
+	}
+	return true
+}

@@ -1,0 +1,264 @@
+package stream
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"log/slog"
+	"strconv"
+	"time"
+
+	"github.com/nats-io/nats-server/v2/server"
+	"github.com/nats-io/nats.go"
+	"github.com/nats-io/nats.go/jetstream"
+)
+
+// Sentinel errors callers test with errors.Is.
+var (
+	// ErrUnavailable: NATS or the stream cannot be reached now; nothing was
+	// written (or, after a timeout, it is unknown, and a retry with the same
+	// idempotency key is safe).
+	ErrUnavailable = errors.New("news stream unavailable")
+	// ErrNotFound: no such item.
+	ErrNotFound = errors.New("not found")
+	// ErrConflict: the item changed since it was read (optimistic concurrency).
+	ErrConflict = errors.New("item changed concurrently")
+)
+
+// Config says how to reach NATS and how to lay out the stream. The zero
+// value runs an embedded server storing under ./data/nats.
+type Config struct {
+	// URL of an external NATS (comma-separated servers). Empty: embedded.
+	URL string
+	// CredsFile is a NATS credentials file for URL. Optional.
+	CredsFile string
+	// StoreDir is where the embedded server keeps JetStream. Default ./data/nats.
+	StoreDir string
+	// Listen opens the embedded server's client port at host:port. Default: none.
+	Listen string
+	// MaxStore and MaxMemory limit the embedded JetStream. Defaults 8 GiB and 256 MiB.
+	MaxStore, MaxMemory int64
+	// Replicas of the stream and bucket. Default 1.
+	Replicas int
+	// StreamName of the news stream. Default "NEWSFLASH".
+	StreamName string
+	// MaxAge and MaxEvents bound the stream's history. Defaults 30 days, 100,000.
+	MaxAge    time.Duration
+	MaxEvents int64
+	// IdempotencyWindow is how long an Idempotency-Key is remembered. Default 24 h.
+	IdempotencyWindow time.Duration
+	// Timeout of one request to JetStream. Default 5 s.
+	Timeout time.Duration
+	// Logger. Default slog.Default().
+	Logger *slog.Logger
+}
+
+func (c *Config) setDefaults() {
+	if c.StoreDir == "" {
+		c.StoreDir = "./data/nats"
+	}
+	if c.MaxStore == 0 {
+		c.MaxStore = 8 << 30
+	}
+	if c.MaxMemory == 0 {
+		c.MaxMemory = 256 << 20
+	}
+	if c.Replicas == 0 {
+		c.Replicas = 1
+	}
+	if c.StreamName == "" {
+		c.StreamName = "NEWSFLASH"
+	}
+	if c.MaxAge == 0 {
+		c.MaxAge = 30 * 24 * time.Hour
+	}
+	if c.MaxEvents == 0 {
+		c.MaxEvents = 100_000
+	}
+	if c.IdempotencyWindow == 0 {
+		c.IdempotencyWindow = 24 * time.Hour
+	}
+	if c.Timeout == 0 {
+		c.Timeout = 5 * time.Second
+	}
+	if c.Logger == nil {
+		c.Logger = slog.Default()
+	}
+}
+
+// subjectPrefix is followed by the item id: one subject per item, so the
+// last message of a subject is the item's current version.
+const subjectPrefix = "newsflash.items."
+
+// Stream is an open connection to the news stream.
+type Stream struct {
+	cfg   Config
+	log   *slog.Logger
+	ns    *server.Server // nil with an external NATS
+	nc    *nats.Conn
+	js    jetstream.JetStream
+	str   jetstream.Stream
+	idem  jetstream.KeyValue
+	epoch string
+	// closed is closed when the NATS connection has closed.
+	closed chan struct{}
+}
+
+// Open starts or connects to NATS and creates or updates the stream and
+// bucket. It retries stream setup until ctx ends, since a cluster that is
+// electing leaders may not answer for seconds.
+func Open(ctx context.Context, cfg Config) (*Stream, error) {
+	cfg.setDefaults()
+	s := &Stream{cfg: cfg, log: cfg.Logger, closed: make(chan struct{})}
+	opts := []nats.Option{
+		nats.ClosedHandler(func(*nats.Conn) { close(s.closed) }),
+		nats.Name("newsflash"),
+		nats.MaxReconnects(-1),
+		nats.ReconnectWait(time.Second),
+		nats.DisconnectErrHandler(func(_ *nats.Conn, err error) {
+			s.log.Warn("nats disconnected", "err", err)
+		}),
+		nats.ReconnectHandler(func(nc *nats.Conn) {
+			s.log.Info("nats reconnected", "server", nc.ConnectedUrlRedacted())
+		}),
+	}
+	url := cfg.URL
+	if url == "" {
+		ns, err := startEmbedded(cfg, s.log)
+		if err != nil {
+			return nil, err
+		}
+		s.ns = ns
+		url = ns.ClientURL()
+		opts = append(opts, nats.InProcessServer(ns))
+	} else if cfg.CredsFile != "" {
+		opts = append(opts, nats.UserCredentials(cfg.CredsFile))
+	}
+	nc, err := nats.Connect(url, opts...)
+	if err != nil {
+		s.shutdownServer()
+		return nil, fmt.Errorf("connect to nats: %w", err)
+	}
+	s.nc = nc
+	if s.js, err = jetstream.New(nc, jetstream.WithDefaultTimeout(cfg.Timeout)); err != nil {
+		s.Close()
+		return nil, fmt.Errorf("jetstream: %w", err)
+	}
+	if err := s.setup(ctx); err != nil {
+		s.Close()
+		return nil, err
+	}
+	return s, nil
+}
+
+func (s *Stream) setup(ctx context.Context) error {
+	sc := jetstream.StreamConfig{
+		Name:        s.cfg.StreamName,
+		Description: "Newsflash news events: one subject per item",
+		Subjects:    []string{subjectPrefix + "*"},
+		Retention:   jetstream.LimitsPolicy,
+		Discard:     jetstream.DiscardOld,
+		Storage:     jetstream.FileStorage,
+		Replicas:    s.cfg.Replicas,
+		MaxAge:      s.cfg.MaxAge,
+		MaxMsgs:     s.cfg.MaxEvents,
+		MaxMsgSize:  64 << 10,
+		Duplicates:  2 * time.Minute,
+		DenyDelete:  true,
+		DenyPurge:   true,
+	}
+	kc := jetstream.KeyValueConfig{
+		Bucket:       s.cfg.StreamName + "_idempotency",
+		Description:  "Editors' Idempotency-Key claims",
+		TTL:          s.cfg.IdempotencyWindow,
+		MaxValueSize: 1024,
+		Storage:      jetstream.FileStorage,
+		Replicas:     s.cfg.Replicas,
+	}
+	return retry(ctx, s.cfg.Timeout, func(ctx context.Context) error {
+		str, err := s.js.CreateOrUpdateStream(ctx, sc)
+		if err != nil {
+			return fmt.Errorf("create stream %s: %w", sc.Name, err)
+		}
+		kv, err := s.js.CreateOrUpdateKeyValue(ctx, kc)
+		if err != nil {
+			return fmt.Errorf("create bucket %s: %w", kc.Bucket, err)
+		}
+		s.str, s.idem = str, kv
+		s.epoch = strconv.FormatInt(str.CachedInfo().Created.UnixNano(), 36)
+		return nil
+	})
+}
+
+// retry runs fn with a per-try timeout until it succeeds or ctx ends.
+func retry(ctx context.Context, timeout time.Duration, fn func(context.Context) error) error {
+	wait := 250 * time.Millisecond
+	for {
+		tctx, cancel := context.WithTimeout(ctx, timeout)
+		err := fn(tctx)
+		cancel()
+		if err == nil {
+			return nil
+		}
+		select {
+		case <-ctx.Done():
+			return err
+		case <-time.After(wait):
+		}
+		wait = min(2*wait, 2*time.Second)
+	}
+}
+
+// Epoch identifies this incarnation of the stream: it changes when the
+// stream is deleted and made anew, and then old seqs mean nothing.
+func (s *Stream) Epoch() string { return s.epoch }
+
+// Ready reports whether NATS is connected and the stream answers.
+func (s *Stream) Ready(ctx context.Context) error {
+	if !s.nc.IsConnected() {
+		return fmt.Errorf("%w: nats %s", ErrUnavailable, s.nc.Status())
+	}
+	if _, err := s.LastSeq(ctx); err != nil {
+		return err
+	}
+	return nil
+}
+
+// LastSeq asks the stream for its newest sequence.
+func (s *Stream) LastSeq(ctx context.Context) (uint64, error) {
+	info, err := s.str.Info(ctx)
+	if err != nil {
+		return 0, fmt.Errorf("%w: stream info: %v", ErrUnavailable, err)
+	}
+	return info.State.LastSeq, nil
+}
+
+// Close drains the NATS connection and stops the embedded server.
+func (s *Stream) Close() {
+	if s.nc != nil {
+		if err := s.nc.Drain(); err == nil {
+			select {
+			case <-s.closed:
+			case <-time.After(s.cfg.Timeout):
+			}
+		}
+		s.nc.Close()
+	}
+	s.shutdownServer()
+}
+
+func (s *Stream) shutdownServer() {
+	if s.ns != nil {
+		s.ns.Shutdown()
+		s.ns.WaitForShutdown()
+	}
+}
+
+// ClientURL is the embedded server's URL ("" with an external NATS or
+// when it opens no port): other processes may join it there.
+func (s *Stream) ClientURL() string {
+	if s.ns == nil || s.cfg.Listen == "" {
+		return ""
+	}
+	return s.ns.ClientURL()
+}
