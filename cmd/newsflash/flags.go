@@ -1,0 +1,128 @@
+package main
+
+import (
+	"flag"
+	"fmt"
+	"io"
+	"os"
+	"sort"
+	"strconv"
+	"strings"
+	"time"
+)
+
+// flags is a flag.FlagSet whose every flag may also come from the
+// environment variable NEWSFLASH_<FLAG> (upper case, - as _). A flag given
+// on the command line wins over the variable.
+type flags struct {
+	fs *flag.FlagSet
+}
+
+func newFlags(name string) *flags {
+	fs := flag.NewFlagSet(name, flag.ContinueOnError)
+	return &flags{fs: fs}
+}
+
+func envName(flag string) string {
+	return "NEWSFLASH_" + strings.ToUpper(strings.ReplaceAll(flag, "-", "_"))
+}
+
+// parse reads args, then the environment for flags not given, and reports
+// the first bad value naming the flag and its variable.
+func (f *flags) parse(args []string) error {
+	if err := f.fs.Parse(args); err != nil {
+		return err
+	}
+	if f.fs.NArg() > 0 {
+		return fmt.Errorf("unexpected argument %q", f.fs.Arg(0))
+	}
+	given := map[string]bool{}
+	f.fs.Visit(func(fl *flag.Flag) { given[fl.Name] = true })
+	var err error
+	f.fs.VisitAll(func(fl *flag.Flag) {
+		if err != nil || given[fl.Name] {
+			return
+		}
+		if v, ok := os.LookupEnv(envName(fl.Name)); ok {
+			if e := f.fs.Set(fl.Name, v); e != nil {
+				err = fmt.Errorf("invalid %s=%q (--%s): %v", envName(fl.Name), v, fl.Name, e)
+			}
+		}
+	})
+	return err
+}
+
+// usage lists flags, variables and defaults.
+func (f *flags) usage(w io.Writer, synopsis string) {
+	fmt.Fprintf(w, "Usage: %s\n\nFlags (each also read from the environment variable shown):\n", synopsis)
+	var all []*flag.Flag
+	f.fs.VisitAll(func(fl *flag.Flag) { all = append(all, fl) })
+	sort.Slice(all, func(i, j int) bool { return all[i].Name < all[j].Name })
+	for _, fl := range all {
+		def := fl.DefValue
+		if def == "" {
+			def = `""`
+		}
+		fmt.Fprintf(w, "  --%s  (%s, default %s)\n      %s\n", fl.Name, envName(fl.Name), def, fl.Usage)
+	}
+}
+
+// byteSize is a flag.Value for sizes such as 512MiB, 8GiB or 1048576.
+type byteSize int64
+
+func (b *byteSize) String() string { return formatSize(int64(*b)) }
+
+func (b *byteSize) Set(s string) error {
+	s = strings.TrimSpace(s)
+	mult := int64(1)
+	for _, u := range []struct {
+		suffix string
+		mult   int64
+	}{{"KiB", 1 << 10}, {"MiB", 1 << 20}, {"GiB", 1 << 30}, {"TiB", 1 << 40}, {"B", 1}} {
+		if strings.HasSuffix(s, u.suffix) {
+			s, mult = strings.TrimSpace(strings.TrimSuffix(s, u.suffix)), u.mult
+			break
+		}
+	}
+	n, err := strconv.ParseInt(s, 10, 64)
+	if err != nil || n <= 0 {
+		return fmt.Errorf("want a positive size such as 512MiB or 8GiB")
+	}
+	*b = byteSize(n * mult)
+	return nil
+}
+
+func formatSize(n int64) string {
+	for _, u := range []struct {
+		suffix string
+		mult   int64
+	}{{"TiB", 1 << 40}, {"GiB", 1 << 30}, {"MiB", 1 << 20}, {"KiB", 1 << 10}} {
+		if n >= u.mult && n%u.mult == 0 {
+			return strconv.FormatInt(n/u.mult, 10) + u.suffix
+		}
+	}
+	return strconv.FormatInt(n, 10)
+}
+
+// listFlag is a comma-separated list.
+type listFlag []string
+
+func (l *listFlag) String() string { return strings.Join(*l, ",") }
+
+func (l *listFlag) Set(s string) error {
+	*l = nil
+	for _, p := range strings.Split(s, ",") {
+		if p = strings.TrimSpace(p); p != "" {
+			*l = append(*l, p)
+		}
+	}
+	return nil
+}
+
+// positiveDuration refuses zero and negative durations.
+func positiveDuration(name string, d time.Duration) error {
+	if d <= 0 {
+		return fmt.Errorf("invalid --%s %s: must be positive", name, d)
+	}
+	return nil
+}

@@ -1,0 +1,71 @@
+// Command newsflash is the Newsflash breaking-news push server.
+//
+//	newsflash serve            run the server (embedded NATS by default)
+//	newsflash token new NAME   make an editor token and its editors line
+//
+// This package parses flags and environment into configuration and wires the
+// internal packages together; it holds no logic of its own.
+package main
+
+import (
+	"errors"
+	"flag"
+	"fmt"
+	"io"
+	"os"
+
+	"newsflash/internal/editor"
+)
+
+func main() {
+	os.Exit(run(os.Args[1:], os.Stdout, os.Stderr))
+}
+
+const usage = `Newsflash: real-time breaking news over WebSocket, SSE and Web Push.
+
+Usage:
+  newsflash serve [flags]        run the server (see newsflash serve --help)
+  newsflash token new NAME       print a fresh editor token and the line to add to the editors file
+`
+
+func run(args []string, stdout, stderr io.Writer) int {
+	if len(args) == 0 {
+		fmt.Fprint(stderr, usage)
+		return 2
+	}
+	switch args[0] {
+	case "serve":
+		return serve(args[1:], stdout, stderr)
+	case "token":
+		return token(args[1:], stdout, stderr)
+	case "help", "-h", "--help":
+		fmt.Fprint(stdout, usage)
+		return 0
+	}
+	fmt.Fprintf(stderr, "newsflash: unknown command %q\n\n%s", args[0], usage)
+	return 2
+}
+
+func token(args []string, stdout, stderr io.Writer) int {
+	if len(args) != 2 || args[0] != "new" {
+		fmt.Fprint(stderr, "usage: newsflash token new NAME\n")
+		return 2
+	}
+	tok, line, err := editor.NewToken(args[1])
+	if err != nil {
+		fmt.Fprintf(stderr, "newsflash: %v\n", err)
+		return 2
+	}
+	fmt.Fprintf(stdout, "token: %s\neditors line: %s\n", tok, line)
+	fmt.Fprintf(stderr, "Give the token to %s; add the editors line to the --editors file (or NEWSFLASH_EDITOR_HASHES). Only the line is stored.\n", args[1])
+	return 0
+}
+
+// flagError reports a usage problem in one line and the exit code 2.
+func flagError(stderr io.Writer, err error) int {
+	if errors.Is(err, flag.ErrHelp) {
+		return 0
+	}
+	fmt.Fprintf(stderr, "newsflash: %v\n", err)
+	return 2
+}

@@ -1,0 +1,210 @@
+package main
+
+import (
+	"context"
+	"fmt"
+	"io"
+	"log/slog"
+	"net"
+	"os"
+	"os/signal"
+	"syscall"
+	"time"
+
+	"newsflash/internal/editor"
+	"newsflash/internal/live"
+	"newsflash/internal/news"
+	"newsflash/internal/server"
+	"newsflash/internal/stream"
+)
+
+type serveFlags struct {
+	addr, dataDir                            string
+	natsURL, natsCreds, natsListen           string
+	natsReplicas                             int
+	natsMaxStore, natsMaxMemory              byteSize
+	historyMaxAge                            time.Duration
+	historyMaxEvents                         int64
+	taxonomy, editorsFile, editorHashes      string
+	allowedOrigins                           listFlag
+	shutdownTimeout, pingInterval            time.Duration
+	writeTimeout, sseHeartbeat, startTimeout time.Duration
+	readerQueue                              int
+	logFormat, logLevel                      string
+}
+
+func serveFlagSet() (*flags, *serveFlags) {
+	f := newFlags("serve")
+	v := &serveFlags{natsMaxStore: 8 << 30, natsMaxMemory: 256 << 20}
+	fs := f.fs
+	fs.StringVar(&v.addr, "addr", ":8080", "HTTP listen address")
+	fs.StringVar(&v.dataDir, "data-dir", "./data", "data directory: embedded JetStream in DIR/nats, bootstrap editor token")
+	fs.StringVar(&v.natsURL, "nats-url", "", "external NATS servers (nats://h1:4222,nats://h2:4222); empty runs an embedded server")
+	fs.StringVar(&v.natsCreds, "nats-creds", "", "NATS credentials file for --nats-url")
+	fs.StringVar(&v.natsListen, "nats-listen", "", "open the embedded NATS client port at host:port (default: no port)")
+	fs.IntVar(&v.natsReplicas, "nats-replicas", 1, "JetStream replicas of the stream and buckets (1-5)")
+	fs.Var(&v.natsMaxStore, "nats-max-store", "embedded JetStream disk limit")
+	fs.Var(&v.natsMaxMemory, "nats-max-memory", "embedded JetStream memory limit")
+	fs.DurationVar(&v.historyMaxAge, "history-max-age", 30*24*time.Hour, "how long events are kept for resuming readers and lists")
+	fs.Int64Var(&v.historyMaxEvents, "history-max-events", 100_000, "how many events are kept at most")
+	fs.StringVar(&v.taxonomy, "taxonomy", "", "JSON file replacing the default regions, topics and languages")
+	fs.StringVar(&v.editorsFile, "editors", "", "file of editors, one name:sha256hex line each (see newsflash token new)")
+	fs.StringVar(&v.editorHashes, "editor-hashes", "", "editors as name:sha256hex entries separated by commas (instead of --editors)")
+	fs.Var(&v.allowedOrigins, "allowed-origins", "host patterns of sites whose pages may open readers (e.g. news.example.com,*.example.com); default same host")
+	fs.DurationVar(&v.shutdownTimeout, "shutdown-timeout", 15*time.Second, "how long a graceful stop may take")
+	fs.DurationVar(&v.startTimeout, "start-timeout", time.Minute, "how long start-up may wait for NATS and the stream")
+	fs.DurationVar(&v.pingInterval, "ws-ping-interval", 30*time.Second, "WebSocket ping interval; peers that do not answer are dropped")
+	fs.DurationVar(&v.writeTimeout, "write-timeout", 10*time.Second, "time limit for writing to one reader")
+	fs.DurationVar(&v.sseHeartbeat, "sse-heartbeat", 15*time.Second, "SSE comment heartbeat interval")
+	fs.IntVar(&v.readerQueue, "reader-queue", 256, "events a reader may have waiting before it is closed as a slow consumer")
+	fs.StringVar(&v.logFormat, "log-format", "text", "log format: text or json")
+	fs.StringVar(&v.logLevel, "log-level", "info", "log level: debug, info, warn or error")
+	return f, v
+}
+
+// config turns flags into the server's configuration, reporting the first
+// bad setting by name.
+func (v *serveFlags) config(stderr io.Writer) (server.Config, *slog.Logger, error) {
+	var cfg server.Config
+	log, err := newLogger(stderr, v.logFormat, v.logLevel)
+	if err != nil {
+		return cfg, nil, err
+	}
+	if v.natsReplicas < 1 || v.natsReplicas > 5 {
+		return cfg, nil, fmt.Errorf("invalid --nats-replicas %d: must be 1 to 5", v.natsReplicas)
+	}
+	if v.natsURL == "" && v.natsCreds != "" {
+		return cfg, nil, fmt.Errorf("invalid --nats-creds: it needs --nats-url")
+	}
+	if v.natsURL != "" && v.natsListen != "" {
+		return cfg, nil, fmt.Errorf("invalid --nats-listen: it opens the embedded server's port, and --nats-url embeds nothing")
+	}
+	if v.historyMaxEvents < 1 {
+		return cfg, nil, fmt.Errorf("invalid --history-max-events %d: must be at least 1", v.historyMaxEvents)
+	}
+	if v.historyMaxAge < 5*time.Minute {
+		return cfg, nil, fmt.Errorf("invalid --history-max-age %s: must be at least 5m", v.historyMaxAge)
+	}
+	if v.readerQueue < 16 || v.readerQueue > 65536 {
+		return cfg, nil, fmt.Errorf("invalid --reader-queue %d: must be 16 to 65536", v.readerQueue)
+	}
+	for name, d := range map[string]time.Duration{"shutdown-timeout": v.shutdownTimeout, "start-timeout": v.startTimeout,
+		"ws-ping-interval": v.pingInterval, "write-timeout": v.writeTimeout, "sse-heartbeat": v.sseHeartbeat} {
+		if err := positiveDuration(name, d); err != nil {
+			return cfg, nil, err
+		}
+	}
+	if _, _, err := net.SplitHostPort(v.addr); err != nil {
+		return cfg, nil, fmt.Errorf("invalid --addr %q: want host:port, such as :8080", v.addr)
+	}
+	if v.taxonomy != "" {
+		data, err := os.ReadFile(v.taxonomy)
+		if err != nil {
+			return cfg, nil, fmt.Errorf("invalid --taxonomy: %v", err)
+		}
+		if cfg.Taxonomy, err = news.ParseTaxonomy(data); err != nil {
+			return cfg, nil, fmt.Errorf("invalid --taxonomy %s: %v", v.taxonomy, err)
+		}
+	}
+	switch {
+	case v.editorsFile != "" && v.editorHashes != "":
+		return cfg, nil, fmt.Errorf("invalid --editor-hashes: give either --editors or --editor-hashes, not both")
+	case v.editorsFile != "":
+		data, err := os.ReadFile(v.editorsFile)
+		if err != nil {
+			return cfg, nil, fmt.Errorf("invalid --editors: %v", err)
+		}
+		if cfg.Editors, err = editor.ParseEditors(string(data)); err != nil {
+			return cfg, nil, fmt.Errorf("invalid --editors %s: %v", v.editorsFile, err)
+		}
+	case v.editorHashes != "":
+		if cfg.Editors, err = editor.ParseEditors(v.editorHashes); err != nil {
+			return cfg, nil, fmt.Errorf("invalid --editor-hashes: %v", err)
+		}
+	}
+	cfg.DataDir = v.dataDir
+	cfg.Stream = stream.Config{
+		URL: v.natsURL, CredsFile: v.natsCreds, Listen: v.natsListen, Replicas: v.natsReplicas,
+		MaxStore: int64(v.natsMaxStore), MaxMemory: int64(v.natsMaxMemory),
+		MaxAge: v.historyMaxAge, MaxEvents: v.historyMaxEvents,
+	}
+	cfg.Live = live.Config{
+		QueueSize: v.readerQueue, PingInterval: v.pingInterval, WriteTimeout: v.writeTimeout,
+		Heartbeat: v.sseHeartbeat, AllowedOrigins: v.allowedOrigins,
+	}
+	cfg.Logger = log
+	return cfg, log, nil
+}
+
+func newLogger(w io.Writer, format, level string) (*slog.Logger, error) {
+	var lv slog.Level
+	if err := lv.UnmarshalText([]byte(level)); err != nil {
+		return nil, fmt.Errorf("invalid --log-level %q: want debug, info, warn or error", level)
+	}
+	opts := &slog.HandlerOptions{Level: lv}
+	switch format {
+	case "text":
+		return slog.New(slog.NewTextHandler(w, opts)), nil
+	case "json":
+		return slog.New(slog.NewJSONHandler(w, opts)), nil
+	}
+	return nil, fmt.Errorf("invalid --log-format %q: want text or json", format)
+}
+
+func serve(args []string, stdout, stderr io.Writer) int {
+	f, v := serveFlagSet()
+	f.fs.SetOutput(stderr)
+	f.fs.Usage = func() { f.usage(stdout, "newsflash serve [flags]") }
+	if err := f.parse(args); err != nil {
+		return flagError(stderr, err)
+	}
+	cfg, log, err := v.config(stderr)
+	if err != nil {
+		return flagError(stderr, err)
+	}
+	ctx, stop := signal.NotifyContext(context.Background(), syscall.SIGINT, syscall.SIGTERM)
+	defer stop()
+
+	ln, err := net.Listen("tcp", v.addr)
+	if err != nil {
+		fmt.Fprintf(stderr, "newsflash: listen on --addr %s: %v\n", v.addr, err)
+		return 1
+	}
+	startCtx, cancel := context.WithTimeout(ctx, v.startTimeout)
+	srv, err := server.New(startCtx, cfg)
+	cancel()
+	if err != nil {
+		ln.Close()
+		fmt.Fprintf(stderr, "newsflash: start: %v\n", err)
+		return 1
+	}
+	log.Info("newsflash listening", "addr", ln.Addr().String(), "nats", natsMode(v), "data_dir", v.dataDir)
+	errc := make(chan error, 1)
+	go func() { errc <- srv.Serve(ln) }()
+	select {
+	case err = <-errc:
+		log.Error("http server stopped", "err", err)
+	case <-ctx.Done():
+		log.Info("shutting down", "timeout", v.shutdownTimeout)
+	}
+	sctx, cancel := context.WithTimeout(context.Background(), v.shutdownTimeout)
+	defer cancel()
+	if serr := srv.Shutdown(sctx); serr != nil {
+		log.Warn("shutdown incomplete", "err", serr)
+	}
+	log.Info("stopped")
+	if err != nil {
+		return 1
+	}
+	return 0
+}
+
+func natsMode(v *serveFlags) string {
+	if v.natsURL != "" {
+		return "external"
+	}
+	if v.natsListen != "" {
+		return "embedded, client port " + v.natsListen
+	}
+	return "embedded"
+}

@@ -1,0 +1,113 @@
+package live
+
+import (
+	"encoding/json"
+	"strconv"
+
+	"newsflash/internal/history"
+	"newsflash/internal/news"
+)
+
+// Transports.
+const (
+	transportWS = iota
+	transportSSE
+)
+
+// kinds of frames a reader gets for an event.
+const (
+	kindItem = iota
+	kindUpdate
+	kindRetract
+	numKinds
+)
+
+var kindNames = [numKinds]string{news.EventItem, news.EventUpdate, news.EventRetract}
+
+// memo keys on history entries.
+const (
+	memoItemJSON = iota
+	memoFrames   // + transport*numKinds + kind
+)
+
+// itemJSON is the public JSON of the entry's item, encoded once.
+func itemJSON(e *history.Entry) []byte {
+	return e.Memo(memoItemJSON, func() []byte {
+		b, err := json.Marshal(e.Event.Item.Public())
+		if err != nil {
+			panic(err) // an Item always encodes
+		}
+		return b
+	})
+}
+
+// eventFrame is the frame of kind for the entry on a transport, with the
+// event's own seq, encoded once for every reader.
+func eventFrame(e *history.Entry, transport, kind int) []byte {
+	return e.Memo(memoFrames+transport*numKinds+kind, func() []byte {
+		return buildFrame(transport, kind, e.Event.Seq, itemJSON(e))
+	})
+}
+
+// buildFrame encodes {"type","seq","item"} for WebSocket, or an SSE event
+// whose id is seq and whose data is the item.
+func buildFrame(transport, kind int, seq uint64, item []byte) []byte {
+	name := kindNames[kind]
+	if transport == transportSSE {
+		b := make([]byte, 0, len(item)+48)
+		b = append(b, "id: "...)
+		b = strconv.AppendUint(b, seq, 10)
+		b = append(b, "\nevent: "...)
+		b = append(b, name...)
+		b = append(b, "\ndata: "...)
+		b = append(b, item...)
+		return append(b, "\n\n"...)
+	}
+	b := make([]byte, 0, len(item)+48)
+	b = append(b, `{"type":"`...)
+	b = append(b, name...)
+	b = append(b, `","seq":`...)
+	b = strconv.AppendUint(b, seq, 10)
+	b = append(b, `,"item":`...)
+	b = append(b, item...)
+	return append(b, '}')
+}
+
+type welcome struct {
+	Type      string `json:"type"`
+	Seq       uint64 `json:"seq"`
+	Epoch     string `json:"epoch"`
+	Recovered bool   `json:"recovered"`
+}
+
+func welcomeFrame(transport int, head uint64, epoch string, recovered bool) []byte {
+	w, _ := json.Marshal(welcome{Type: "welcome", Seq: head, Epoch: epoch, Recovered: recovered})
+	if transport == transportSSE {
+		b := []byte("retry: 2000\nid: ")
+		b = strconv.AppendUint(b, head, 10)
+		b = append(b, "\nevent: welcome\ndata: "...)
+		b = append(b, w...)
+		return append(b, "\n\n"...)
+	}
+	return w
+}
+
+// kindFor decides what a reader with filter f gets for the entry: the event
+// itself when the new version matches, a retract when only the old one did
+// (the item moved out of the filter), or nothing.
+func kindFor(f *news.Filter, e *history.Entry) (int, bool) {
+	matchNew := f.Match(&e.Event.Item)
+	matchOld := e.Prev != nil && f.Match(e.Prev)
+	switch e.Event.Type {
+	case news.EventItem:
+		return kindItem, matchNew
+	case news.EventUpdate:
+		if matchNew {
+			return kindUpdate, true
+		}
+		return kindRetract, matchOld
+	case news.EventRetract:
+		return kindRetract, matchNew || matchOld
+	}
+	return 0, false
+}

@@ -1,0 +1,236 @@
+package live
+
+import (
+	"context"
+	"errors"
+	"log/slog"
+	"sync"
+	"sync/atomic"
+	"time"
+
+	"newsflash/internal/history"
+	"newsflash/internal/news"
+)
+
+// Config sets up a Hub. Log, Taxonomy and LastSeq are required.
+type Config struct {
+	Log      *history.Log
+	Taxonomy *news.Taxonomy
+	// Epoch identifies the stream's incarnation (stream.Stream.Epoch).
+	Epoch string
+	// LastSeq asks the stream for its newest seq (stream.Stream.LastSeq).
+	LastSeq func(context.Context) (uint64, error)
+	// QueueSize is how many events a reader may have waiting. Default 256.
+	QueueSize int
+	// PingInterval between WebSocket pings. Default 30 s.
+	PingInterval time.Duration
+	// WriteTimeout for one batch of writes to a reader. Default 10 s.
+	WriteTimeout time.Duration
+	// Heartbeat is the SSE comment interval. Default 15 s.
+	Heartbeat time.Duration
+	// AllowedOrigins are host patterns (path.Match) of pages that may open
+	// WebSockets and read SSE across origins. Default: the same host only.
+	AllowedOrigins []string
+	// CatchUpWait is how long a reader resuming from a seq this instance has
+	// not seen yet waits for it. Default 3 s.
+	CatchUpWait time.Duration
+	// Logger. Default slog.Default().
+	Logger *slog.Logger
+}
+
+// Backfill limits.
+const (
+	DefaultBackfill = 20
+	MaxBackfill     = 100
+)
+
+// Hub fans stream events out to readers.
+type Hub struct {
+	cfg   Config
+	log   *slog.Logger
+	ready atomic.Bool
+	wg    sync.WaitGroup // one per connected reader
+
+	mu      sync.Mutex
+	groups  map[groupKey]*group
+	closing bool
+	count   int
+}
+
+type groupKey struct {
+	transport int
+	filter    string
+}
+
+// group is the readers of one transport with one filter.
+type group struct {
+	transport int
+	filter    news.Filter
+	readers   map[*reader]struct{}
+}
+
+// New checks cfg and returns a Hub that is not ready until SetReady.
+func New(cfg Config) (*Hub, error) {
+	if cfg.Log == nil || cfg.Taxonomy == nil || cfg.LastSeq == nil {
+		return nil, errors.New("live: Log, Taxonomy and LastSeq are required")
+	}
+	if cfg.QueueSize <= 0 {
+		cfg.QueueSize = 256
+	}
+	if cfg.PingInterval <= 0 {
+		cfg.PingInterval = 30 * time.Second
+	}
+	if cfg.WriteTimeout <= 0 {
+		cfg.WriteTimeout = 10 * time.Second
+	}
+	if cfg.Heartbeat <= 0 {
+		cfg.Heartbeat = 15 * time.Second
+	}
+	if cfg.CatchUpWait <= 0 {
+		cfg.CatchUpWait = 3 * time.Second
+	}
+	if cfg.Logger == nil {
+		cfg.Logger = slog.Default()
+	}
+	return &Hub{cfg: cfg, log: cfg.Logger, groups: make(map[groupKey]*group)}, nil
+}
+
+// SetReady opens the hub to readers: call it once history has caught up
+// with the stream, so backfill and resumes see everything.
+func (h *Hub) SetReady() { h.ready.Store(true) }
+
+// Ready reports whether SetReady was called.
+func (h *Hub) Ready() bool { return h.ready.Load() }
+
+// Readers returns how many readers are connected.
+func (h *Hub) Readers() int {
+	h.mu.Lock()
+	defer h.mu.Unlock()
+	return h.count
+}
+
+// Deliver hands an event, already appended to the log, to every reader whose
+// filter matches. It never blocks on a reader.
+func (h *Hub) Deliver(e *history.Entry) {
+	if e == nil {
+		return
+	}
+	h.mu.Lock()
+	defer h.mu.Unlock()
+	for _, g := range h.groups {
+		kind, ok := kindFor(&g.filter, e)
+		if !ok {
+			continue
+		}
+		frame := eventFrame(e, g.transport, kind)
+		for r := range g.readers {
+			if e.Event.Seq > r.after {
+				r.enqueue(frame)
+			}
+		}
+	}
+}
+
+// resume is what a reader asked to start from.
+type resume struct {
+	filter   news.Filter
+	since    uint64
+	hasSince bool
+	backfill int
+	epoch    string
+}
+
+var errClosing = errors.New("server shutting down")
+
+// subscribe registers a reader and returns it with its first frames (the
+// welcome and the history), atomically with respect to Deliver, so that the
+// hand-over from history to live neither drops nor repeats an event.
+func (h *Hub) subscribe(transport int, q resume, kill func()) (*reader, [][]byte, error) {
+	h.mu.Lock()
+	defer h.mu.Unlock()
+	if h.closing {
+		return nil, nil, errClosing
+	}
+	var (
+		frames    [][]byte
+		head      uint64
+		recovered bool
+	)
+	if q.hasSince && (q.epoch == "" || q.epoch == h.cfg.Epoch) {
+		var entries []*history.Entry
+		entries, head, recovered = h.cfg.Log.Since(q.since)
+		if recovered {
+			frames = make([][]byte, 1, len(entries)+1)
+			for _, e := range entries {
+				if kind, ok := kindFor(&q.filter, e); ok {
+					frames = append(frames, eventFrame(e, transport, kind))
+				}
+			}
+		}
+	}
+	if !recovered {
+		var entries []*history.Entry
+		entries, head = h.cfg.Log.Latest(q.filter, q.backfill)
+		frames = make([][]byte, 1, len(entries)+1)
+		for _, e := range entries {
+			// The snapshot stands at head: that is the seq to resume from.
+			frames = append(frames, buildFrame(transport, kindItem, head, itemJSON(e)))
+		}
+	}
+	frames[0] = welcomeFrame(transport, head, h.cfg.Epoch, recovered)
+
+	key := groupKey{transport: transport, filter: q.filter.Key()}
+	g := h.groups[key]
+	if g == nil {
+		g = &group{transport: transport, filter: q.filter, readers: make(map[*reader]struct{})}
+		h.groups[key] = g
+	}
+	r := newReader(g, head, h.cfg.QueueSize)
+	r.kill = kill
+	g.readers[r] = struct{}{}
+	h.count++
+	h.wg.Add(1)
+	return r, frames, nil
+}
+
+func (h *Hub) unsubscribe(r *reader) {
+	h.mu.Lock()
+	g := r.group
+	delete(g.readers, r)
+	if len(g.readers) == 0 {
+		delete(h.groups, groupKey{transport: g.transport, filter: g.filter.Key()})
+	}
+	h.count--
+	h.mu.Unlock()
+	h.wg.Done()
+}
+
+// Close asks every reader to go (WebSocket status 1001, end of SSE stream),
+// refuses new ones, and waits until they are gone or ctx ends, when it closes
+// the rest at once.
+func (h *Hub) Close(ctx context.Context) error {
+	h.mu.Lock()
+	h.closing = true
+	var all []*reader
+	for _, g := range h.groups {
+		for r := range g.readers {
+			all = append(all, r)
+		}
+	}
+	h.mu.Unlock()
+	for _, r := range all {
+		r.setState(stateShutdown)
+	}
+	done := make(chan struct{})
+	go func() { h.wg.Wait(); close(done) }()
+	select {
+	case <-done:
+		return nil
+	case <-ctx.Done():
+		for _, r := range all {
+			r.closeNow()
+		}
+		<-done
+		return ctx.Err()
+	}
+}

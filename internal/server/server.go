@@ -1,0 +1,179 @@
+package server
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"log/slog"
+	"net"
+	"net/http"
+	"path/filepath"
+	"sync"
+	"time"
+
+	"github.com/gin-gonic/gin"
+
+	"newsflash/internal/editor"
+	"newsflash/internal/history"
+	"newsflash/internal/live"
+	"newsflash/internal/news"
+	"newsflash/internal/stream"
+)
+
+// Config of an instance. The zero value is a working single-node server:
+// embedded NATS under ./data, the default taxonomy, a bootstrap editor.
+type Config struct {
+	// DataDir holds the embedded JetStream (DataDir/nats) and the bootstrap
+	// editor token. Default "./data".
+	DataDir string
+	// Stream configures NATS; its StoreDir defaults to DataDir/nats.
+	Stream stream.Config
+	// Taxonomy in use. Default news.DefaultTaxonomy().
+	Taxonomy *news.Taxonomy
+	// Editors allowed to write. Default: one bootstrap editor kept in DataDir.
+	Editors *editor.Editors
+	// Live configures the reader hub (queue, pings, origins); Log, Taxonomy,
+	// Epoch and LastSeq are filled in here.
+	Live live.Config
+	// MaxBodyBytes bounds request bodies. Default 64 KiB.
+	MaxBodyBytes int64
+	// RequestTimeout bounds reading and writing a non-streaming request.
+	// Default 30 s.
+	RequestTimeout time.Duration
+	// Logger. Default slog.Default().
+	Logger *slog.Logger
+}
+
+// Server is one running instance.
+type Server struct {
+	cfg    Config
+	log    *slog.Logger
+	stream *stream.Stream
+	hist   *history.Log
+	hub    *live.Hub
+	engine *gin.Engine
+	http   *http.Server
+
+	stopFollow context.CancelFunc
+	followDone chan struct{}
+	caughtUp   chan struct{}
+	closeOnce  sync.Once
+}
+
+// New opens the stream, starts following it and builds the HTTP handler.
+// ctx bounds the start-up (NATS connect and stream setup).
+func New(ctx context.Context, cfg Config) (*Server, error) {
+	if cfg.DataDir == "" {
+		cfg.DataDir = "./data"
+	}
+	if cfg.Stream.URL == "" && cfg.Stream.StoreDir == "" {
+		cfg.Stream.StoreDir = filepath.Join(cfg.DataDir, "nats")
+	}
+	if cfg.Taxonomy == nil {
+		cfg.Taxonomy = news.DefaultTaxonomy()
+	}
+	if cfg.MaxBodyBytes <= 0 {
+		cfg.MaxBodyBytes = 64 << 10
+	}
+	if cfg.RequestTimeout <= 0 {
+		cfg.RequestTimeout = 30 * time.Second
+	}
+	if cfg.Logger == nil {
+		cfg.Logger = slog.Default()
+	}
+	log := cfg.Logger
+	if cfg.Editors == nil {
+		eds, err := editor.Bootstrap(cfg.DataDir, log)
+		if err != nil {
+			return nil, err
+		}
+		cfg.Editors = eds
+	}
+	cfg.Stream.Logger = log
+	st, err := stream.Open(ctx, cfg.Stream)
+	if err != nil {
+		return nil, err
+	}
+	s := &Server{cfg: cfg, log: log, stream: st, caughtUp: make(chan struct{}), followDone: make(chan struct{})}
+	s.hist = history.New(history.Config{MaxEvents: int(cfg.Stream.MaxEvents), MaxAge: cfg.Stream.MaxAge})
+
+	lc := cfg.Live
+	lc.Log, lc.Taxonomy, lc.Epoch, lc.LastSeq, lc.Logger = s.hist, cfg.Taxonomy, st.Epoch(), st.LastSeq, log
+	if s.hub, err = live.New(lc); err != nil {
+		st.Close()
+		return nil, err
+	}
+	api, err := editor.New(editor.Config{Stream: st, Log: s.hist, Taxonomy: cfg.Taxonomy, Editors: cfg.Editors, Logger: log})
+	if err != nil {
+		st.Close()
+		return nil, err
+	}
+	s.engine = s.routes(api)
+
+	fctx, cancel := context.WithCancel(context.Background())
+	s.stopFollow = cancel
+	go func() {
+		defer close(s.followDone)
+		_ = st.Follow(fctx, func(ev news.Event) {
+			s.hub.Deliver(s.hist.Append(ev))
+		}, func() {
+			s.hub.SetReady()
+			close(s.caughtUp)
+			log.Info("history caught up with the stream", "seq", s.hist.Head())
+		})
+	}()
+	return s, nil
+}
+
+// Handler is the instance's HTTP handler.
+func (s *Server) Handler() http.Handler { return s.engine }
+
+// CaughtUp is closed once history has read the whole stream.
+func (s *Server) CaughtUp() <-chan struct{} { return s.caughtUp }
+
+// Stream gives access to the stream (tests and tools).
+func (s *Server) Stream() *stream.Stream { return s.stream }
+
+// Serve answers HTTP on ln until Shutdown. It returns nil after a Shutdown.
+func (s *Server) Serve(ln net.Listener) error {
+	s.http = &http.Server{
+		Handler:           s.engine,
+		ReadHeaderTimeout: 10 * time.Second,
+		IdleTimeout:       120 * time.Second,
+		MaxHeaderBytes:    16 << 10,
+		ErrorLog:          slog.NewLogLogger(s.log.Handler(), slog.LevelWarn),
+	}
+	err := s.http.Serve(ln)
+	if errors.Is(err, http.ErrServerClosed) {
+		return nil
+	}
+	return err
+}
+
+// Shutdown stops accepting, sends readers away (WebSocket 1001, end of SSE),
+// lets requests finish, then closes NATS and the embedded server. It is
+// bounded by ctx; what is left when ctx ends is closed at once.
+func (s *Server) Shutdown(ctx context.Context) error {
+	var errs []error
+	s.closeOnce.Do(func() {
+		httpDone := make(chan error, 1)
+		go func() {
+			if s.http == nil {
+				httpDone <- nil
+				return
+			}
+			httpDone <- s.http.Shutdown(ctx)
+		}()
+		if err := s.hub.Close(ctx); err != nil {
+			errs = append(errs, fmt.Errorf("close readers: %w", err))
+		}
+		if err := <-httpDone; err != nil {
+			errs = append(errs, fmt.Errorf("http shutdown: %w", err))
+			_ = s.http.Close()
+		}
+		s.stopFollow()
+		<-s.followDone
+		s.stream.Close()
+	})
+	return errors.Join(errs...)
+}
