@@ -153,7 +153,7 @@ func newLogger(w io.Writer, format, level string) (*slog.Logger, error) {
 
 func serve(args []string, stdout, stderr io.Writer) int {
 	f, v := serveFlagSet()
-	f.fs.SetOutput(stderr)
+	f.fs.SetOutput(io.Discard) // flagError reports parse errors, once
 	f.fs.Usage = func() { f.usage(stdout, "newsflash serve [flags]") }
 	if err := f.parse(args); err != nil {
 		return flagError(stderr, err)

@@ -2,6 +2,7 @@ package history
 
 import (
 	"context"
+	"slices"
 	"sync"
 	"time"
 
@@ -31,17 +32,24 @@ type Entry struct {
 }
 
 // Memo returns the value built for key, building it once. Encoders use it to
-// encode an event once for every reader.
+// encode an event once for every reader. build runs without the lock held,
+// so it may call Memo itself; if two callers race, the first result stays.
 func (e *Entry) Memo(key int, build func() []byte) []byte {
 	e.memoMu.Lock()
-	defer e.memoMu.Unlock()
-	if b, ok := e.memo[key]; ok {
+	b, ok := e.memo[key]
+	e.memoMu.Unlock()
+	if ok {
 		return b
+	}
+	b = build()
+	e.memoMu.Lock()
+	defer e.memoMu.Unlock()
+	if prev, ok := e.memo[key]; ok {
+		return prev
 	}
 	if e.memo == nil {
 		e.memo = make(map[int][]byte, 2)
 	}
-	b := build()
 	e.memo[key] = b
 	return b
 }
@@ -101,6 +109,11 @@ func (l *Log) Append(ev news.Event) *Entry {
 }
 
 func (l *Log) insertTimeline(id string, published uint64) {
+	if slices.Contains(l.timeline, id) {
+		// Still in the timeline from a version that was trimmed (trim drops
+		// only a dead prefix): it is already in its place; do not list it twice.
+		return
+	}
 	i := len(l.timeline)
 	for i > 0 {
 		if e, ok := l.items[l.timeline[i-1]]; ok && e.Event.Item.PublishedSeq < published {

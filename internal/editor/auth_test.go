@@ -1,0 +1,392 @@
+package editor_test
+
+import (
+	"bytes"
+	"crypto/sha256"
+	"encoding/hex"
+	"encoding/json"
+	"log/slog"
+	"net/http"
+	"net/http/httptest"
+	"os"
+	"path/filepath"
+	"regexp"
+	"slices"
+	"strings"
+	"testing"
+
+	"github.com/gin-gonic/gin"
+
+	"newsflash/internal/editor"
+)
+
+func hashOf(token string) string {
+	sum := sha256.Sum256([]byte(token))
+	return hex.EncodeToString(sum[:])
+}
+
+func newToken(t *testing.T, name string) (token, line string) {
+	t.Helper()
+	token, line, err := editor.NewToken(name)
+	if err != nil {
+		t.Fatalf("NewToken(%q): %v", name, err)
+	}
+	return token, line
+}
+
+func TestParseEditors(t *testing.T) {
+	ha, hb := hashOf("token-a"), hashOf("token-b")
+	name64 := strings.Repeat("n", 64)
+	tests := []struct {
+		name  string
+		text  string
+		want  []string          // names, in order
+		token map[string]string // token → editor it must find
+	}{
+		{"one line", "alice:" + ha, []string{"alice"}, map[string]string{"token-a": "alice"}},
+		{"two lines with a trailing newline", "alice:" + ha + "\nbob:" + hb + "\n", []string{"alice", "bob"},
+			map[string]string{"token-a": "alice", "token-b": "bob"}},
+		{"comments and blank lines", "# editors\n\n  # night desk\nalice:" + ha + "\n\n\t\n#bob:" + hb + "\n", []string{"alice"},
+			map[string]string{"token-a": "alice"}},
+		{"commas", "alice:" + ha + ",bob:" + hb, []string{"alice", "bob"}, map[string]string{"token-b": "bob"}},
+		{"commas with spaces and empty entries", " alice:" + ha + " , ,bob:" + hb + ",", []string{"alice", "bob"}, nil},
+		{"CRLF line ends", "alice:" + ha + "\r\nbob:" + hb + "\r\n", []string{"alice", "bob"}, map[string]string{"token-a": "alice"}},
+		{"sha256: prefix", "alice:sha256:" + ha, []string{"alice"}, map[string]string{"token-a": "alice"}},
+		{"upper-case hex", "alice:" + strings.ToUpper(ha), []string{"alice"}, map[string]string{"token-a": "alice"}},
+		{"name punctuation", "news.desk_1@example-org:" + ha, []string{"news.desk_1@example-org"}, nil},
+		{"name of 64 characters", name64 + ":" + ha, []string{name64}, nil},
+		{"same hash under two names", "alice:" + ha + "\nbob:" + ha, []string{"alice", "bob"}, nil},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			eds, err := editor.ParseEditors(tt.text)
+			if err != nil {
+				t.Fatalf("ParseEditors: %v", err)
+			}
+			if got := eds.Names(); !slices.Equal(got, tt.want) {
+				t.Errorf("Names = %q, want %q", got, tt.want)
+			}
+			for token, want := range tt.token {
+				if got, ok := eds.Lookup(token); !ok || got != want {
+					t.Errorf("Lookup(%q) = %q, %v; want %q", token, got, ok, want)
+				}
+			}
+			if got, ok := eds.Lookup("token-c"); ok {
+				t.Errorf("Lookup of an unknown token found %q", got)
+			}
+		})
+	}
+}
+
+func TestParseEditorsErrors(t *testing.T) {
+	ha := hashOf("token-a")
+	tests := []struct {
+		name    string
+		text    string
+		wantSub string
+	}{
+		{"empty", "", "no editor configured"},
+		{"only comments and blanks", "# nobody yet\n\n   \n", "no editor configured"},
+		{"only commas", ",,,", "no editor configured"},
+		{"no colon", "alice", "entry 1: want name:sha256hex"},
+		{"empty name", ":" + ha, "entry 1: want name:sha256hex"},
+		{"space in name", "al ice:" + ha, "entry 1"},
+		{"space before colon", "alice :" + ha, "entry 1"},
+		{"name starting with a dot", ".alice:" + ha, "entry 1"},
+		{"name with slash", "a/b:" + ha, "entry 1"},
+		{"name not ASCII", "zoë:" + ha, "entry 1"},
+		{"name of 65 characters", strings.Repeat("n", 65) + ":" + ha, "entry 1"},
+		{"error names the entry", "# header\nalice:" + ha + "\nbob", "entry 3"},
+		{"empty hash", "alice:", "entry 1 (alice): the hash must be 64 hex digits"},
+		{"space before hash", "alice: " + ha, "64 hex digits"},
+		{"not hex", "alice:" + strings.Repeat("zz", 32), "64 hex digits"},
+		{"token instead of hash", "alice:nf_abcdefghijklmnopqrstuvwxyz0123456789ABCDEFG", "64 hex digits"},
+		{"hash too short", "alice:" + ha[:62], "64 hex digits"},
+		{"hash too long", "alice:" + ha + "00", "64 hex digits"},
+		{"odd number of digits", "alice:" + ha[:63], "64 hex digits"},
+		{"sha1 length", "alice:" + ha[:40], "64 hex digits"},
+		{"trailing comment on the line", "alice:" + ha + " # alice", "64 hex digits"},
+		{"duplicate names", "alice:" + ha + "\nalice:" + hashOf("other"), `entry 2: editor "alice" appears twice`},
+		{"duplicate names across commas", "alice:" + ha + ",bob:" + hashOf("b") + ",alice:" + hashOf("c"), `entry 3: editor "alice" appears twice`},
+		{"bad line after good ones", "alice:" + ha + "\nbob:xyz", "entry 2 (bob)"},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			eds, err := editor.ParseEditors(tt.text)
+			if err == nil {
+				t.Fatalf("ParseEditors succeeded with %q, want an error", eds.Names())
+			}
+			if !strings.Contains(err.Error(), tt.wantSub) {
+				t.Errorf("error %q does not contain %q", err, tt.wantSub)
+			}
+			if strings.Contains(err.Error(), ha) {
+				t.Errorf("error %q repeats the hash", err)
+			}
+		})
+	}
+}
+
+var tokenRE = regexp.MustCompile(`^nf_[A-Za-z0-9_-]{43}$`)
+
+func TestNewToken(t *testing.T) {
+	tests := []string{"alice", "a", "news.desk@example.com", "night_desk-2", strings.Repeat("x", 64)}
+	for _, name := range tests {
+		t.Run(name, func(t *testing.T) {
+			token, line := newToken(t, name)
+			if !tokenRE.MatchString(token) {
+				t.Errorf("token %q does not look like nf_ + 43 base64url characters", token)
+			}
+			if want := name + ":" + hashOf(token); line != want {
+				t.Errorf("line = %q, want %q", line, want)
+			}
+			if strings.Contains(line, token) {
+				t.Errorf("the editors line %q contains the token", line)
+			}
+			eds, err := editor.ParseEditors(line)
+			if err != nil {
+				t.Fatalf("ParseEditors(line): %v", err)
+			}
+			if got, ok := eds.Lookup(token); !ok || got != name {
+				t.Errorf("Lookup(token) = %q, %v; want %q", got, ok, name)
+			}
+		})
+	}
+	a, _ := newToken(t, "alice")
+	b, _ := newToken(t, "alice")
+	if a == b {
+		t.Errorf("two NewToken calls returned the same token %q", a)
+	}
+}
+
+func TestNewTokenBadName(t *testing.T) {
+	for _, name := range []string{"", " ", "al ice", "-alice", ".alice", "a:b", "a,b", "a/b", "zoë", "a\nb", strings.Repeat("x", 65)} {
+		token, line, err := editor.NewToken(name)
+		if err == nil {
+			t.Errorf("NewToken(%q) = %q, %q; want an error", name, token, line)
+			continue
+		}
+		if token != "" || line != "" {
+			t.Errorf("NewToken(%q) returned a token or line with its error", name)
+		}
+	}
+}
+
+func TestLookup(t *testing.T) {
+	ta, la := newToken(t, "alice")
+	tb, lb := newToken(t, "bob")
+	eds, err := editor.ParseEditors("# desk\n" + la + "\n" + lb + "\n")
+	if err != nil {
+		t.Fatal(err)
+	}
+	tests := []struct {
+		name, token, want string
+		wantOK            bool
+	}{
+		{"alice", ta, "alice", true},
+		{"bob", tb, "bob", true},
+		{"empty", "", "", false},
+		{"prefix only", "nf_", "", false},
+		{"token with a character more", ta + "x", "", false},
+		{"token with a character less", ta[:len(ta)-1], "", false},
+		{"token in upper case", strings.ToUpper(ta), "", false},
+		{"token with a space", " " + ta, "", false},
+		{"the stored hash", hashOf(ta), "", false},
+		{"the editors line", la, "", false},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			got, ok := eds.Lookup(tt.token)
+			if got != tt.want || ok != tt.wantOK {
+				t.Errorf("Lookup = %q, %v; want %q, %v", got, ok, tt.want, tt.wantOK)
+			}
+		})
+	}
+}
+
+func TestBootstrap(t *testing.T) {
+	dir := filepath.Join(t.TempDir(), "data", "nested")
+	var logs bytes.Buffer
+	log := slog.New(slog.NewTextHandler(&logs, nil))
+
+	first, err := editor.Bootstrap(dir, log)
+	if err != nil {
+		t.Fatalf("first Bootstrap: %v", err)
+	}
+	path := filepath.Join(dir, "editor-token")
+	raw, err := os.ReadFile(path)
+	if err != nil {
+		t.Fatalf("token file: %v", err)
+	}
+	token := strings.TrimSuffix(string(raw), "\n")
+	if !tokenRE.MatchString(token) || string(raw) != token+"\n" {
+		t.Fatalf("token file holds %q, want one nf_ token and a newline", raw)
+	}
+	fi, err := os.Stat(path)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if perm := fi.Mode().Perm(); perm != 0o600 {
+		t.Errorf("token file mode %v, want 0600", perm)
+	}
+	di, err := os.Stat(dir)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if perm := di.Mode().Perm(); perm&0o077 != 0 {
+		t.Errorf("data dir mode %v is open to others", perm)
+	}
+	if !strings.Contains(logs.String(), token) {
+		t.Errorf("first Bootstrap did not log the token; log: %s", logs.String())
+	}
+	if !strings.Contains(logs.String(), path) {
+		t.Errorf("first Bootstrap did not log the token file; log: %s", logs.String())
+	}
+	if got := first.Names(); !slices.Equal(got, []string{editor.BootstrapName}) {
+		t.Errorf("Names = %q, want [%s]", got, editor.BootstrapName)
+	}
+	if got, ok := first.Lookup(token); !ok || got != editor.BootstrapName {
+		t.Errorf("Lookup(token) = %q, %v", got, ok)
+	}
+
+	logs.Reset()
+	second, err := editor.Bootstrap(dir, log)
+	if err != nil {
+		t.Fatalf("second Bootstrap: %v", err)
+	}
+	if strings.Contains(logs.String(), token) {
+		t.Errorf("second Bootstrap logged the token: %s", logs.String())
+	}
+	if got, ok := second.Lookup(token); !ok || got != editor.BootstrapName {
+		t.Errorf("second Lookup(token) = %q, %v; want the same editor", got, ok)
+	}
+	again, err := os.ReadFile(path)
+	if err != nil || string(again) != string(raw) {
+		t.Errorf("second Bootstrap changed the token file: %q, %v", again, err)
+	}
+	other, _ := newToken(t, editor.BootstrapName)
+	if _, ok := second.Lookup(other); ok {
+		t.Error("bootstrap editors accept another token")
+	}
+}
+
+// A token file written by an operator is used as it is, without logging.
+func TestBootstrapExistingFile(t *testing.T) {
+	dir := t.TempDir()
+	if err := os.WriteFile(filepath.Join(dir, "editor-token"), []byte("  my-own-token \n\n"), 0o600); err != nil {
+		t.Fatal(err)
+	}
+	var logs bytes.Buffer
+	eds, err := editor.Bootstrap(dir, slog.New(slog.NewTextHandler(&logs, nil)))
+	if err != nil {
+		t.Fatalf("Bootstrap: %v", err)
+	}
+	if got, ok := eds.Lookup("my-own-token"); !ok || got != editor.BootstrapName {
+		t.Errorf("Lookup(my-own-token) = %q, %v", got, ok)
+	}
+	if logs.Len() != 0 {
+		t.Errorf("Bootstrap logged with an existing token file: %s", logs.String())
+	}
+}
+
+func TestBootstrapErrors(t *testing.T) {
+	quiet := slog.New(slog.NewTextHandler(&bytes.Buffer{}, nil))
+	t.Run("empty token file", func(t *testing.T) {
+		dir := t.TempDir()
+		if err := os.WriteFile(filepath.Join(dir, "editor-token"), []byte(" \n"), 0o600); err != nil {
+			t.Fatal(err)
+		}
+		_, err := editor.Bootstrap(dir, quiet)
+		if err == nil || !strings.Contains(err.Error(), "is empty") {
+			t.Errorf("Bootstrap = %v, want an error saying the file is empty", err)
+		}
+	})
+	t.Run("data dir is a file", func(t *testing.T) {
+		file := filepath.Join(t.TempDir(), "file")
+		if err := os.WriteFile(file, []byte("x"), 0o600); err != nil {
+			t.Fatal(err)
+		}
+		if _, err := editor.Bootstrap(file, quiet); err == nil {
+			t.Error("Bootstrap under a regular file succeeded")
+		}
+	})
+	t.Run("token file is a directory", func(t *testing.T) {
+		dir := t.TempDir()
+		if err := os.Mkdir(filepath.Join(dir, "editor-token"), 0o700); err != nil {
+			t.Fatal(err)
+		}
+		if _, err := editor.Bootstrap(dir, quiet); err == nil {
+			t.Error("Bootstrap with a directory as token file succeeded")
+		}
+	})
+}
+
+func TestRequireEditor(t *testing.T) {
+	gin.SetMode(gin.TestMode)
+	token, line := newToken(t, "alice")
+	eds, err := editor.ParseEditors(line)
+	if err != nil {
+		t.Fatal(err)
+	}
+	r := gin.New()
+	r.POST("/items", eds.RequireEditor(), func(c *gin.Context) {
+		c.String(http.StatusOK, "editor=%s", editor.EditorName(c))
+	})
+
+	tests := []struct {
+		name     string
+		header   string // Authorization; "-" for none
+		status   int
+		code     string // error code, or "" for success
+		wwwError bool   // WWW-Authenticate carries error="invalid_token"
+	}{
+		{"no header", "-", http.StatusUnauthorized, "missing_token", false},
+		{"empty header", "", http.StatusUnauthorized, "missing_token", false},
+		{"scheme only", "Bearer", http.StatusUnauthorized, "missing_token", false},
+		{"blank token", "Bearer    ", http.StatusUnauthorized, "missing_token", false},
+		{"basic auth", "Basic " + token, http.StatusUnauthorized, "missing_token", false},
+		{"token without scheme", token, http.StatusUnauthorized, "missing_token", false},
+		{"wrong token", "Bearer nf_wrong", http.StatusUnauthorized, "invalid_token", true},
+		{"the hash as token", "Bearer " + hashOf(token), http.StatusUnauthorized, "invalid_token", true},
+		{"valid", "Bearer " + token, http.StatusOK, "", false},
+		{"valid, lower-case scheme", "bearer " + token, http.StatusOK, "", false},
+		{"valid, spaces around the token", "Bearer  " + token + " ", http.StatusOK, "", false},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			req := httptest.NewRequest(http.MethodPost, "/items", nil)
+			if tt.header != "-" {
+				req.Header.Set("Authorization", tt.header)
+			}
+			w := httptest.NewRecorder()
+			r.ServeHTTP(w, req)
+			if w.Code != tt.status {
+				t.Fatalf("status %d, want %d; body %s", w.Code, tt.status, w.Body)
+			}
+			if tt.code == "" {
+				if got := w.Body.String(); got != "editor=alice" {
+					t.Errorf("body %q, want editor=alice", got)
+				}
+				return
+			}
+			var body struct {
+				Error struct{ Code, Message string }
+			}
+			if err := json.Unmarshal(w.Body.Bytes(), &body); err != nil {
+				t.Fatalf("body %q: %v", w.Body, err)
+			}
+			if body.Error.Code != tt.code || body.Error.Message == "" {
+				t.Errorf("error %+v, want code %s", body.Error, tt.code)
+			}
+			auth := w.Header().Get("WWW-Authenticate")
+			if !strings.HasPrefix(auth, `Bearer realm="newsflash"`) {
+				t.Errorf("WWW-Authenticate = %q", auth)
+			}
+			if got := strings.Contains(auth, `error="invalid_token"`); got != tt.wwwError {
+				t.Errorf("WWW-Authenticate = %q, want invalid_token %v", auth, tt.wwwError)
+			}
+			if strings.Contains(w.Body.String(), token) {
+				t.Error("the answer repeats the token")
+			}
+		})
+	}
+}
