@@ -1,0 +1,191 @@
+package server_test
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"net"
+	"net/http"
+	"strings"
+	"syscall"
+	"testing"
+	"time"
+
+	"github.com/coder/websocket"
+	natsserver "github.com/nats-io/nats-server/v2/server"
+
+	"newsflash/internal/news"
+	"newsflash/internal/server"
+)
+
+// runNATS starts a real nats-server with JetStream on a loopback port 0.
+func runNATS(t *testing.T) string {
+	t.Helper()
+	ns, err := natsserver.NewServer(&natsserver.Options{
+		Host: "127.0.0.1", Port: -1, JetStream: true, StoreDir: t.TempDir(),
+		SyncAlways: true, NoLog: true, NoSigs: true,
+	})
+	if err != nil {
+		t.Fatal(err)
+	}
+	ns.Start()
+	if !ns.ReadyForConnections(wait) {
+		t.Fatal("nats-server not ready")
+	}
+	t.Cleanup(func() { ns.Shutdown(); ns.WaitForShutdown() })
+	return ns.ClientURL()
+}
+
+func TestTwoInstancesOnOneNATS(t *testing.T) {
+	url := runNATS(t)
+	a := start(t, options{natsURL: url})
+	b := start(t, options{natsURL: url})
+	onA, _ := a.dialWS("regions=mena&backfill=0")
+	onB, _ := b.dialWS("regions=mena&backfill=0")
+	sseB := b.dialSSE("regions=mena&backfill=0", nil)
+	sseB.mustNext()
+
+	var posted []news.Item
+	for i := 0; i < 10; i++ {
+		in := a
+		if i%2 == 1 {
+			in = b
+		}
+		posted = append(posted, in.post(item(fmt.Sprintf("posted to %d", i%2), "en", []string{"mena"}, nil)))
+	}
+	for i, want := range posted {
+		if want.Seq != uint64(i+1) {
+			t.Fatalf("item %d has seq %d: the instances do not share one stream", i, want.Seq)
+		}
+		for name, r := range map[string]*wsReader{"A": onA, "B": onB} {
+			if f := r.next(); f.Item.ID != want.ID || f.Seq != want.Seq {
+				t.Fatalf("reader on %s got %+v, want %s", name, f, want.ID)
+			}
+		}
+		if ev := sseB.mustNext(); ev.item(t).ID != want.ID {
+			t.Fatalf("sse on B got %+v", ev)
+		}
+	}
+	// A reader of A resumes on B from where it was.
+	onA.conn.CloseNow()
+	resumed, w := b.dialWS(fmt.Sprintf("regions=mena&since=%d", posted[6].Seq))
+	if !w.Recovered {
+		t.Fatalf("resume on the other instance: %+v", w)
+	}
+	for _, want := range posted[7:] {
+		if f := resumed.next(); f.Item.ID != want.ID {
+			t.Fatalf("resumed got %+v, want %s", f, want.ID)
+		}
+	}
+	// A correction made on B of an item posted on A reaches A's readers.
+	onA2, _ := a.dialWS("regions=mena&backfill=0")
+	status, _, body := b.do("PATCH", "/api/v1/items/"+posted[0].ID, `{"priority":"urgent"}`, nil)
+	if status != 200 {
+		t.Fatalf("patch on B: %d %s", status, body)
+	}
+	if f := onA2.next(); f.Type != "update" || f.Item.Priority != "urgent" {
+		t.Fatalf("A's reader got %+v", f)
+	}
+}
+
+func TestShutdownSendsReadersAway(t *testing.T) {
+	in := start(t, options{})
+	ws, _ := in.dialWS("")
+	sse := in.dialSSE("", nil)
+	sse.mustNext()
+	// The client answers the close handshake as a browser would.
+	closed := make(chan error, 1)
+	go func() { _, err := ws.read(); closed <- err }()
+	in.stop()
+	err := <-closed
+	if got := websocket.CloseStatus(err); got != websocket.StatusGoingAway {
+		t.Fatalf("ws close status %v (%v), want 1001", got, err)
+	}
+	if ev, ok := sse.next(); ok {
+		t.Fatalf("sse stream still open after shutdown: %+v", ev)
+	}
+	// Nothing listens any more.
+	if _, err := net.DialTimeout("tcp", strings.TrimPrefix(in.base, "http://"), time.Second); err == nil {
+		t.Fatal("listener still open after shutdown")
+	}
+}
+
+// TestSlowReaderIsClosed fills the queue of a reader that does not read and
+// checks that it is closed with 1008 while the others get everything.
+func TestSlowReaderIsClosed(t *testing.T) {
+	in := start(t, options{mutate: func(c *server.Config) { c.Live.QueueSize = 16; c.Live.WriteTimeout = 2 * time.Minute }})
+	fast1, _ := in.dialWS("backfill=0")
+	fast2 := in.dialSSE("backfill=0", nil)
+	fast2.mustNext()
+
+	// The slow reader's socket buffer is tiny, so the server's writes to it
+	// block soon and its queue fills.
+	dialer := &net.Dialer{Control: func(_, _ string, c syscall.RawConn) error {
+		var serr error
+		err := c.Control(func(fd uintptr) {
+			serr = syscall.SetsockoptInt(int(fd), syscall.SOL_SOCKET, syscall.SO_RCVBUF, 1024)
+		})
+		return errors.Join(err, serr)
+	}}
+	ctx, cancel := context.WithTimeout(context.Background(), wait)
+	defer cancel()
+	slow, _, err := websocket.Dial(ctx, "ws"+strings.TrimPrefix(in.base, "http")+"/api/v1/ws?backfill=0",
+		&websocket.DialOptions{HTTPClient: &http.Client{Transport: &http.Transport{DialContext: dialer.DialContext}}})
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer slow.CloseNow()
+	slow.SetReadLimit(1 << 20)
+
+	// Large frames (about 4 KB: 3-byte characters and a long url). 1,500 of
+	// them (6 MB) are more than the kernel may buffer for one socket
+	// (net.ipv4.tcp_wmem max is 4 MiB), so the slow reader's queue overflows
+	// while the fast readers, reading as they come, get everything.
+	const n = 1500
+	text := strings.Repeat("界", 590)
+	url := "https://example.com/" + strings.Repeat("a", 2000)
+	fastWS, fastSSE := make(chan []string, 1), make(chan []string, 1)
+	go func() {
+		var ids []string
+		for len(ids) < n {
+			ids = append(ids, fast1.next().Item.ID)
+		}
+		fastWS <- ids
+	}()
+	go func() {
+		var ids []string
+		for len(ids) < n {
+			ids = append(ids, fast2.mustNext().item(t).ID)
+		}
+		fastSSE <- ids
+	}()
+	var posted []string
+	for i := 0; i < n; i++ {
+		posted = append(posted, in.post(fmt.Sprintf(`{"text":"%d %s","lang":"en","regions":["europe"],"url":"%s"}`, i, text, url)).ID)
+	}
+	for name, ch := range map[string]chan []string{"ws": fastWS, "sse": fastSSE} {
+		if got := <-ch; strings.Join(got, ",") != strings.Join(posted, ",") {
+			t.Fatalf("fast %s reader did not get every item in order", name)
+		}
+	}
+	// Now the slow reader reads: what the server had written, then the close.
+	got := 0
+	for {
+		_, _, err := slow.Read(ctx)
+		if err != nil {
+			if s := websocket.CloseStatus(err); s != websocket.StatusPolicyViolation {
+				t.Fatalf("after %d frames the slow reader ended with %v (%v), want 1008", got, s, err)
+			}
+			var ce websocket.CloseError
+			if errors.As(err, &ce) && ce.Reason != "slow consumer" {
+				t.Fatalf("close reason %q", ce.Reason)
+			}
+			break
+		}
+		got++
+	}
+	if got >= n+1 {
+		t.Fatalf("slow reader got all %d frames: it was never slow", got)
+	}
+	t.Logf("slow reader got %d of %d frames before its close", got, n+1)
+}
