@@ -2,6 +2,8 @@ package main
 
 import (
 	"context"
+	"errors"
+	"flag"
 	"fmt"
 	"io"
 	"log/slog"
@@ -154,8 +156,11 @@ func newLogger(w io.Writer, format, level string) (*slog.Logger, error) {
 func serve(args []string, stdout, stderr io.Writer) int {
 	f, v := serveFlagSet()
 	f.fs.SetOutput(io.Discard) // flagError reports parse errors, once
-	f.fs.Usage = func() { f.usage(stdout, "newsflash serve [flags]") }
+	f.fs.Usage = func() {}     // help is printed below, only when asked for
 	if err := f.parse(args); err != nil {
+		if errors.Is(err, flag.ErrHelp) {
+			f.usage(stdout, "newsflash serve [flags]")
+		}
 		return flagError(stderr, err)
 	}
 	cfg, log, err := v.config(stderr)

@@ -80,11 +80,15 @@ type welcome struct {
 	Recovered bool   `json:"recovered"`
 }
 
-func welcomeFrame(transport int, head uint64, epoch string, recovered bool) []byte {
+// welcomeFrame starts a reader's stream. Its seq is the newest stream seq.
+// The SSE id, which browsers resume from, is the reader's cursor: the since
+// it resumed from (history follows, and a drop in the middle of it must not
+// skip any), or the head when a fresh snapshot follows.
+func welcomeFrame(transport int, head, cursor uint64, epoch string, recovered bool) []byte {
 	w, _ := json.Marshal(welcome{Type: "welcome", Seq: head, Epoch: epoch, Recovered: recovered})
 	if transport == transportSSE {
 		b := []byte("retry: 2000\nid: ")
-		b = strconv.AppendUint(b, head, 10)
+		b = strconv.AppendUint(b, cursor, 10)
 		b = append(b, "\nevent: welcome\ndata: "...)
 		b = append(b, w...)
 		return append(b, "\n\n"...)

@@ -177,7 +177,11 @@ func (h *Hub) subscribe(transport int, q resume, kill func()) (*reader, [][]byte
 			frames = append(frames, buildFrame(transport, kindItem, head, itemJSON(e)))
 		}
 	}
-	frames[0] = welcomeFrame(transport, head, h.cfg.Epoch, recovered)
+	cursor := head
+	if recovered {
+		cursor = q.since
+	}
+	frames[0] = welcomeFrame(transport, head, cursor, h.cfg.Epoch, recovered)
 
 	key := groupKey{transport: transport, filter: q.filter.Key()}
 	g := h.groups[key]
