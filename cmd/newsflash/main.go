@@ -21,7 +21,7 @@ func main() {
 	os.Exit(run(os.Args[1:], os.Stdout, os.Stderr))
 }
 
-const usage = `Newsflash: real-time breaking news over WebSocket, SSE and Web Push.
+const usage = `Newsflash: real-time breaking news for news sites, over WebSocket and SSE.
 
 Usage:
   newsflash serve [flags]        run the server (see newsflash serve --help)

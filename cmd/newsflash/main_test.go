@@ -215,6 +215,7 @@ func TestServeInvalidConfig(t *testing.T) {
 	}{
 		{"nats replicas 0", []string{"--nats-replicas", "0"}, nil, []string{"--nats-replicas 0", "1 to 5"}},
 		{"nats replicas 6", []string{"--nats-replicas", "6"}, nil, []string{"--nats-replicas 6"}},
+		{"nats replicas 3 embedded", []string{"--nats-replicas", "3"}, map[string]string{"NEWSFLASH_NATS_URL": ""}, []string{"--nats-replicas 3", "single node"}},
 		{"nats replicas not a number", []string{"--nats-replicas", "three"}, nil, []string{"nats-replicas", `"three"`}},
 		{"NEWSFLASH_NATS_REPLICAS out of range", nil, map[string]string{"NEWSFLASH_NATS_REPLICAS": "9"}, []string{"--nats-replicas 9"}},
 		{"log format xml", []string{"--log-format", "xml"}, nil, []string{`--log-format "xml"`, "text or json"}},

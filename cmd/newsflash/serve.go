@@ -45,8 +45,8 @@ func serveFlagSet() (*flags, *serveFlags) {
 	fs.StringVar(&v.natsCreds, "nats-creds", "", "NATS credentials file for --nats-url")
 	fs.StringVar(&v.natsListen, "nats-listen", "", "open the embedded NATS client port at host:port (default: no port)")
 	fs.IntVar(&v.natsReplicas, "nats-replicas", 1, "JetStream replicas of the stream and buckets (1-5)")
-	fs.Var(&v.natsMaxStore, "nats-max-store", "embedded JetStream disk limit")
-	fs.Var(&v.natsMaxMemory, "nats-max-memory", "embedded JetStream memory limit")
+	fs.Var(&v.natsMaxStore, "nats-max-store", "embedded JetStream disk limit (an external cluster sets its own)")
+	fs.Var(&v.natsMaxMemory, "nats-max-memory", "embedded JetStream memory limit (an external cluster sets its own)")
 	fs.DurationVar(&v.historyMaxAge, "history-max-age", 30*24*time.Hour, "how long events are kept for resuming readers and lists")
 	fs.Int64Var(&v.historyMaxEvents, "history-max-events", 100_000, "how many events are kept at most")
 	fs.StringVar(&v.taxonomy, "taxonomy", "", "JSON file replacing the default regions, topics and languages")
@@ -74,6 +74,9 @@ func (v *serveFlags) config(stderr io.Writer) (server.Config, *slog.Logger, erro
 	}
 	if v.natsReplicas < 1 || v.natsReplicas > 5 {
 		return cfg, nil, fmt.Errorf("invalid --nats-replicas %d: must be 1 to 5", v.natsReplicas)
+	}
+	if v.natsURL == "" && v.natsReplicas != 1 {
+		return cfg, nil, fmt.Errorf("invalid --nats-replicas %d: the embedded NATS is a single node; use 1, or a cluster with --nats-url", v.natsReplicas)
 	}
 	if v.natsURL == "" && v.natsCreds != "" {
 		return cfg, nil, fmt.Errorf("invalid --nats-creds: it needs --nats-url")
@@ -182,6 +185,9 @@ func serve(args []string, stdout, stderr io.Writer) int {
 		ln.Close()
 		fmt.Fprintf(stderr, "newsflash: start: %v\n", err)
 		return 1
+	}
+	if cfg.Editors == nil && v.natsURL != "" {
+		log.Warn("no editors configured with an external NATS: this instance's bootstrap token works on this instance only; give every instance the same --editors")
 	}
 	log.Info("newsflash listening", "addr", ln.Addr().String(), "nats", natsMode(v), "data_dir", v.dataDir)
 	errc := make(chan error, 1)

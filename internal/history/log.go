@@ -25,7 +25,7 @@ type Entry struct {
 	Event news.Event
 	Prev  *news.Item
 
-	at time.Time // when it was appended, for MaxAge
+	at time.Time // when it was published, for MaxAge
 
 	memoMu sync.Mutex
 	memo   map[int][]byte
@@ -89,7 +89,11 @@ func (l *Log) Append(ev news.Event) *Entry {
 	if ev.Seq <= l.head {
 		return nil
 	}
-	e := &Entry{Event: ev, at: l.cfg.Now()}
+	at := ev.Item.UpdatedAt // when the event was published, as the stream's MaxAge counts
+	if at.IsZero() {
+		at = l.cfg.Now()
+	}
+	e := &Entry{Event: ev, at: at}
 	if prev, ok := l.items[ev.Item.ID]; ok {
 		p := prev.Event.Item
 		e.Prev = &p

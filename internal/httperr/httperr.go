@@ -74,7 +74,7 @@ func From(err error) *Error {
 	case errors.Is(err, stream.ErrConflict):
 		return &Error{Status: http.StatusConflict, Code: "conflict", Message: "the item changed while it was being written; try again", Cause: err}
 	case errors.Is(err, stream.ErrUnavailable), errors.Is(err, context.DeadlineExceeded):
-		return &Error{Status: http.StatusServiceUnavailable, Code: "unavailable", Message: "the news stream is unavailable; nothing was published, try again", Cause: err, RetryAfter: "2"}
+		return &Error{Status: http.StatusServiceUnavailable, Code: "unavailable", Message: "the news stream did not confirm the write; try again (with the same Idempotency-Key nothing is published twice)", Cause: err, RetryAfter: "2"}
 	}
 	return &Error{Status: http.StatusInternalServerError, Code: "internal", Message: "internal error", Cause: err}
 }

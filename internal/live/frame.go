@@ -78,14 +78,18 @@ type welcome struct {
 	Seq       uint64 `json:"seq"`
 	Epoch     string `json:"epoch"`
 	Recovered bool   `json:"recovered"`
+	// Backfill counts the snapshot frames that follow a welcome with
+	// recovered false; a client dropped before it has them all reconnects
+	// without since.
+	Backfill int `json:"backfill"`
 }
 
 // welcomeFrame starts a reader's stream. Its seq is the newest stream seq.
 // The SSE id, which browsers resume from, is the reader's cursor: the since
 // it resumed from (history follows, and a drop in the middle of it must not
 // skip any), or the head when a fresh snapshot follows.
-func welcomeFrame(transport int, head, cursor uint64, epoch string, recovered bool) []byte {
-	w, _ := json.Marshal(welcome{Type: "welcome", Seq: head, Epoch: epoch, Recovered: recovered})
+func welcomeFrame(transport int, head, cursor uint64, epoch string, recovered bool, backfill int) []byte {
+	w, _ := json.Marshal(welcome{Type: "welcome", Seq: head, Epoch: epoch, Recovered: recovered, Backfill: backfill})
 	if transport == transportSSE {
 		b := []byte("retry: 2000\nid: ")
 		b = strconv.AppendUint(b, cursor, 10)

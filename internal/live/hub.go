@@ -177,11 +177,11 @@ func (h *Hub) subscribe(transport int, q resume, kill func()) (*reader, [][]byte
 			frames = append(frames, buildFrame(transport, kindItem, head, itemJSON(e)))
 		}
 	}
-	cursor := head
+	cursor, backfill := head, len(frames)-1
 	if recovered {
-		cursor = q.since
+		cursor, backfill = q.since, 0
 	}
-	frames[0] = welcomeFrame(transport, head, cursor, h.cfg.Epoch, recovered)
+	frames[0] = welcomeFrame(transport, head, cursor, h.cfg.Epoch, recovered, backfill)
 
 	key := groupKey{transport: transport, filter: q.filter.Key()}
 	g := h.groups[key]

@@ -3,6 +3,7 @@ package live
 import (
 	"context"
 	"net/http"
+	"strings"
 	"time"
 
 	"github.com/coder/websocket"
@@ -27,11 +28,22 @@ func (h *Hub) ServeWS(c *gin.Context) {
 		httperr.Abort(c, err)
 		return
 	}
+	if !strings.EqualFold(c.GetHeader("Upgrade"), "websocket") {
+		c.Header("Upgrade", "websocket")
+		c.Header("Connection", "Upgrade")
+		httperr.Abort(c, httperr.New(http.StatusUpgradeRequired, "upgrade_required", "this endpoint speaks WebSocket; use /api/v1/sse for a plain HTTP stream"))
+		return
+	}
 	if !h.Ready() {
 		httperr.Abort(c, &httperr.Error{Status: http.StatusServiceUnavailable, Code: "not_ready", Message: "the server is starting; try again", RetryAfter: "1"})
 		return
 	}
 	h.catchUp(c.Request.Context(), q)
+	// The hijacked connection keeps its deadlines: make sure none is left
+	// from an earlier request on it.
+	rc := http.NewResponseController(c.Writer)
+	_ = rc.SetReadDeadline(time.Time{})
+	_ = rc.SetWriteDeadline(time.Time{})
 	conn, err := websocket.Accept(c.Writer, c.Request, &websocket.AcceptOptions{
 		OriginPatterns:  h.cfg.AllowedOrigins,
 		CompressionMode: websocket.CompressionDisabled,

@@ -79,6 +79,7 @@ func TestBadInput(t *testing.T) {
 		{"ws unknown topic", "GET", "/api/v1/ws?topics=gossip", ``, noAuth, 400, "unknown_topic", "topics"},
 		{"ws bad since", "GET", "/api/v1/ws?since=-1", ``, noAuth, 400, "invalid_since", "since"},
 		{"ws backfill too big", "GET", "/api/v1/ws?backfill=101", ``, noAuth, 400, "invalid_backfill", "backfill"},
+		{"ws without upgrade", "GET", "/api/v1/ws", ``, noAuth, 426, "upgrade_required", ""},
 		{"ws foreign origin", "GET", "/api/v1/ws", ``, map[string]string{"Origin": "https://evil.example", "Authorization": ""}, 403, "origin_not_allowed", "Origin"},
 		{"sse unknown lang", "GET", "/api/v1/sse?langs=fr", ``, noAuth, 400, "unknown_lang", "langs"},
 		{"sse bad Last-Event-ID", "GET", "/api/v1/sse", ``, map[string]string{"Last-Event-ID": "x", "Authorization": ""}, 400, "invalid_since", "Last-Event-ID"},

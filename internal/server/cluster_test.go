@@ -189,3 +189,39 @@ func TestSlowReaderIsClosed(t *testing.T) {
 	}
 	t.Logf("slow reader got %d of %d frames before its close", got, n+1)
 }
+
+func TestNATSDownAnswers503AndStoresNothing(t *testing.T) {
+	ns, err := natsserver.NewServer(&natsserver.Options{
+		Host: "127.0.0.1", Port: -1, JetStream: true, StoreDir: t.TempDir(), NoLog: true, NoSigs: true,
+	})
+	if err != nil {
+		t.Fatal(err)
+	}
+	ns.Start()
+	if !ns.ReadyForConnections(wait) {
+		t.Fatal("nats not ready")
+	}
+	in := start(t, options{natsURL: ns.ClientURL()})
+	ws, _ := in.dialWS("")
+	ns.Shutdown()
+	ns.WaitForShutdown()
+
+	status, hdr, b := in.do("POST", "/api/v1/items", item("lost?", "en", []string{"mena"}, nil), nil)
+	if e := decode[apiError](t, b); status != 503 || e.Error.Code != "unavailable" || hdr.Get("Retry-After") == "" {
+		t.Fatalf("post with NATS down: %d %v %s", status, hdr, b)
+	}
+	if status, _, b := in.do("GET", "/readyz", "", nil); status != 503 {
+		t.Fatalf("readyz with NATS down: %d %s", status, b)
+	}
+	if status, _, _ := in.do("GET", "/healthz", "", nil); status != 200 {
+		t.Fatalf("healthz must stay 200 (the process is alive): %d", status)
+	}
+	// The reader is still connected and got nothing.
+	ctx, cancel := context.WithTimeout(context.Background(), 300*time.Millisecond)
+	defer cancel()
+	if _, b, err := ws.conn.Read(ctx); err == nil {
+		t.Fatalf("reader got %s", b)
+	} else if !errors.Is(err, context.DeadlineExceeded) {
+		t.Fatalf("reader lost: %v", err)
+	}
+}

@@ -16,6 +16,9 @@ func TestPostReachesWebSocketAndSSE(t *testing.T) {
 	if welcome.Seq != 0 || welcome.Epoch == "" || welcome.Recovered {
 		t.Fatalf("welcome on an empty stream: %+v", welcome)
 	}
+	if _, w := in.dialWS("since=0"); !w.Recovered || w.Backfill != 0 {
+		t.Fatalf("welcome of a resume: %+v", w)
+	}
 	sse := in.dialSSE("regions=mena", nil)
 	if w := sse.mustNext(); w.Event != "welcome" || w.ID != "0" {
 		t.Fatalf("sse welcome: %+v", w)
@@ -141,7 +144,7 @@ func TestBackfill(t *testing.T) {
 		t.Fatalf("retract: %d %s", status, b)
 	}
 	ws, w := in.dialWS("regions=europe&backfill=3")
-	if w.Recovered || w.Seq != retracted.Seq+1 {
+	if w.Recovered || w.Seq != retracted.Seq+1 || w.Backfill != 3 {
 		t.Fatalf("welcome %+v, want seq %d and recovered false", w, retracted.Seq+1)
 	}
 	for _, want := range posted[2:] {

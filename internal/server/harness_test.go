@@ -185,6 +185,7 @@ type frame struct {
 	Seq       uint64    `json:"seq"`
 	Epoch     string    `json:"epoch"`
 	Recovered bool      `json:"recovered"`
+	Backfill  int       `json:"backfill"`
 	Item      news.Item `json:"item"`
 }
 

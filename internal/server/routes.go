@@ -64,6 +64,9 @@ func (s *Server) limits() gin.HandlerFunc {
 		_ = rc.SetReadDeadline(deadline)
 		_ = rc.SetWriteDeadline(deadline)
 		c.Next()
+		// net/http does not reset write deadlines between requests on a
+		// kept-alive connection: clear it for the next request.
+		_ = rc.SetWriteDeadline(time.Time{})
 	}
 }
 

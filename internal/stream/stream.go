@@ -45,7 +45,8 @@ type Config struct {
 	// MaxAge and MaxEvents bound the stream's history. Defaults 30 days, 100,000.
 	MaxAge    time.Duration
 	MaxEvents int64
-	// IdempotencyWindow is how long an Idempotency-Key is remembered. Default 24 h.
+	// IdempotencyWindow is how long an Idempotency-Key is remembered.
+	// Default 24 h, and never longer than MaxAge.
 	IdempotencyWindow time.Duration
 	// Timeout of one request to JetStream. Default 5 s.
 	Timeout time.Duration
@@ -78,6 +79,9 @@ func (c *Config) setDefaults() {
 	if c.IdempotencyWindow == 0 {
 		c.IdempotencyWindow = 24 * time.Hour
 	}
+	// A key must not outlive the item it stands for: a replay after the item
+	// has left the stream would publish it again.
+	c.IdempotencyWindow = min(c.IdempotencyWindow, c.MaxAge)
 	if c.Timeout == 0 {
 		c.Timeout = 5 * time.Second
 	}
