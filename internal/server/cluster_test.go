@@ -225,3 +225,23 @@ func TestNATSDownAnswers503AndStoresNothing(t *testing.T) {
 		t.Fatalf("reader lost: %v", err)
 	}
 }
+
+// TestEmbeddedNATSListen opens the embedded server's client port, and a
+// second instance joins it there: one service on one stream.
+func TestEmbeddedNATSListen(t *testing.T) {
+	a := start(t, options{mutate: func(c *server.Config) { c.Stream.Listen = "127.0.0.1:-1" }})
+	url := a.srv.Stream().ClientURL()
+	if !strings.HasPrefix(url, "nats://127.0.0.1:") {
+		t.Fatalf("embedded client URL %q", url)
+	}
+	b := start(t, options{natsURL: url})
+	r, _ := b.dialWS("")
+	it := a.post(item("via the embedded port", "en", []string{"asia"}, nil))
+	if f := r.next(); f.Item.ID != it.ID {
+		t.Fatalf("reader on the joined instance got %+v", f)
+	}
+	// Without --nats-listen there is no port.
+	if c := start(t, options{}); c.srv.Stream().ClientURL() != "" {
+		t.Fatal("embedded NATS opened a port without --nats-listen")
+	}
+}
