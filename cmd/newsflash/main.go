@@ -15,6 +15,7 @@ import (
 	"os"
 
 	"newsflash/internal/editor"
+	"newsflash/internal/push"
 )
 
 func main() {
@@ -26,6 +27,7 @@ const usage = `Newsflash: real-time breaking news for news sites, over WebSocket
 Usage:
   newsflash serve [flags]        run the server (see newsflash serve --help)
   newsflash token new NAME       print a fresh editor token and the line to add to the editors file
+  newsflash vapid new            print a fresh VAPID key pair for Web Push
 `
 
 func run(args []string, stdout, stderr io.Writer) int {
@@ -38,6 +40,8 @@ func run(args []string, stdout, stderr io.Writer) int {
 		return serve(args[1:], stdout, stderr)
 	case "token":
 		return token(args[1:], stdout, stderr)
+	case "vapid":
+		return vapid(args[1:], stdout, stderr)
 	case "help", "-h", "--help":
 		fmt.Fprint(stdout, usage)
 		return 0
@@ -58,6 +62,21 @@ func token(args []string, stdout, stderr io.Writer) int {
 	}
 	fmt.Fprintf(stdout, "token: %s\neditors line: %s\n", tok, line)
 	fmt.Fprintf(stderr, "Give the token to %s; add the editors line to the --editors file (or NEWSFLASH_EDITOR_HASHES). Only the line is stored.\n", args[1])
+	return 0
+}
+
+func vapid(args []string, stdout, stderr io.Writer) int {
+	if len(args) != 1 || args[0] != "new" {
+		fmt.Fprint(stderr, "usage: newsflash vapid new\n")
+		return 2
+	}
+	priv, pub, err := push.GenerateKeys()
+	if err != nil {
+		fmt.Fprintf(stderr, "newsflash: %v\n", err)
+		return 1
+	}
+	fmt.Fprintf(stdout, "NEWSFLASH_VAPID_PUBLIC_KEY=%s\nNEWSFLASH_VAPID_PRIVATE_KEY=%s\n", pub, priv)
+	fmt.Fprint(stderr, "Keep the private key secret. Changing keys orphans every existing push subscription.\n")
 	return 0
 }
 

@@ -16,6 +16,8 @@ import (
 	"newsflash/internal/editor"
 	"newsflash/internal/live"
 	"newsflash/internal/news"
+	"newsflash/internal/push"
+	"newsflash/internal/pushpolicy"
 	"newsflash/internal/server"
 	"newsflash/internal/stream"
 )
@@ -33,6 +35,11 @@ type serveFlags struct {
 	writeTimeout, sseHeartbeat, startTimeout time.Duration
 	readerQueue                              int
 	logFormat, logLevel                      string
+
+	vapidPublicKey, vapidPrivateKey, vapidKeyFile, vapidSubject string
+	pushAllowedHosts, pushInsecureEndpoints                     listFlag
+	pushTTLFlash, pushTTLUrgent, pushTTLBreaking                time.Duration
+	pushJobs, pushPerHost, pushSubscribePerHour                 int
 }
 
 func serveFlagSet() (*flags, *serveFlags) {
@@ -59,6 +66,18 @@ func serveFlagSet() (*flags, *serveFlags) {
 	fs.DurationVar(&v.writeTimeout, "write-timeout", 10*time.Second, "time limit for writing to one reader")
 	fs.DurationVar(&v.sseHeartbeat, "sse-heartbeat", 15*time.Second, "SSE comment heartbeat interval")
 	fs.IntVar(&v.readerQueue, "reader-queue", 256, "events a reader may have waiting before it is closed as a slow consumer")
+	fs.StringVar(&v.vapidSubject, "vapid-subject", "", "Web Push contact sent to push services: mailto:ops@example.com or https://example.com/contact; empty turns Web Push off")
+	fs.StringVar(&v.vapidPublicKey, "vapid-public-key", "", "VAPID public key (base64url); with --vapid-private-key")
+	fs.StringVar(&v.vapidPrivateKey, "vapid-private-key", "", "VAPID private key (base64url); never logged")
+	fs.StringVar(&v.vapidKeyFile, "vapid-key-file", "", `VAPID key file, JSON {"public_key","private_key"}; default: generated once into DATA/vapid.json`)
+	fs.Var(&v.pushAllowedHosts, "push-allowed-hosts", "push-service hosts subscriptions may use (exact or dot-suffix, *.x for suffix only); default: FCM, Mozilla, Apple and Windows push services")
+	fs.Var(&v.pushInsecureEndpoints, "push-insecure-test-endpoints", "host:port push services allowed over plain http and on loopback: for tests and local benchmarks only")
+	fs.DurationVar(&v.pushTTLFlash, "push-ttl-flash", 6*time.Hour, "how long push services keep an undelivered flash notification")
+	fs.DurationVar(&v.pushTTLUrgent, "push-ttl-urgent", 12*time.Hour, "how long push services keep an undelivered urgent notification")
+	fs.DurationVar(&v.pushTTLBreaking, "push-ttl-breaking", 24*time.Hour, "how long push services keep an undelivered breaking notification")
+	fs.IntVar(&v.pushJobs, "push-jobs", 4, "delivery jobs this instance works on at once")
+	fs.IntVar(&v.pushPerHost, "push-per-host", 16, "sends in flight to one push-service host per job")
+	fs.IntVar(&v.pushSubscribePerHour, "push-subscribe-per-hour", 30, "new push subscriptions one client address may create per hour")
 	fs.StringVar(&v.logFormat, "log-format", "text", "log format: text or json")
 	fs.StringVar(&v.logLevel, "log-level", "info", "log level: debug, info, warn or error")
 	return f, v
@@ -94,10 +113,45 @@ func (v *serveFlags) config(stderr io.Writer) (server.Config, *slog.Logger, erro
 		return cfg, nil, fmt.Errorf("invalid --reader-queue %d: must be 16 to 65536", v.readerQueue)
 	}
 	for name, d := range map[string]time.Duration{"shutdown-timeout": v.shutdownTimeout, "start-timeout": v.startTimeout,
-		"ws-ping-interval": v.pingInterval, "write-timeout": v.writeTimeout, "sse-heartbeat": v.sseHeartbeat} {
+		"ws-ping-interval": v.pingInterval, "write-timeout": v.writeTimeout, "sse-heartbeat": v.sseHeartbeat,
+		"push-ttl-flash": v.pushTTLFlash, "push-ttl-urgent": v.pushTTLUrgent, "push-ttl-breaking": v.pushTTLBreaking} {
 		if err := positiveDuration(name, d); err != nil {
 			return cfg, nil, err
 		}
+	}
+	for name, n := range map[string]int{"push-jobs": v.pushJobs, "push-per-host": v.pushPerHost, "push-subscribe-per-hour": v.pushSubscribePerHour} {
+		if n < 1 || n > 10000 {
+			return cfg, nil, fmt.Errorf("invalid --%s %d: must be 1 to 10000", name, n)
+		}
+	}
+	for name, d := range map[string]time.Duration{"push-ttl-flash": v.pushTTLFlash, "push-ttl-urgent": v.pushTTLUrgent, "push-ttl-breaking": v.pushTTLBreaking} {
+		if d < time.Second || d > 28*24*time.Hour {
+			return cfg, nil, fmt.Errorf("invalid --%s %s: must be 1s to 672h", name, d)
+		}
+	}
+	if v.vapidSubject != "" {
+		cfg.VAPID = push.IdentityConfig{PublicKey: v.vapidPublicKey, PrivateKey: v.vapidPrivateKey, KeyFile: v.vapidKeyFile, DataDir: v.dataDir, Subject: v.vapidSubject}
+		if err := push.CheckSubject(v.vapidSubject); err != nil {
+			return cfg, nil, fmt.Errorf("invalid --vapid-subject: %v", err)
+		}
+		if v.vapidPublicKey != "" || v.vapidPrivateKey != "" {
+			if err := push.CheckKeys(v.vapidPublicKey, v.vapidPrivateKey); err != nil {
+				return cfg, nil, fmt.Errorf("invalid --vapid-public-key/--vapid-private-key: %v", err)
+			}
+		}
+	} else if v.vapidPublicKey != "" || v.vapidPrivateKey != "" || v.vapidKeyFile != "" {
+		return cfg, nil, fmt.Errorf("invalid --vapid-subject: VAPID keys are given but no subject; Web Push needs a mailto: or https: contact")
+	}
+	if len(v.pushAllowedHosts) > 0 {
+		cfg.PushPolicy.AllowedHosts = v.pushAllowedHosts
+	}
+	cfg.PushPolicy.InsecureTestEndpoints = v.pushInsecureEndpoints
+	if _, err := pushpolicy.New(cfg.PushPolicy); err != nil {
+		return cfg, nil, fmt.Errorf("invalid --push-allowed-hosts or --push-insecure-test-endpoints: %v", err)
+	}
+	cfg.Push = push.Config{
+		TTL:  map[string]time.Duration{news.PriorityFlash: v.pushTTLFlash, news.PriorityUrgent: v.pushTTLUrgent, news.PriorityBreaking: v.pushTTLBreaking},
+		Jobs: v.pushJobs, PerHost: v.pushPerHost, SubscribePerHour: v.pushSubscribePerHour,
 	}
 	if _, _, err := net.SplitHostPort(v.addr); err != nil {
 		return cfg, nil, fmt.Errorf("invalid --addr %q: want host:port, such as :8080", v.addr)

@@ -3,6 +3,7 @@ package history
 import (
 	"context"
 	"slices"
+	"sort"
 	"sync"
 	"time"
 
@@ -254,6 +255,30 @@ func (l *Log) scan(f news.Filter, before uint64, limit int) []*Entry {
 		out = append(out, e)
 	}
 	return out
+}
+
+// Entry returns the entry of the event with this seq, if the log holds it.
+func (l *Log) Entry(seq uint64) (*Entry, bool) {
+	l.mu.RLock()
+	defer l.mu.RUnlock()
+	live := l.events[l.start:]
+	i := sort.Search(len(live), func(i int) bool { return live[i].Event.Seq >= seq })
+	if i < len(live) && live[i].Event.Seq == seq {
+		return live[i], true
+	}
+	return nil, false
+}
+
+// ItemSeq returns the seq of an item's newest event, to tell whether an
+// event was superseded.
+func (l *Log) ItemSeq(id string) (uint64, bool) {
+	l.mu.RLock()
+	defer l.mu.RUnlock()
+	e, ok := l.items[id]
+	if !ok {
+		return 0, false
+	}
+	return e.Event.Seq, true
 }
 
 // Item returns the current version of an item the log holds.

@@ -37,6 +37,18 @@ func (s *Server) routes(api *editor.API) *gin.Engine {
 	v1.GET("/sse", s.hub.ServeSSE)
 	rest := v1.Group("", s.limits())
 	api.Register(rest)
+	if s.push != nil {
+		s.push.Register(rest, rest.Group("", s.cfg.Editors.RequireEditor()))
+	} else {
+		off := func(c *gin.Context) {
+			httperr.Abort(c, &httperr.Error{Status: http.StatusServiceUnavailable, Code: "push_disabled",
+				Message: "Web Push is not configured on this server (no --vapid-subject)"})
+		}
+		rest.GET("/push/key", off)
+		rest.POST("/push/subscriptions", off)
+		rest.DELETE("/push/subscriptions", off)
+		rest.GET("/push/stats", s.cfg.Editors.RequireEditor(), off)
+	}
 	return e
 }
 

@@ -8,6 +8,7 @@ import (
 	"net"
 	"net/http"
 	"path/filepath"
+	"strings"
 	"sync"
 	"time"
 
@@ -17,6 +18,8 @@ import (
 	"newsflash/internal/history"
 	"newsflash/internal/live"
 	"newsflash/internal/news"
+	"newsflash/internal/push"
+	"newsflash/internal/pushpolicy"
 	"newsflash/internal/stream"
 )
 
@@ -35,6 +38,14 @@ type Config struct {
 	// Live configures the reader hub (queue, pings, origins); Log, Taxonomy,
 	// Epoch and LastSeq are filled in here.
 	Live live.Config
+	// VAPID is the Web Push identity. With an empty Subject, Web Push is off
+	// (its endpoints answer 503 push_disabled) and the rest works.
+	VAPID push.IdentityConfig
+	// PushPolicy restricts push endpoints (allow-list, test endpoints).
+	PushPolicy pushpolicy.Options
+	// Push tunes delivery (TTLs, concurrency, limits); the required fields
+	// are filled in here.
+	Push push.Config
 	// MaxBodyBytes bounds request bodies. Default 64 KiB.
 	MaxBodyBytes int64
 	// RequestTimeout bounds reading and writing a non-streaming request.
@@ -51,6 +62,7 @@ type Server struct {
 	stream *stream.Stream
 	hist   *history.Log
 	hub    *live.Hub
+	push   *push.Service // nil when Web Push is off
 	engine *gin.Engine
 	http   *http.Server
 
@@ -108,6 +120,10 @@ func New(ctx context.Context, cfg Config) (*Server, error) {
 		st.Close()
 		return nil, err
 	}
+	if s.push, err = s.newPush(ctx); err != nil {
+		st.Close()
+		return nil, err
+	}
 	s.engine = s.routes(api)
 
 	fctx, cancel := context.WithCancel(context.Background())
@@ -124,6 +140,39 @@ func New(ctx context.Context, cfg Config) (*Server, error) {
 	}()
 	return s, nil
 }
+
+// newPush starts Web Push, unless no VAPID subject is configured.
+func (s *Server) newPush(ctx context.Context) (*push.Service, error) {
+	cfg := s.cfg
+	if strings.TrimSpace(cfg.VAPID.Subject) == "" {
+		s.log.Warn("Web Push is off: set --vapid-subject (mailto: or https: contact) to turn it on")
+		return nil, nil
+	}
+	if cfg.VAPID.DataDir == "" {
+		cfg.VAPID.DataDir = cfg.DataDir
+	}
+	id, err := push.LoadIdentity(cfg.VAPID)
+	if err != nil {
+		return nil, err
+	}
+	policy, err := pushpolicy.New(cfg.PushPolicy)
+	if err != nil {
+		return nil, err
+	}
+	pc := cfg.Push
+	pc.JetStream, pc.NewsStream, pc.NewsSubjects, pc.Replicas = s.stream.JetStream(), s.stream.Name(), s.stream.Subjects(), s.stream.Replicas()
+	pc.Log, pc.Taxonomy, pc.Identity, pc.Policy, pc.Logger = s.hist, cfg.Taxonomy, id, policy, s.log
+	svc, err := push.New(ctx, pc)
+	if err != nil {
+		return nil, err
+	}
+	svc.Start()
+	s.log.Info("Web Push on", "vapid_public_key", id.PublicKey, "subject", id.Subject())
+	return svc, nil
+}
+
+// Push is the Web Push service, nil when it is off (tests and tools).
+func (s *Server) Push() *push.Service { return s.push }
 
 // Handler is the instance's HTTP handler.
 func (s *Server) Handler() http.Handler { return s.engine }
@@ -170,6 +219,9 @@ func (s *Server) Shutdown(ctx context.Context) error {
 		if err := <-httpDone; err != nil {
 			errs = append(errs, fmt.Errorf("http shutdown: %w", err))
 			_ = s.http.Close()
+		}
+		if s.push != nil {
+			s.push.Stop()
 		}
 		s.stopFollow()
 		<-s.followDone

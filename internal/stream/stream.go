@@ -266,3 +266,19 @@ func (s *Stream) ClientURL() string {
 	}
 	return s.ns.ClientURL()
 }
+
+// JetStream returns the JetStream handle, for packages that keep their own
+// buckets and work queues on the same NATS (push).
+func (s *Stream) JetStream() jetstream.JetStream { return s.js }
+
+// Replicas is the replica count for streams and buckets.
+func (s *Stream) Replicas() int { return s.cfg.Replicas }
+
+// Name is the news stream's name.
+func (s *Stream) Name() string { return s.cfg.StreamName }
+
+// Subjects is the filter that matches every item subject.
+func (s *Stream) Subjects() string { return subjectPrefix + "*" }
+
+// Timeout is the per-request timeout to JetStream.
+func (s *Stream) Timeout() time.Duration { return s.cfg.Timeout }

@@ -1,0 +1,491 @@
+package push
+
+import (
+	"context"
+	"encoding/json"
+	"errors"
+	"io"
+	"math/rand/v2"
+	"net/http"
+	"strconv"
+	"sync"
+	"time"
+
+	webpush "github.com/SherClockHolmes/webpush-go"
+	"github.com/nats-io/nats.go/jetstream"
+
+	"newsflash/internal/history"
+	"newsflash/internal/news"
+	"newsflash/internal/pushpolicy"
+)
+
+// progress is a job's checkpoint and counts, kept in the progress bucket so
+// that another instance can finish a job this one did not.
+type progress struct {
+	Done bool `json:"done"`
+	// Hosts holds, per push-service host, the highest subscription id up to
+	// which every send of the first pass has finished (ids are sent in order).
+	Hosts map[string]string `json:"hosts,omitempty"`
+	// Pending are sends to retry: subscription id → attempts made.
+	Pending map[string]int `json:"pending,omitempty"`
+	Sent    int            `json:"sent"`
+	Failed  int            `json:"failed"`
+	Removed int            `json:"removed"`
+	// Skipped says why a job sent nothing: "superseded" or "expired".
+	Skipped string `json:"skipped,omitempty"`
+}
+
+// outcome of one send.
+type outcome int
+
+const (
+	sent outcome = iota
+	retry
+	failed  // counted; a subscription failing so on 5 items in a row goes
+	removed // 404/410: the subscription is gone
+)
+
+// maxFailures is how many items in a row may fail with 400/401/403/413
+// before a subscription is removed.
+const maxFailures = 5
+
+// run is the state of one job while it runs.
+type run struct {
+	s     *Service
+	j     job
+	e     *history.Entry
+	ttl   time.Duration // what is left of the notification's life
+	start time.Time
+
+	payloads map[string][]byte // by kind, encoded once
+
+	mu   sync.Mutex
+	prog progress
+	rev  uint64 // progress revision, 0 when new
+}
+
+// deliver does a job. done is false when it should be tried again later.
+func (s *Service) deliver(ctx context.Context, j job) (bool, error) {
+	r := &run{s: s, j: j, start: s.cfg.Now(), payloads: map[string][]byte{}}
+	if err := r.load(ctx); err != nil {
+		return false, err
+	}
+	if r.prog.Done {
+		return true, nil
+	}
+	e, ok, err := s.entryFor(ctx, j.Seq)
+	if err != nil {
+		return false, err
+	}
+	if !ok { // older than history: nothing to send any more
+		return true, r.finish(ctx, "expired")
+	}
+	r.e = e
+	if latest, ok := s.cfg.Log.ItemSeq(j.Item); ok && latest > j.Seq {
+		// A newer version exists: its own jobs send it instead.
+		return true, r.finish(ctx, "superseded")
+	}
+	life := s.cfg.TTL[e.Event.Item.Priority]
+	if life == 0 {
+		life = s.cfg.TTL[news.PriorityBreaking]
+	}
+	r.ttl = life - r.start.Sub(e.Event.Item.UpdatedAt)
+	if r.ttl < time.Second {
+		return true, r.finish(ctx, "expired")
+	}
+
+	targets := s.index.match(j.P, e)
+	byHost := map[string][]target{}
+	for _, t := range targets {
+		if last, ok := r.prog.Hosts[t.sub.host]; ok && t.sub.ID <= last {
+			continue // done before a crash
+		}
+		if _, ok := r.prog.Pending[t.sub.ID]; ok {
+			continue // waits for the retry phase
+		}
+		byHost[t.sub.host] = append(byHost[t.sub.host], t)
+	}
+	saveCtx, stopSaving := context.WithCancel(ctx)
+	go r.saveEvery(saveCtx, 500*time.Millisecond)
+	var wg sync.WaitGroup
+	for host, ts := range byHost {
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			r.firstPass(ctx, host, ts)
+		}()
+	}
+	wg.Wait()
+	r.retryPhase(ctx)
+	stopSaving()
+	if ctx.Err() != nil {
+		_ = r.save(context.WithoutCancel(ctx))
+		return false, nil
+	}
+	return true, r.finish(ctx, "")
+}
+
+// firstPass sends to one host's subscriptions in id order, PerHost at a
+// time, moving the host's checkpoint as a prefix completes.
+func (r *run) firstPass(ctx context.Context, host string, ts []target) {
+	finished := make([]bool, len(ts))
+	next := 0 // first index not known finished
+	sem := make(chan struct{}, r.s.cfg.PerHost)
+	var wg sync.WaitGroup
+	for i := range ts {
+		select {
+		case sem <- struct{}{}:
+		case <-ctx.Done():
+			wg.Wait()
+			return
+		}
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			defer func() { <-sem }()
+			out := r.s.send(ctx, r, ts[i], 0)
+			r.mu.Lock()
+			defer r.mu.Unlock()
+			if ctx.Err() != nil && out == retry {
+				return // not finished: redone after a restart
+			}
+			r.count(ts[i], out, 1)
+			finished[i] = true
+			for next < len(ts) && finished[next] {
+				next++
+			}
+			if next > 0 {
+				if r.prog.Hosts == nil {
+					r.prog.Hosts = map[string]string{}
+				}
+				r.prog.Hosts[host] = ts[next-1].sub.ID
+			}
+		}()
+	}
+	wg.Wait()
+}
+
+// count records an outcome; callers hold r.mu.
+func (r *run) count(t target, out outcome, attempts int) {
+	switch out {
+	case sent:
+		r.prog.Sent++
+		delete(r.prog.Pending, t.sub.ID)
+	case failed:
+		r.prog.Failed++
+		delete(r.prog.Pending, t.sub.ID)
+	case removed:
+		r.prog.Removed++
+		delete(r.prog.Pending, t.sub.ID)
+	case retry:
+		if attempts >= r.s.cfg.MaxAttempts {
+			r.prog.Failed++
+			delete(r.prog.Pending, t.sub.ID)
+			return
+		}
+		if r.prog.Pending == nil {
+			r.prog.Pending = map[string]int{}
+		}
+		r.prog.Pending[t.sub.ID] = attempts
+	}
+}
+
+// retryPhase retries pending sends with exponential backoff and jitter, no
+// sooner than a host's Retry-After, until they succeed, give up, or the
+// job's retry time (at most half the notification's life) runs out.
+func (r *run) retryPhase(ctx context.Context) {
+	deadline := r.start.Add(min(r.s.cfg.MaxRetryTime, r.ttl/2))
+	for {
+		r.mu.Lock()
+		pending := make(map[string]int, len(r.prog.Pending))
+		for id, a := range r.prog.Pending {
+			pending[id] = a
+		}
+		r.mu.Unlock()
+		if len(pending) == 0 {
+			return
+		}
+		if !r.s.cfg.Now().Before(deadline) {
+			r.mu.Lock()
+			r.prog.Failed += len(r.prog.Pending)
+			r.prog.Pending = nil
+			r.mu.Unlock()
+			return
+		}
+		// Wait for the earliest attempt due: backoff by attempts made.
+		wait := time.Minute
+		for id, a := range pending {
+			sub, ok := r.s.index.get(id)
+			if !ok {
+				continue
+			}
+			d := backoff(a)
+			if until := r.s.hosts.until(sub.host); until.After(r.s.cfg.Now().Add(d)) {
+				d = until.Sub(r.s.cfg.Now())
+			}
+			wait = min(wait, d)
+		}
+		if d := deadline.Sub(r.s.cfg.Now()); d < wait {
+			wait = max(d, 0)
+		}
+		select {
+		case <-ctx.Done():
+			return
+		case <-time.After(wait):
+		}
+		var wg sync.WaitGroup
+		sem := make(chan struct{}, r.s.cfg.PerHost)
+		for id, a := range pending {
+			sub, ok := r.s.index.get(id)
+			if !ok { // unsubscribed meanwhile
+				r.mu.Lock()
+				delete(r.prog.Pending, id)
+				r.mu.Unlock()
+				continue
+			}
+			t, ok := kindFor(&sub.filter, r.e)
+			if !ok {
+				r.mu.Lock()
+				delete(r.prog.Pending, id)
+				r.mu.Unlock()
+				continue
+			}
+			sem <- struct{}{}
+			wg.Add(1)
+			go func() {
+				defer wg.Done()
+				defer func() { <-sem }()
+				out := r.s.send(ctx, r, target{sub: sub, kind: t}, a)
+				if ctx.Err() != nil {
+					return
+				}
+				r.mu.Lock()
+				r.count(target{sub: sub}, out, a+1)
+				r.mu.Unlock()
+			}()
+		}
+		wg.Wait()
+	}
+}
+
+// backoff after a attempts: 1 s, 2 s, 4 s, … up to 1 min, with jitter.
+func backoff(a int) time.Duration {
+	d := time.Second << min(a, 6)
+	d = min(d, time.Minute)
+	return d/2 + rand.N(d/2+1)
+}
+
+func (r *run) load(ctx context.Context) error {
+	e, err := r.s.prog.Get(ctx, r.j.key())
+	if errors.Is(err, jetstream.ErrKeyNotFound) {
+		return nil
+	}
+	if err != nil {
+		return err
+	}
+	r.rev = e.Revision()
+	return json.Unmarshal(e.Value(), &r.prog)
+}
+
+func (r *run) save(ctx context.Context) error {
+	r.mu.Lock()
+	b, _ := json.Marshal(r.prog)
+	r.mu.Unlock()
+	ctx, cancel := context.WithTimeout(ctx, r.s.cfg.Timeout)
+	defer cancel()
+	_, err := r.s.prog.Put(ctx, r.j.key(), b)
+	return err
+}
+
+func (r *run) saveEvery(ctx context.Context, every time.Duration) {
+	t := time.NewTicker(every)
+	defer t.Stop()
+	for {
+		select {
+		case <-ctx.Done():
+			return
+		case <-t.C:
+			if err := r.save(ctx); err != nil && ctx.Err() == nil {
+				r.s.log.Warn("push: saving progress", "job", r.j.key(), "err", err)
+			}
+		}
+	}
+}
+
+func (r *run) finish(ctx context.Context, skipped string) error {
+	r.mu.Lock()
+	r.prog.Done, r.prog.Skipped, r.prog.Pending = true, skipped, nil
+	r.mu.Unlock()
+	return r.save(ctx)
+}
+
+// send makes one push request and sorts its answer.
+func (s *Service) send(ctx context.Context, r *run, t target, attempts int) outcome {
+	if until := s.hosts.until(t.sub.host); until.After(s.cfg.Now()) {
+		return retry // the host asked us to wait
+	}
+	r.mu.Lock()
+	body, ok := r.payloads[t.kind]
+	if !ok {
+		body = encodePayload(t.kind, r.e.Event.Seq, &r.e.Event.Item)
+		r.payloads[t.kind] = body
+	}
+	r.mu.Unlock()
+	urgency := webpush.UrgencyNormal
+	if p := r.e.Event.Item.Priority; t.kind != news.EventRetract && (p == news.PriorityFlash || p == news.PriorityUrgent) {
+		urgency = webpush.UrgencyHigh
+	}
+	res, err := webpush.SendNotificationWithContext(ctx, body[:len(body):len(body)], &webpush.Subscription{
+		Endpoint: t.sub.Endpoint,
+		Keys:     webpush.Keys{Auth: t.sub.Auth, P256dh: t.sub.P256dh},
+	}, &webpush.Options{
+		HTTPClient:      s.vapidClient(),
+		RecordSize:      recordSize,
+		Subscriber:      s.cfg.Identity.Subscriber(),
+		VAPIDPublicKey:  s.cfg.Identity.PublicKey,
+		VAPIDPrivateKey: s.cfg.Identity.privateKey,
+		TTL:             max(int(r.ttl/time.Second), 1),
+		Topic:           r.e.Event.Item.ID,
+		Urgency:         urgency,
+	})
+	if err != nil {
+		if errors.Is(err, pushpolicy.ErrRefused) {
+			s.log.Warn("push: endpoint refused by policy", "endpoint", pushpolicy.Redact(t.sub.Endpoint))
+			return s.subscriptionFailed(ctx, t.sub)
+		}
+		if ctx.Err() == nil && s.log.Enabled(ctx, -4) {
+			s.log.Debug("push: send failed", "endpoint", pushpolicy.Redact(t.sub.Endpoint), "err", err)
+		}
+		return retry
+	}
+	_, _ = io.Copy(io.Discard, io.LimitReader(res.Body, 64<<10))
+	res.Body.Close()
+	switch code := res.StatusCode; {
+	case code >= 200 && code < 300:
+		if t.sub.Failures > 0 {
+			s.resetFailures(ctx, t.sub)
+		}
+		return sent
+	case code == http.StatusNotFound || code == http.StatusGone:
+		s.removeSubscription(ctx, t.sub.ID)
+		return removed
+	case code == http.StatusTooManyRequests || code >= 500:
+		if ra := retryAfter(res.Header.Get("Retry-After"), s.cfg.Now()); ra > 0 {
+			s.hosts.wait(t.sub.host, s.cfg.Now().Add(ra))
+		}
+		return retry
+	default: // 400, 401, 403, 413, and anything else
+		s.log.Warn("push: send refused", "status", code, "endpoint", pushpolicy.Redact(t.sub.Endpoint))
+		return s.subscriptionFailed(ctx, t.sub)
+	}
+}
+
+// retryAfter reads seconds or an HTTP date.
+func retryAfter(v string, now time.Time) time.Duration {
+	if v == "" {
+		return 0
+	}
+	if n, err := strconv.Atoi(v); err == nil && n >= 0 {
+		return min(time.Duration(n)*time.Second, time.Hour)
+	}
+	if t, err := http.ParseTime(v); err == nil && t.After(now) {
+		return min(t.Sub(now), time.Hour)
+	}
+	return 0
+}
+
+// subscriptionFailed counts a refused send against the subscription and
+// removes it after maxFailures items in a row.
+func (s *Service) subscriptionFailed(ctx context.Context, sub *Subscription) outcome {
+	n, err := s.updateSubscription(ctx, sub.ID, func(cur *Subscription) bool {
+		cur.Failures++
+		return true
+	})
+	if err == nil && n >= maxFailures {
+		s.removeSubscription(ctx, sub.ID)
+		return removed
+	}
+	return failed
+}
+
+func (s *Service) resetFailures(ctx context.Context, sub *Subscription) {
+	_, _ = s.updateSubscription(ctx, sub.ID, func(cur *Subscription) bool {
+		if cur.Failures == 0 {
+			return false
+		}
+		cur.Failures = 0
+		return true
+	})
+}
+
+// updateSubscription changes a stored subscription with compare-and-set and
+// returns its failure count after the change.
+func (s *Service) updateSubscription(ctx context.Context, id string, change func(*Subscription) bool) (int, error) {
+	ctx, cancel := context.WithTimeout(context.WithoutCancel(ctx), s.cfg.Timeout)
+	defer cancel()
+	for try := 0; try < 5; try++ {
+		e, err := s.subs.Get(ctx, id)
+		if err != nil {
+			return 0, err
+		}
+		var cur Subscription
+		if err := json.Unmarshal(e.Value(), &cur); err != nil {
+			return 0, err
+		}
+		if !change(&cur) {
+			return cur.Failures, nil
+		}
+		b, _ := json.Marshal(cur)
+		if _, err := s.subs.Update(ctx, id, b, e.Revision()); err == nil {
+			return cur.Failures, nil
+		}
+	}
+	return 0, errors.New("subscription changed concurrently")
+}
+
+func (s *Service) removeSubscription(ctx context.Context, id string) {
+	ctx, cancel := context.WithTimeout(context.WithoutCancel(ctx), s.cfg.Timeout)
+	defer cancel()
+	if err := s.subs.Delete(ctx, id); err != nil && !errors.Is(err, jetstream.ErrKeyNotFound) {
+		s.log.Warn("push: removing subscription", "id", id, "err", err)
+	}
+	s.index.remove(id)
+}
+
+// vapidClient is the HTTP client handed to webpush-go: it puts in the
+// VAPID header signed once per push-service origin, then sends through the
+// policy's client (no redirects, no proxy, no private addresses).
+func (s *Service) vapidClient() webpush.HTTPClient { return vapidClient{s} }
+
+type vapidClient struct{ s *Service }
+
+func (c vapidClient) Do(req *http.Request) (*http.Response, error) {
+	h, err := c.s.cfg.Identity.Header(req.URL.Scheme+"://"+req.URL.Host, c.s.cfg.Now())
+	if err != nil {
+		return nil, err
+	}
+	req.Header.Set("Authorization", h)
+	return c.s.client.Do(req)
+}
+
+// hostGate remembers push-service hosts that asked us to wait (Retry-After).
+type hostGate struct {
+	mu    sync.Mutex
+	hosts map[string]time.Time
+}
+
+func newHostGate() *hostGate { return &hostGate{hosts: map[string]time.Time{}} }
+
+func (g *hostGate) wait(host string, until time.Time) {
+	g.mu.Lock()
+	defer g.mu.Unlock()
+	if until.After(g.hosts[host]) {
+		g.hosts[host] = until
+	}
+}
+
+func (g *hostGate) until(host string) time.Time {
+	g.mu.Lock()
+	defer g.mu.Unlock()
+	return g.hosts[host]
+}

@@ -1,0 +1,201 @@
+package push
+
+import (
+	"context"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"strconv"
+	"strings"
+	"sync"
+	"time"
+
+	"github.com/nats-io/nats.go/jetstream"
+
+	"newsflash/internal/history"
+)
+
+var errWatchClosed = errors.New("watch closed")
+
+// job is one partition of one event's deliveries.
+type job struct {
+	Seq  uint64 `json:"seq"`
+	Item string `json:"item"`
+	P    int    `json:"p"`
+}
+
+func (j job) key() string {
+	return j.Item + "." + strconv.FormatUint(j.Seq, 10) + "." + strconv.Itoa(j.P)
+}
+
+// plan follows the news stream with a durable consumer shared by all
+// instances (each event goes to one of them) and turns every event into one
+// job per partition. Job ids are fixed by (seq, partition), so a plan redone
+// after a crash is dropped by the work queue's duplicate window, and jobs
+// already done are skipped by their progress record.
+func (s *Service) plan(ctx context.Context) error {
+	cons, err := s.cfg.JetStream.CreateOrUpdateConsumer(ctx, s.cfg.NewsStream, jetstream.ConsumerConfig{
+		Durable:       s.cfg.Prefix + "_push_planner",
+		Description:   "Web Push: splits each news event into delivery jobs",
+		FilterSubject: s.cfg.NewsSubjects,
+		DeliverPolicy: jetstream.DeliverNewPolicy,
+		AckPolicy:     jetstream.AckExplicitPolicy,
+		AckWait:       30 * time.Second,
+		MaxAckPending: 256,
+	})
+	if err != nil {
+		return fmt.Errorf("planner consumer: %w", err)
+	}
+	it, err := cons.Messages(jetstream.PullMaxMessages(64), jetstream.PullExpiry(5*time.Second), jetstream.PullHeartbeat(time.Second))
+	if err != nil {
+		return err
+	}
+	defer it.Stop()
+	stop := context.AfterFunc(ctx, it.Stop)
+	defer stop()
+	prefix := strings.TrimSuffix(s.cfg.NewsSubjects, "*")
+	for {
+		msg, err := it.Next()
+		if err != nil {
+			if ctx.Err() != nil || errors.Is(err, jetstream.ErrMsgIteratorClosed) {
+				return nil
+			}
+			return err
+		}
+		meta, err := msg.Metadata()
+		if err != nil {
+			_ = msg.Term()
+			continue
+		}
+		j := job{Seq: meta.Sequence.Stream, Item: strings.TrimPrefix(msg.Subject(), prefix)}
+		if err := s.publishJobs(ctx, j); err != nil {
+			s.log.Warn("push: planning failed; will retry", "seq", j.Seq, "err", err)
+			_ = msg.NakWithDelay(time.Second)
+			continue
+		}
+		if err := msg.DoubleAck(ctx); err != nil {
+			s.log.Warn("push: planner ack", "seq", j.Seq, "err", err)
+		}
+	}
+}
+
+func (s *Service) publishJobs(ctx context.Context, j job) error {
+	ctx, cancel := context.WithTimeout(ctx, s.cfg.Timeout)
+	defer cancel()
+	futures := make([]jetstream.PubAckFuture, 0, s.cfg.Partitions)
+	for p := 0; p < s.cfg.Partitions; p++ {
+		j.P = p
+		data, _ := json.Marshal(j)
+		f, err := s.cfg.JetStream.PublishAsync(jobsSubject, data, jetstream.WithMsgID(j.key()))
+		if err != nil {
+			return err
+		}
+		futures = append(futures, f)
+	}
+	for _, f := range futures {
+		select {
+		case <-f.Ok():
+		case err := <-f.Err():
+			return err
+		case <-ctx.Done():
+			return ctx.Err()
+		}
+	}
+	return nil
+}
+
+// work takes jobs from the shared work queue, a few at a time.
+func (s *Service) work(ctx context.Context) error {
+	cons, err := s.cfg.JetStream.CreateOrUpdateConsumer(ctx, s.jobs.CachedInfo().Config.Name, jetstream.ConsumerConfig{
+		Durable:       s.cfg.Prefix + "_push_workers",
+		Description:   "Web Push: delivery jobs, shared by all instances",
+		AckPolicy:     jetstream.AckExplicitPolicy,
+		AckWait:       time.Minute,
+		MaxAckPending: 4096,
+	})
+	if err != nil {
+		return fmt.Errorf("worker consumer: %w", err)
+	}
+	it, err := cons.Messages(jetstream.PullMaxMessages(s.cfg.Jobs), jetstream.PullExpiry(5*time.Second), jetstream.PullHeartbeat(time.Second))
+	if err != nil {
+		return err
+	}
+	defer it.Stop()
+	stop := context.AfterFunc(ctx, it.Stop)
+	defer stop()
+	sem := make(chan struct{}, s.cfg.Jobs)
+	var running sync.WaitGroup
+	defer running.Wait()
+	for {
+		msg, err := it.Next()
+		if err != nil {
+			if ctx.Err() != nil || errors.Is(err, jetstream.ErrMsgIteratorClosed) {
+				return nil
+			}
+			return err
+		}
+		select {
+		case sem <- struct{}{}:
+		case <-ctx.Done():
+			return nil
+		}
+		running.Add(1)
+		go func() {
+			defer running.Done()
+			defer func() { <-sem }()
+			s.runJob(ctx, msg)
+		}()
+	}
+}
+
+// runJob does one job and acks it, or leaves it for redelivery when this
+// instance stops first.
+func (s *Service) runJob(ctx context.Context, msg jetstream.Msg) {
+	var j job
+	if err := json.Unmarshal(msg.Data(), &j); err != nil {
+		s.log.Error("push: dropping undecodable job", "err", err)
+		_ = msg.Term()
+		return
+	}
+	// Tell the work queue the job is alive while it runs.
+	beat := time.NewTicker(20 * time.Second)
+	defer beat.Stop()
+	jctx, cancel := context.WithCancel(ctx)
+	defer cancel()
+	go func() {
+		for {
+			select {
+			case <-jctx.Done():
+				return
+			case <-beat.C:
+				_ = msg.InProgress()
+			}
+		}
+	}()
+	done, err := s.deliver(jctx, j)
+	switch {
+	case ctx.Err() != nil:
+		// Stopping: the job comes back to someone after AckWait.
+	case err != nil:
+		s.log.Warn("push: job failed; will retry", "job", j.key(), "err", err)
+		_ = msg.NakWithDelay(2 * time.Second)
+	case !done:
+		_ = msg.NakWithDelay(time.Second)
+	default:
+		if err := msg.DoubleAck(ctx); err != nil {
+			s.log.Warn("push: job ack", "job", j.key(), "err", err)
+		}
+	}
+}
+
+// entryFor waits briefly for this instance's history to reach the job's
+// event. ok is false when the event is not (or no longer) in history.
+func (s *Service) entryFor(ctx context.Context, seq uint64) (e *history.Entry, ok bool, err error) {
+	wctx, cancel := context.WithTimeout(ctx, 10*time.Second)
+	defer cancel()
+	if err := s.cfg.Log.WaitFor(wctx, seq); err != nil {
+		return nil, false, fmt.Errorf("history has not reached seq %d: %w", seq, err)
+	}
+	e, ok = s.cfg.Log.Entry(seq)
+	return e, ok, nil
+}

@@ -1,0 +1,149 @@
+package push
+
+import (
+	"context"
+	"encoding/json"
+	"hash/fnv"
+	"sort"
+	"sync"
+
+	"github.com/nats-io/nats.go/jetstream"
+
+	"newsflash/internal/history"
+	"newsflash/internal/news"
+)
+
+// index mirrors the subscriptions bucket in memory, split into partitions
+// by a hash of the id, so a job matches one partition without reading NATS.
+type index struct {
+	mu    sync.RWMutex
+	parts []map[string]*Subscription
+	count int
+}
+
+func newIndex(partitions int) *index {
+	ix := &index{parts: make([]map[string]*Subscription, partitions)}
+	for i := range ix.parts {
+		ix.parts[i] = make(map[string]*Subscription)
+	}
+	return ix
+}
+
+func (ix *index) partition(id string) int {
+	h := fnv.New32a()
+	h.Write([]byte(id))
+	return int(h.Sum32() % uint32(len(ix.parts)))
+}
+
+func (ix *index) put(sub *Subscription) {
+	sub.prepare()
+	ix.mu.Lock()
+	defer ix.mu.Unlock()
+	p := ix.parts[ix.partition(sub.ID)]
+	if _, ok := p[sub.ID]; !ok {
+		ix.count++
+	}
+	p[sub.ID] = sub
+}
+
+func (ix *index) remove(id string) {
+	ix.mu.Lock()
+	defer ix.mu.Unlock()
+	p := ix.parts[ix.partition(id)]
+	if _, ok := p[id]; ok {
+		delete(p, id)
+		ix.count--
+	}
+}
+
+func (ix *index) get(id string) (*Subscription, bool) {
+	ix.mu.RLock()
+	defer ix.mu.RUnlock()
+	sub, ok := ix.parts[ix.partition(id)][id]
+	return sub, ok
+}
+
+// Len is the number of subscriptions.
+func (ix *index) Len() int {
+	ix.mu.RLock()
+	defer ix.mu.RUnlock()
+	return ix.count
+}
+
+// target is one send a job makes: a subscription and the kind of message.
+type target struct {
+	sub  *Subscription
+	kind string // news.EventItem, EventUpdate or EventRetract
+}
+
+// match returns the sends of partition p for an event, sorted by id.
+func (ix *index) match(p int, e *history.Entry) []target {
+	ix.mu.RLock()
+	var out []target
+	for _, sub := range ix.parts[p] {
+		if kind, ok := kindFor(&sub.filter, e); ok {
+			out = append(out, target{sub: sub, kind: kind})
+		}
+	}
+	ix.mu.RUnlock()
+	sort.Slice(out, func(i, j int) bool { return out[i].sub.ID < out[j].sub.ID })
+	return out
+}
+
+// kindFor: the item or correction when the new version matches, a retract
+// when only the old one did (the item moved out of the filter) or the item
+// was retracted.
+func kindFor(f *news.Filter, e *history.Entry) (string, bool) {
+	matchNew := f.Match(&e.Event.Item)
+	matchOld := e.Prev != nil && f.Match(e.Prev)
+	switch e.Event.Type {
+	case news.EventItem:
+		return news.EventItem, matchNew
+	case news.EventUpdate:
+		if matchNew {
+			return news.EventUpdate, true
+		}
+		return news.EventRetract, matchOld
+	case news.EventRetract:
+		return news.EventRetract, matchNew || matchOld
+	}
+	return "", false
+}
+
+// watchSubscriptions loads the bucket and follows its changes.
+func (s *Service) watchSubscriptions(ctx context.Context) error {
+	w, err := s.subs.WatchAll(ctx)
+	if err != nil {
+		return err
+	}
+	defer w.Stop()
+	for {
+		select {
+		case <-ctx.Done():
+			return nil
+		case e, ok := <-w.Updates():
+			if !ok {
+				return errWatchClosed
+			}
+			if e == nil { // the initial values are in
+				select {
+				case <-s.started:
+				default:
+					close(s.started)
+					s.log.Info("push subscriptions loaded", "count", s.index.Len())
+				}
+				continue
+			}
+			if e.Operation() != jetstream.KeyValuePut {
+				s.index.remove(e.Key())
+				continue
+			}
+			var sub Subscription
+			if err := json.Unmarshal(e.Value(), &sub); err != nil || sub.ID != e.Key() {
+				s.log.Error("push: skipping undecodable subscription", "key", e.Key(), "err", err)
+				continue
+			}
+			s.index.put(&sub)
+		}
+	}
+}

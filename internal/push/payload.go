@@ -1,0 +1,77 @@
+package push
+
+import (
+	"encoding/json"
+	"time"
+	"unicode/utf8"
+
+	"newsflash/internal/news"
+)
+
+// MaxPayload is the largest plaintext sent: with webpush-go's RecordSize
+// 3070 the encrypted body fits the 3,070-byte limit some push services
+// enforce (2,967 bytes of plaintext would fit; this leaves a margin).
+const MaxPayload = 2900
+
+// recordSize is passed to webpush-go.
+const recordSize = 3070
+
+type payloadItem struct {
+	ID          string    `json:"id"`
+	Version     int       `json:"version"`
+	Text        string    `json:"text,omitempty"`
+	URL         string    `json:"url,omitempty"`
+	Lang        string    `json:"lang,omitempty"`
+	Regions     []string  `json:"regions,omitempty"`
+	Topics      []string  `json:"topics,omitempty"`
+	Priority    string    `json:"priority,omitempty"`
+	Source      string    `json:"source,omitempty"`
+	PublishedAt time.Time `json:"published_at,omitzero"`
+}
+
+type payload struct {
+	Type string      `json:"type"`
+	Seq  uint64      `json:"seq"`
+	Item payloadItem `json:"item"`
+}
+
+// encodePayload builds the notification for an event: the item (text
+// shortened with an ellipsis to fit MaxPayload) or, for a retract, only
+// what the service worker needs to close it.
+func encodePayload(kind string, seq uint64, it *news.Item) []byte {
+	p := payload{Type: kind, Seq: seq, Item: payloadItem{ID: it.ID, Version: it.Version}}
+	if kind == news.EventRetract {
+		b, _ := json.Marshal(p)
+		return b
+	}
+	p.Item = payloadItem{ID: it.ID, Version: it.Version, Text: it.Text, URL: it.URL, Lang: it.Lang, Regions: it.Regions,
+		Topics: it.Topics, Priority: it.Priority, Source: it.Source, PublishedAt: it.PublishedAt}
+	b, _ := json.Marshal(p)
+	if len(b) <= MaxPayload {
+		return b
+	}
+	if len(p.Item.URL) > 1024 { // a very long url goes before the text does
+		p.Item.URL = ""
+		if b, _ = json.Marshal(p); len(b) <= MaxPayload {
+			return b
+		}
+	}
+	// Shorten the text: binary search on its length in characters.
+	runes := []rune(it.Text)
+	lo, hi := 0, len(runes)
+	for lo < hi {
+		mid := (lo + hi + 1) / 2
+		p.Item.Text = string(runes[:mid]) + "…"
+		if b, _ := json.Marshal(p); len(b) <= MaxPayload {
+			lo = mid
+		} else {
+			hi = mid - 1
+		}
+	}
+	p.Item.Text = string(runes[:lo]) + "…"
+	if !utf8.ValidString(p.Item.Text) || lo == 0 {
+		p.Item.Text = "…"
+	}
+	b, _ = json.Marshal(p)
+	return b
+}

@@ -1,0 +1,107 @@
+package push
+
+import (
+	"context"
+	"encoding/json"
+	"sort"
+	"strconv"
+	"strings"
+	"sync"
+
+	"github.com/nats-io/nats.go/jetstream"
+)
+
+// statsView follows the progress bucket, so any instance can answer for
+// the deliveries all instances made.
+type statsView struct {
+	mu   sync.Mutex
+	jobs map[string]progress // job key → its latest progress
+}
+
+func newStatsView() *statsView { return &statsView{jobs: map[string]progress{}} }
+
+func (s *Service) watchProgress(ctx context.Context) error {
+	w, err := s.prog.WatchAll(ctx)
+	if err != nil {
+		return err
+	}
+	defer w.Stop()
+	for {
+		select {
+		case <-ctx.Done():
+			return nil
+		case e, ok := <-w.Updates():
+			if !ok {
+				return errWatchClosed
+			}
+			if e == nil {
+				continue
+			}
+			s.stats.mu.Lock()
+			if e.Operation() != jetstream.KeyValuePut {
+				delete(s.stats.jobs, e.Key())
+			} else {
+				var p progress
+				if json.Unmarshal(e.Value(), &p) == nil {
+					s.stats.jobs[e.Key()] = p
+				}
+			}
+			s.stats.mu.Unlock()
+		}
+	}
+}
+
+// ItemStats are one item's push deliveries over all its events and jobs.
+type ItemStats struct {
+	ID       string `json:"id"`
+	LastSeq  uint64 `json:"last_seq"`
+	Sent     int    `json:"sent"`
+	Failed   int    `json:"failed"`
+	Removed  int    `json:"removed"`
+	Pending  int    `json:"pending"`
+	Jobs     int    `json:"jobs"`
+	JobsDone int    `json:"jobs_done"`
+}
+
+// Stats is GET /api/v1/push/stats.
+type Stats struct {
+	Subscriptions int         `json:"subscriptions"`
+	Items         []ItemStats `json:"items"`
+}
+
+// stats sums the jobs per item: the newest limit items, or one item.
+func (s *Service) statsFor(item string, limit int) Stats {
+	s.stats.mu.Lock()
+	byItem := map[string]*ItemStats{}
+	for key, p := range s.stats.jobs {
+		parts := strings.Split(key, ".")
+		if len(parts) != 3 || (item != "" && parts[0] != item) {
+			continue
+		}
+		st := byItem[parts[0]]
+		if st == nil {
+			st = &ItemStats{ID: parts[0]}
+			byItem[parts[0]] = st
+		}
+		seq, _ := strconv.ParseUint(parts[1], 10, 64)
+		st.LastSeq = max(st.LastSeq, seq)
+		st.Sent += p.Sent
+		st.Failed += p.Failed
+		st.Removed += p.Removed
+		st.Pending += len(p.Pending)
+		st.Jobs++
+		if p.Done {
+			st.JobsDone++
+		}
+	}
+	s.stats.mu.Unlock()
+	out := Stats{Subscriptions: s.index.Len(), Items: make([]ItemStats, 0, len(byItem))}
+	for _, st := range byItem {
+		out.Items = append(out.Items, *st)
+	}
+	sort.Slice(out.Items, func(i, j int) bool { return out.Items[i].LastSeq > out.Items[j].LastSeq })
+	if len(out.Items) > limit {
+		out.Items = out.Items[:limit]
+	}
+	return out
+}
