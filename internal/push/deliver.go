@@ -41,8 +41,9 @@ type outcome int
 const (
 	sent outcome = iota
 	retry
-	failed  // counted; a subscription failing so on 5 items in a row goes
-	removed // 404/410: the subscription is gone
+	deferred // not tried: the host asked us to wait; not an attempt
+	failed   // counted; a subscription failing so on 5 items in a row goes
+	removed  // 404/410: the subscription is gone
 )
 
 // maxFailures is how many items in a row may fail with 400/401/403/413
@@ -146,7 +147,7 @@ func (r *run) firstPass(ctx context.Context, host string, ts []target) {
 			out := r.s.send(ctx, r, ts[i], 0)
 			r.mu.Lock()
 			defer r.mu.Unlock()
-			if ctx.Err() != nil && out == retry {
+			if ctx.Err() != nil && (out == retry || out == deferred) {
 				return // not finished: redone after a restart
 			}
 			r.count(ts[i], out, 1)
@@ -177,6 +178,11 @@ func (r *run) count(t target, out outcome, attempts int) {
 	case removed:
 		r.prog.Removed++
 		delete(r.prog.Pending, t.sub.ID)
+	case deferred:
+		if r.prog.Pending == nil {
+			r.prog.Pending = map[string]int{}
+		}
+		r.prog.Pending[t.sub.ID] = attempts - 1
 	case retry:
 		if attempts >= r.s.cfg.MaxAttempts {
 			r.prog.Failed++
@@ -322,7 +328,7 @@ func (r *run) finish(ctx context.Context, skipped string) error {
 // send makes one push request and sorts its answer.
 func (s *Service) send(ctx context.Context, r *run, t target, attempts int) outcome {
 	if until := s.hosts.until(t.sub.host); until.After(s.cfg.Now()) {
-		return retry // the host asked us to wait
+		return deferred // the host asked us to wait
 	}
 	r.mu.Lock()
 	body, ok := r.payloads[t.kind]

@@ -343,3 +343,10 @@ func decode[T any](t *testing.T, b []byte) T {
 	}
 	return v
 }
+
+func decodeInto(t *testing.T, b []byte, v any) {
+	t.Helper()
+	if err := json.Unmarshal(b, v); err != nil {
+		t.Fatalf("decode %s: %v", b, err)
+	}
+}
