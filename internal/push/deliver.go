@@ -131,7 +131,7 @@ func (s *Service) deliver(ctx context.Context, j job) (bool, error) {
 func (r *run) firstPass(ctx context.Context, host string, ts []target) {
 	finished := make([]bool, len(ts))
 	next := 0 // first index not known finished
-	sem := make(chan struct{}, r.s.cfg.PerHost)
+	sem := r.s.hosts.slots(host, r.s.cfg.PerHost)
 	var wg sync.WaitGroup
 	for i := range ts {
 		select {
@@ -240,7 +240,6 @@ func (r *run) retryPhase(ctx context.Context) {
 		case <-time.After(wait):
 		}
 		var wg sync.WaitGroup
-		sem := make(chan struct{}, r.s.cfg.PerHost)
 		for id, a := range pending {
 			sub, ok := r.s.index.get(id)
 			if !ok { // unsubscribed meanwhile
@@ -256,7 +255,13 @@ func (r *run) retryPhase(ctx context.Context) {
 				r.mu.Unlock()
 				continue
 			}
-			sem <- struct{}{}
+			sem := r.s.hosts.slots(sub.host, r.s.cfg.PerHost)
+			select {
+			case sem <- struct{}{}:
+			case <-ctx.Done():
+				wg.Wait()
+				return
+			}
 			wg.Add(1)
 			go func() {
 				defer wg.Done()
@@ -474,13 +479,30 @@ func (c vapidClient) Do(req *http.Request) (*http.Response, error) {
 	return c.s.client.Do(req)
 }
 
-// hostGate remembers push-service hosts that asked us to wait (Retry-After).
+// hostGate remembers push-service hosts that asked us to wait (Retry-After)
+// and bounds the sends in flight to each host, over all jobs, so a slow
+// service holds only its own slots.
 type hostGate struct {
 	mu    sync.Mutex
 	hosts map[string]time.Time
+	sems  map[string]chan struct{}
 }
 
-func newHostGate() *hostGate { return &hostGate{hosts: map[string]time.Time{}} }
+func newHostGate() *hostGate {
+	return &hostGate{hosts: map[string]time.Time{}, sems: map[string]chan struct{}{}}
+}
+
+// slots is the semaphore of a host's sends in flight.
+func (g *hostGate) slots(host string, n int) chan struct{} {
+	g.mu.Lock()
+	defer g.mu.Unlock()
+	s, ok := g.sems[host]
+	if !ok {
+		s = make(chan struct{}, n)
+		g.sems[host] = s
+	}
+	return s
+}
 
 func (g *hostGate) wait(host string, until time.Time) {
 	g.mu.Lock()

@@ -116,7 +116,7 @@ func (s *Service) work(ctx context.Context) error {
 	if err != nil {
 		return fmt.Errorf("worker consumer: %w", err)
 	}
-	it, err := cons.Messages(jetstream.PullMaxMessages(s.cfg.Jobs), jetstream.PullExpiry(5*time.Second), jetstream.PullHeartbeat(time.Second))
+	it, err := cons.Messages(jetstream.PullMaxMessages(min(s.cfg.Jobs, 64)), jetstream.PullExpiry(5*time.Second), jetstream.PullHeartbeat(time.Second))
 	if err != nil {
 		return err
 	}

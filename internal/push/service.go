@@ -36,10 +36,11 @@ type Config struct {
 	TTL map[string]time.Duration
 	// Partitions each event's deliveries are split into. Default 16.
 	Partitions int
-	// Jobs this instance works on at once. Default 4.
+	// Jobs this instance works on at once. A job mostly waits on push
+	// services, so this is high; sends are bounded per host. Default 256.
 	Jobs int
 	// PerHost is how many sends to one push-service host may be in flight
-	// from one job. Default 16.
+	// from this instance, over all jobs. Default 64.
 	PerHost int
 	// MaxAttempts of one send (429, 5xx, network errors). Default 5.
 	MaxAttempts int
@@ -99,10 +100,10 @@ func New(ctx context.Context, cfg Config) (*Service, error) {
 		cfg.Partitions = 16
 	}
 	if cfg.Jobs <= 0 {
-		cfg.Jobs = 4
+		cfg.Jobs = 256
 	}
 	if cfg.PerHost <= 0 {
-		cfg.PerHost = 16
+		cfg.PerHost = 64
 	}
 	if cfg.MaxAttempts <= 0 {
 		cfg.MaxAttempts = 5
@@ -214,3 +215,6 @@ func (s *Service) Stop() {
 func (s *Service) Ready() <-chan struct{} { return s.started }
 
 func encodeB64(b []byte) string { return base64.RawURLEncoding.EncodeToString(b) }
+
+// Subscriptions is how many subscriptions this instance knows.
+func (s *Service) Subscriptions() int { return s.index.Len() }

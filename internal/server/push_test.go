@@ -247,9 +247,10 @@ func TestPushAnswersFromThePushService(t *testing.T) {
 	var st struct {
 		Subscriptions int
 		Items         []struct {
-			ID                              string
-			Sent, Failed, Removed, JobsDone int
-			Jobs                            int `json:"jobs"`
+			ID                    string
+			Sent, Failed, Removed int
+			Jobs                  int `json:"jobs"`
+			JobsDone              int `json:"jobs_done"`
 		}
 	}
 	for ctx.Err() == nil {
