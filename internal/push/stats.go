@@ -53,14 +53,16 @@ func (s *Service) watchProgress(ctx context.Context) error {
 
 // ItemStats are one item's push deliveries over all its events and jobs.
 type ItemStats struct {
-	ID       string `json:"id"`
-	LastSeq  uint64 `json:"last_seq"`
-	Sent     int    `json:"sent"`
-	Failed   int    `json:"failed"`
-	Removed  int    `json:"removed"`
-	Pending  int    `json:"pending"`
-	Jobs     int    `json:"jobs"`
-	JobsDone int    `json:"jobs_done"`
+	ID      string `json:"id"`
+	LastSeq uint64 `json:"last_seq"`
+	Sent    int    `json:"sent"`
+	Failed  int    `json:"failed"`
+	Removed int    `json:"removed"`
+	Pending int    `json:"pending"`
+	// Jobs is the number of delivery jobs of the item's events seen so far,
+	// JobsDone how many of them are finished.
+	Jobs     int `json:"jobs"`
+	JobsDone int `json:"jobs_done"`
 }
 
 // Stats is GET /api/v1/push/stats.
@@ -73,6 +75,7 @@ type Stats struct {
 func (s *Service) statsFor(item string, limit int) Stats {
 	s.stats.mu.Lock()
 	byItem := map[string]*ItemStats{}
+	events := map[string]map[string]bool{} // item → seqs with jobs
 	for key, p := range s.stats.jobs {
 		parts := strings.Split(key, ".")
 		if len(parts) != 3 || (item != "" && parts[0] != item) {
@@ -89,14 +92,19 @@ func (s *Service) statsFor(item string, limit int) Stats {
 		st.Failed += p.Failed
 		st.Removed += p.Removed
 		st.Pending += len(p.Pending)
-		st.Jobs++
+		if events[parts[0]] == nil {
+			events[parts[0]] = map[string]bool{}
+		}
+		events[parts[0]][parts[1]] = true
 		if p.Done {
 			st.JobsDone++
 		}
 	}
 	s.stats.mu.Unlock()
 	out := Stats{Subscriptions: s.index.Len(), Items: make([]ItemStats, 0, len(byItem))}
-	for _, st := range byItem {
+	for id, st := range byItem {
+		// Every event has one job per partition, recorded once it starts.
+		st.Jobs = len(events[id]) * s.cfg.Partitions
 		out.Items = append(out.Items, *st)
 	}
 	sort.Slice(out.Items, func(i, j int) bool { return out.Items[i].LastSeq > out.Items[j].LastSeq })
