@@ -27,7 +27,7 @@ import (
 const wait = 20 * time.Second
 
 type instance struct {
-	t     *testing.T
+	t     testing.TB
 	srv   *server.Server
 	base  string // http://127.0.0.1:port
 	token string
@@ -42,7 +42,7 @@ type options struct {
 }
 
 // testLogger sends logs to the test log only when -v is given.
-func testLogger(t *testing.T) *slog.Logger {
+func testLogger(t testing.TB) *slog.Logger {
 	if testing.Verbose() {
 		return slog.New(slog.NewTextHandler(os.Stderr, &slog.HandlerOptions{Level: slog.LevelDebug}))
 	}
@@ -64,6 +64,16 @@ func mustToken(name string) (string, string) {
 // start runs a real instance: embedded NATS in a temp dir (or opts.natsURL),
 // a real listener on a loopback port 0.
 func start(t *testing.T, opts options) *instance {
+	t.Helper()
+	return startTB(t, opts)
+}
+
+// startB starts an instance for a benchmark.
+func startB(b *testing.B, mutate func(*server.Config)) *instance {
+	return startTB(b, options{mutate: mutate})
+}
+
+func startTB(t testing.TB, opts options) *instance {
 	t.Helper()
 	if opts.dir == "" {
 		opts.dir = t.TempDir()
@@ -190,7 +200,7 @@ type frame struct {
 }
 
 type wsReader struct {
-	t    *testing.T
+	t    testing.TB
 	conn *websocket.Conn
 }
 
@@ -245,7 +255,7 @@ func (r *wsReader) read() (frame, error) {
 
 // sseReader reads a text/event-stream.
 type sseReader struct {
-	t      *testing.T
+	t      testing.TB
 	res    *http.Response
 	lines  *bufio.Scanner
 	cancel context.CancelFunc
@@ -334,7 +344,7 @@ func (ev sseEvent) item(t *testing.T) news.Item {
 
 func itoa(n uint64) string { return strconv.FormatUint(n, 10) }
 
-func decode[T any](t *testing.T, b []byte) T {
+func decode[T any](t testing.TB, b []byte) T {
 	t.Helper()
 	var v T
 	dec := json.NewDecoder(bytes.NewReader(b))
@@ -344,7 +354,7 @@ func decode[T any](t *testing.T, b []byte) T {
 	return v
 }
 
-func decodeInto(t *testing.T, b []byte, v any) {
+func decodeInto(t testing.TB, b []byte, v any) {
 	t.Helper()
 	if err := json.Unmarshal(b, v); err != nil {
 		t.Fatalf("decode %s: %v", b, err)

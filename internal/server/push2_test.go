@@ -241,3 +241,28 @@ func TestVAPIDKeySurvivesRestartAndPushCanBeOff(t *testing.T) {
 		t.Fatalf("push off: %d %s", status, b)
 	}
 }
+
+// TestPushRefusedFiveTimesRemoves: a subscription refused with 403 on five
+// items in a row is removed; one refused four times and then accepted stays.
+func TestPushRefusedFiveTimesRemoves(t *testing.T) {
+	env := newPushEnv(t)
+	in := start(t, options{mutate: withPush(env)})
+	bad := in.subscribe(env, `{}`)
+	flaky := in.subscribe(env, `{}`)
+	refuse := pushsink.Response{Status: 403}
+	env.sink.Respond(bad.ID(), refuse, refuse, refuse, refuse, refuse)
+	env.sink.Respond(flaky.ID(), refuse, refuse, refuse, refuse)
+	for i := 0; i < 6; i++ {
+		in.post(item(fmt.Sprintf("item %d", i), "en", []string{"mena"}, nil))
+		waitPushes(t, env, 2*(i+1)-max(0, i-4))
+	}
+	if n := len(env.sink.Messages(bad.ID())); n != 5 {
+		t.Fatalf("the refused subscription got %d requests, want 5 (then removed)", n)
+	}
+	if n := len(env.sink.Messages(flaky.ID())); n != 6 {
+		t.Fatalf("the recovering subscription got %d requests, want 6", n)
+	}
+	if n := in.srv.Push().Subscriptions(); n != 1 {
+		t.Fatalf("%d subscriptions left, want 1", n)
+	}
+}
