@@ -10,6 +10,7 @@ import (
 	"testing"
 
 	"newsflash/internal/editor"
+	"newsflash/internal/push"
 )
 
 // clearEnv unsets every NEWSFLASH_ variable for the test, so that the
@@ -136,6 +137,29 @@ var wantServeFlags = []struct{ name, env, def string }{
 	{"ws-ping-interval", "NEWSFLASH_WS_PING_INTERVAL", "30s"},
 }
 
+func TestVAPIDNew(t *testing.T) {
+	var out, errOut bytes.Buffer
+	if code := run([]string{"vapid", "new"}, &out, &errOut); code != 0 {
+		t.Fatalf("exit %d: %s", code, errOut.String())
+	}
+	var pub, priv string
+	for _, line := range strings.Split(strings.TrimSpace(out.String()), "\n") {
+		k, v, _ := strings.Cut(line, "=")
+		switch k {
+		case "NEWSFLASH_VAPID_PUBLIC_KEY":
+			pub = v
+		case "NEWSFLASH_VAPID_PRIVATE_KEY":
+			priv = v
+		}
+	}
+	if err := push.CheckKeys(pub, priv); err != nil {
+		t.Fatalf("printed keys are not a pair: %v\n%s", err, out.String())
+	}
+	if code := run([]string{"vapid"}, &out, &errOut); code != 2 {
+		t.Fatalf("vapid without new: exit %d", code)
+	}
+}
+
 func TestServeHelp(t *testing.T) {
 	clearEnv(t)
 	for _, arg := range []string{"--help", "-h", "-help"} {
@@ -215,6 +239,13 @@ func TestServeInvalidConfig(t *testing.T) {
 	}{
 		{"nats replicas 0", []string{"--nats-replicas", "0"}, nil, []string{"--nats-replicas 0", "1 to 5"}},
 		{"nats replicas 6", []string{"--nats-replicas", "6"}, nil, []string{"--nats-replicas 6"}},
+		{"vapid subject at localhost", []string{"--vapid-subject", "mailto:root@localhost"}, nil, []string{"--vapid-subject", "localhost"}},
+		{"vapid subject http", []string{"--vapid-subject", "http://news.example"}, nil, []string{"--vapid-subject", "mailto: or https:"}},
+		{"vapid keys without subject", []string{"--vapid-public-key", "x", "--vapid-private-key", "y"}, nil, []string{"--vapid-subject"}},
+		{"vapid keys not a pair", []string{"--vapid-subject", "mailto:a@b.example", "--vapid-public-key", "x", "--vapid-private-key", "y"}, nil, []string{"--vapid-public-key"}},
+		{"push allowed host with a scheme", []string{"--push-allowed-hosts", "https://fcm.googleapis.com"}, nil, []string{"--push-allowed-hosts"}},
+		{"push ttl zero", []string{"--push-ttl-flash", "0s"}, nil, []string{"--push-ttl-flash"}},
+		{"push jobs zero", []string{"--push-jobs", "0"}, nil, []string{"--push-jobs 0"}},
 		{"nats replicas 3 embedded", []string{"--nats-replicas", "3"}, map[string]string{"NEWSFLASH_NATS_URL": ""}, []string{"--nats-replicas 3", "single node"}},
 		{"nats replicas not a number", []string{"--nats-replicas", "three"}, nil, []string{"nats-replicas", `"three"`}},
 		{"NEWSFLASH_NATS_REPLICAS out of range", nil, map[string]string{"NEWSFLASH_NATS_REPLICAS": "9"}, []string{"--nats-replicas 9"}},
