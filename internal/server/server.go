@@ -125,6 +125,13 @@ func New(ctx context.Context, cfg Config) (*Server, error) {
 		return nil, err
 	}
 	s.engine = s.routes(api)
+	s.http = &http.Server{
+		Handler:           s.engine,
+		ReadHeaderTimeout: 10 * time.Second,
+		IdleTimeout:       120 * time.Second,
+		MaxHeaderBytes:    16 << 10,
+		ErrorLog:          slog.NewLogLogger(log.Handler(), slog.LevelWarn),
+	}
 
 	fctx, cancel := context.WithCancel(context.Background())
 	s.stopFollow = cancel
@@ -185,13 +192,6 @@ func (s *Server) Stream() *stream.Stream { return s.stream }
 
 // Serve answers HTTP on ln until Shutdown. It returns nil after a Shutdown.
 func (s *Server) Serve(ln net.Listener) error {
-	s.http = &http.Server{
-		Handler:           s.engine,
-		ReadHeaderTimeout: 10 * time.Second,
-		IdleTimeout:       120 * time.Second,
-		MaxHeaderBytes:    16 << 10,
-		ErrorLog:          slog.NewLogLogger(s.log.Handler(), slog.LevelWarn),
-	}
 	err := s.http.Serve(ln)
 	if errors.Is(err, http.ErrServerClosed) {
 		return nil
@@ -206,13 +206,7 @@ func (s *Server) Shutdown(ctx context.Context) error {
 	var errs []error
 	s.closeOnce.Do(func() {
 		httpDone := make(chan error, 1)
-		go func() {
-			if s.http == nil {
-				httpDone <- nil
-				return
-			}
-			httpDone <- s.http.Shutdown(ctx)
-		}()
+		go func() { httpDone <- s.http.Shutdown(ctx) }()
 		if err := s.hub.Close(ctx); err != nil {
 			errs = append(errs, fmt.Errorf("close readers: %w", err))
 		}
