@@ -34,7 +34,7 @@ func (j job) key() string {
 // after a crash is dropped by the work queue's duplicate window, and jobs
 // already done are skipped by their progress record.
 func (s *Service) plan(ctx context.Context) error {
-	cons, err := s.cfg.JetStream.CreateOrUpdateConsumer(ctx, s.cfg.NewsStream, jetstream.ConsumerConfig{
+	cons, err := s.ensureConsumer(ctx, s.cfg.NewsStream, jetstream.ConsumerConfig{
 		Durable:       s.cfg.Prefix + "_push_planner",
 		Description:   "Web Push: splits each news event into delivery jobs",
 		FilterSubject: s.cfg.NewsSubjects,
@@ -104,9 +104,19 @@ func (s *Service) publishJobs(ctx context.Context, j job) error {
 	return nil
 }
 
+// ensureConsumer opens a durable consumer, creating it when it is missing;
+// one that exists is left as it is (several instances start at once).
+func (s *Service) ensureConsumer(ctx context.Context, stream string, cfg jetstream.ConsumerConfig) (jetstream.Consumer, error) {
+	c, err := s.cfg.JetStream.Consumer(ctx, stream, cfg.Durable)
+	if errors.Is(err, jetstream.ErrConsumerNotFound) {
+		return s.cfg.JetStream.CreateOrUpdateConsumer(ctx, stream, cfg)
+	}
+	return c, err
+}
+
 // work takes jobs from the shared work queue, a few at a time.
 func (s *Service) work(ctx context.Context) error {
-	cons, err := s.cfg.JetStream.CreateOrUpdateConsumer(ctx, s.jobs.CachedInfo().Config.Name, jetstream.ConsumerConfig{
+	cons, err := s.ensureConsumer(ctx, s.jobs.CachedInfo().Config.Name, jetstream.ConsumerConfig{
 		Durable:       s.cfg.Prefix + "_push_workers",
 		Description:   "Web Push: delivery jobs, shared by all instances",
 		AckPolicy:     jetstream.AckExplicitPolicy,

@@ -15,6 +15,7 @@ import (
 	"newsflash/internal/history"
 	"newsflash/internal/news"
 	"newsflash/internal/pushpolicy"
+	"newsflash/internal/stream"
 )
 
 // Config wires the push service. JetStream, NewsStream, Log, Taxonomy,
@@ -139,19 +140,19 @@ const jobsSubject = "newsflash.push.jobs"
 func (s *Service) setup(ctx context.Context) error {
 	js, r := s.cfg.JetStream, s.cfg.Replicas
 	var err error
-	if s.subs, err = js.CreateOrUpdateKeyValue(ctx, jetstream.KeyValueConfig{
+	if s.subs, err = stream.EnsureKeyValue(ctx, js, jetstream.KeyValueConfig{
 		Bucket: s.cfg.Prefix + "_push_subscriptions", Description: "Web Push subscriptions",
 		History: 1, MaxValueSize: 8 << 10, Storage: jetstream.FileStorage, Replicas: r,
 	}); err != nil {
 		return fmt.Errorf("push: subscriptions bucket: %w", err)
 	}
-	if s.prog, err = js.CreateOrUpdateKeyValue(ctx, jetstream.KeyValueConfig{
+	if s.prog, err = stream.EnsureKeyValue(ctx, js, jetstream.KeyValueConfig{
 		Bucket: s.cfg.Prefix + "_push_progress", Description: "Web Push delivery progress and counts per job",
 		History: 1, TTL: 48 * time.Hour, MaxValueSize: 64 << 10, Storage: jetstream.FileStorage, Replicas: r,
 	}); err != nil {
 		return fmt.Errorf("push: progress bucket: %w", err)
 	}
-	if s.jobs, err = js.CreateOrUpdateStream(ctx, jetstream.StreamConfig{
+	if s.jobs, err = stream.EnsureStream(ctx, js, jetstream.StreamConfig{
 		Name: s.cfg.Prefix + "_PUSH", Description: "Web Push delivery jobs: one per event and partition",
 		Subjects: []string{jobsSubject}, Retention: jetstream.WorkQueuePolicy, Storage: jetstream.FileStorage,
 		Replicas: r, MaxAge: 48 * time.Hour, Duplicates: time.Hour, MaxMsgSize: 1024,

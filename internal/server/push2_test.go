@@ -252,10 +252,21 @@ func TestPushRefusedFiveTimesRemoves(t *testing.T) {
 	refuse := pushsink.Response{Status: 403}
 	env.sink.Respond(bad.ID(), refuse, refuse, refuse, refuse, refuse)
 	env.sink.Respond(flaky.ID(), refuse, refuse, refuse, refuse)
-	for i := 0; i < 6; i++ {
+	for i := 0; i < 5; i++ {
 		in.post(item(fmt.Sprintf("item %d", i), "en", []string{"mena"}, nil))
-		waitPushes(t, env, 2*(i+1)-max(0, i-4))
+		waitPushes(t, env, 2*(i+1))
 	}
+	// The fifth refusal removes it (after the push service answered).
+	ctx, cancel := context.WithTimeout(context.Background(), wait)
+	defer cancel()
+	for in.srv.Push().Subscriptions() != 1 {
+		if ctx.Err() != nil {
+			t.Fatalf("%d subscriptions after five refusals, want 1", in.srv.Push().Subscriptions())
+		}
+		time.Sleep(10 * time.Millisecond)
+	}
+	in.post(item("item 5", "en", []string{"mena"}, nil))
+	waitPushes(t, env, 11)
 	if n := len(env.sink.Messages(bad.ID())); n != 5 {
 		t.Fatalf("the refused subscription got %d requests, want 5 (then removed)", n)
 	}

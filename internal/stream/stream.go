@@ -180,11 +180,11 @@ func (s *Stream) setup(ctx context.Context) error {
 		Replicas:     s.cfg.Replicas,
 	}
 	return retry(ctx, s.cfg.Timeout, func(ctx context.Context) error {
-		str, err := s.js.CreateOrUpdateStream(ctx, sc)
+		str, err := EnsureStream(ctx, s.js, sc)
 		if err != nil {
 			return fmt.Errorf("create stream %s: %w", sc.Name, err)
 		}
-		kv, err := s.js.CreateOrUpdateKeyValue(ctx, kc)
+		kv, err := EnsureKeyValue(ctx, s.js, kc)
 		if err != nil {
 			return fmt.Errorf("create bucket %s: %w", kc.Bucket, err)
 		}
