@@ -21,9 +21,10 @@ func EnsureStream(ctx context.Context, js jetstream.JetStream, cfg jetstream.Str
 		return nil, err
 	}
 	have := str.CachedInfo().Config
-	if slices.Equal(have.Subjects, cfg.Subjects) && have.Replicas == cfg.Replicas && have.MaxAge == cfg.MaxAge &&
-		have.MaxMsgs == cfg.MaxMsgs && have.MaxBytes == cfg.MaxBytes && have.MaxMsgSize == cfg.MaxMsgSize &&
-		have.Duplicates == cfg.Duplicates && have.MaxMsgsPerSubject == cfg.MaxMsgsPerSubject &&
+	if slices.Equal(have.Subjects, cfg.Subjects) && have.Replicas == max(cfg.Replicas, 1) && have.MaxAge == cfg.MaxAge &&
+		unlimited(have.MaxMsgs) == unlimited(cfg.MaxMsgs) && unlimited(have.MaxBytes) == unlimited(cfg.MaxBytes) &&
+		unlimited(int64(have.MaxMsgSize)) == unlimited(int64(cfg.MaxMsgSize)) &&
+		(cfg.Duplicates == 0 || have.Duplicates == cfg.Duplicates) && unlimited(have.MaxMsgsPerSubject) == unlimited(cfg.MaxMsgsPerSubject) &&
 		have.Description == cfg.Description && have.DenyDelete == cfg.DenyDelete && have.DenyPurge == cfg.DenyPurge &&
 		have.AllowDirect == cfg.AllowDirect && have.AllowRollup == cfg.AllowRollup {
 		return str, nil
@@ -53,4 +54,13 @@ func EnsureKeyValue(ctx context.Context, js jetstream.JetStream, cfg jetstream.K
 		}
 	}
 	return js.UpdateKeyValue(ctx, cfg)
+}
+
+// unlimited maps the two spellings of "no limit" (0 in a request, -1 as
+// the server reports it) to one.
+func unlimited(n int64) int64 {
+	if n <= 0 {
+		return -1
+	}
+	return n
 }
