@@ -28,6 +28,10 @@ func (s *Server) routes(api *editor.API) *gin.Engine {
 		httperr.Abort(c, httperr.New(http.StatusMethodNotAllowed, "method_not_allowed", "this endpoint does not take "+c.Request.Method))
 	})
 
+	for _, p := range s.assets.Paths() {
+		e.GET(p, gin.WrapH(s.assets))
+		e.HEAD(p, gin.WrapH(s.assets))
+	}
 	e.GET("/healthz", func(c *gin.Context) { c.JSON(http.StatusOK, gin.H{"status": "ok"}) })
 	e.GET("/readyz", s.ready)
 

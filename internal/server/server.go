@@ -21,6 +21,7 @@ import (
 	"newsflash/internal/push"
 	"newsflash/internal/pushpolicy"
 	"newsflash/internal/stream"
+	"newsflash/web"
 )
 
 // Config of an instance. The zero value is a working single-node server:
@@ -63,6 +64,7 @@ type Server struct {
 	hist   *history.Log
 	hub    *live.Hub
 	push   *push.Service // nil when Web Push is off
+	assets *web.Assets
 	engine *gin.Engine
 	http   *http.Server
 
@@ -117,6 +119,10 @@ func New(ctx context.Context, cfg Config) (*Server, error) {
 	}
 	api, err := editor.New(editor.Config{Stream: st, Log: s.hist, Taxonomy: cfg.Taxonomy, Editors: cfg.Editors, Logger: log})
 	if err != nil {
+		st.Close()
+		return nil, err
+	}
+	if s.assets, err = web.Load(); err != nil {
 		st.Close()
 		return nil, err
 	}
