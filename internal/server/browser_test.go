@@ -1,0 +1,272 @@
+package server_test
+
+import (
+	"context"
+	"encoding/json"
+	"os"
+	"os/exec"
+	"path/filepath"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/chromedp/cdproto/browser"
+	"github.com/chromedp/cdproto/cdp"
+	"github.com/chromedp/cdproto/serviceworker"
+	"github.com/chromedp/chromedp"
+)
+
+// skipOrFail skips a test that needs an outside program, unless
+// NEWSFLASH_E2E=1 says everything must be there.
+func skipOrFail(t *testing.T, reason string) {
+	t.Helper()
+	if os.Getenv("NEWSFLASH_E2E") == "1" {
+		t.Fatal(reason + " (NEWSFLASH_E2E=1: required)")
+	}
+	t.Skip(reason)
+}
+
+// chromiumPath finds Debian's chromium (or $NEWSFLASH_CHROMIUM).
+func chromiumPath() string {
+	if p := os.Getenv("NEWSFLASH_CHROMIUM"); p != "" {
+		return p
+	}
+	for _, name := range []string{"chromium", "chromium-browser", "google-chrome"} {
+		if p, err := exec.LookPath(name); err == nil {
+			return p
+		}
+	}
+	return ""
+}
+
+// newBrowser starts headless Chromium with a fresh profile; the returned
+// context is its first tab.
+func newBrowser(t *testing.T) context.Context {
+	t.Helper()
+	if testing.Short() {
+		t.Skip("browser tests are not short")
+	}
+	path := chromiumPath()
+	if path == "" {
+		skipOrFail(t, "chromium is not installed (apt-get install chromium)")
+	}
+	opts := []chromedp.ExecAllocatorOption{
+		chromedp.ExecPath(path),
+		chromedp.Headless,
+		chromedp.NoSandbox,
+		chromedp.DisableGPU,
+		chromedp.NoFirstRun,
+		chromedp.Flag("disable-background-networking", true),
+		chromedp.Flag("disable-component-update", true),
+		chromedp.Flag("disable-sync", true),
+		chromedp.Flag("disable-quic", true),
+		chromedp.UserDataDir(t.TempDir()),
+		chromedp.WindowSize(1280, 800),
+	}
+	actx, cancelAlloc := chromedp.NewExecAllocator(context.Background(), opts...)
+	ctx, cancel := chromedp.NewContext(actx)
+	t.Cleanup(func() { cancel(); cancelAlloc() })
+	if err := chromedp.Do(ctx); err != nil { // start the browser now
+		t.Fatalf("start chromium: %v", err)
+	}
+	return ctx
+}
+
+// within bounds one browser step (never an assertion about speed).
+func within(ctx context.Context) (context.Context, context.CancelFunc) {
+	return context.WithTimeout(ctx, wait)
+}
+
+func run(t *testing.T, ctx context.Context, steps ...chromedp.Action[chromedp.Void]) {
+	t.Helper()
+	sctx, cancel := within(ctx)
+	defer cancel()
+	if err := chromedp.Do(sctx, steps...); err != nil {
+		t.Fatalf("browser: %v", err)
+	}
+}
+
+func eval[T any](t *testing.T, ctx context.Context, js string) T {
+	t.Helper()
+	sctx, cancel := within(ctx)
+	defer cancel()
+	v, err := chromedp.Run(sctx, chromedp.Evaluate[T](js, chromedp.EvalAwaitPromise))
+	if err != nil {
+		t.Fatalf("evaluate %s: %v", js, err)
+	}
+	return v
+}
+
+// poll waits until the JavaScript expression is truthy.
+func poll(t *testing.T, ctx context.Context, what, js string) {
+	t.Helper()
+	sctx, cancel := within(ctx)
+	defer cancel()
+	if _, err := chromedp.Run(sctx, chromedp.Poll[bool](js, chromedp.WithPollingInterval(25*time.Millisecond))); err != nil {
+		t.Fatalf("waiting for %s (%s): %v", what, js, err)
+	}
+}
+
+// screenshot saves a picture into $NEWSFLASH_SCREENSHOTS (docs/ when
+// refreshing the README's pictures); without it, nothing is written.
+func screenshot(t *testing.T, ctx context.Context, sel, name string) {
+	t.Helper()
+	dir := os.Getenv("NEWSFLASH_SCREENSHOTS")
+	if dir == "" {
+		return
+	}
+	sctx, cancel := within(ctx)
+	defer cancel()
+	var png []byte
+	var err error
+	if sel == "" {
+		png, err = chromedp.Run(sctx, chromedp.CaptureScreenshot())
+	} else {
+		png, err = chromedp.Run(sctx, chromedp.Screenshot(chromedp.CSS(sel)))
+	}
+	if err != nil {
+		t.Fatalf("screenshot %s: %v", name, err)
+	}
+	if err := os.WriteFile(filepath.Join(dir, name), png, 0o644); err != nil {
+		t.Fatal(err)
+	}
+}
+
+type shownNotification struct {
+	Title string `json:"title"`
+	Body  string `json:"body"`
+	Tag   string `json:"tag"`
+	Dir   string `json:"dir"`
+	Lang  string `json:"lang"`
+}
+
+// TestBrowserServiceWorkerNotifications registers /sw.js, delivers push
+// messages through the DevTools protocol as a push service would, and reads
+// back the notifications it shows.
+func TestBrowserServiceWorkerNotifications(t *testing.T) {
+	in := start(t, options{mutate: withPush()})
+	ctx := newBrowser(t)
+	sctx, cancel := within(ctx)
+	defer cancel()
+	if _, err := chromedp.CallBrowser(sctx, browser.SetPermission, browser.SetPermissionParams{
+		Permission: &browser.PermissionDescriptor{Name: "notifications"},
+		Setting:    browser.PermissionSettingGranted,
+		Origin:     in.base,
+	}); err != nil {
+		t.Fatal(err)
+	}
+	run(t, ctx, chromedp.Navigate(in.base+"/"))
+	regs := chromedp.Events(ctx, serviceworker.WorkerRegistrationUpdated)
+	if _, err := chromedp.Call(sctx, serviceworker.Enable, cdp.Empty{}); err != nil {
+		t.Fatal(err)
+	}
+	if ok := eval[bool](t, ctx, `navigator.serviceWorker.register('/sw.js', {scope: '/'}).then(() => navigator.serviceWorker.ready).then(() => true)`); !ok {
+		t.Fatal("service worker did not register")
+	}
+	var regID serviceworker.RegistrationID
+	for ev, err := range regs {
+		if err != nil {
+			t.Fatalf("no service worker registration event: %v", err)
+		}
+		for _, r := range ev.Registrations {
+			if r.ScopeURL == in.base+"/" && !r.IsDeleted {
+				regID = r.RegistrationID
+			}
+		}
+		if regID != "" {
+			break
+		}
+	}
+	deliver := func(payload string) {
+		t.Helper()
+		dctx, cancel := within(ctx)
+		defer cancel()
+		if _, err := chromedp.Call(dctx, serviceworker.DeliverPushMessage, serviceworker.DeliverPushMessageParams{
+			Origin: in.base, RegistrationID: regID, Data: payload,
+		}); err != nil {
+			t.Fatalf("deliver push: %v", err)
+		}
+	}
+	notifications := func() []shownNotification {
+		t.Helper()
+		raw := eval[string](t, ctx, `navigator.serviceWorker.ready.then(r => r.getNotifications()).then(ns => JSON.stringify(ns.map(n => ({title: n.title, body: n.body, tag: n.tag, dir: n.dir, lang: n.lang}))))`)
+		var out []shownNotification
+		if err := json.Unmarshal([]byte(raw), &out); err != nil {
+			t.Fatal(err)
+		}
+		return out
+	}
+	const count = `navigator.serviceWorker.ready.then(r => r.getNotifications()).then(ns => ns.length === %d)`
+	waitCount := func(n int) {
+		t.Helper()
+		poll(t, ctx, "notifications", strings.Replace(count, "%d", itoa(uint64(n)), 1))
+	}
+
+	deliver(`{"type":"item","seq":7,"item":{"id":"aaaaaaaaaaaaaaaaaaaa","version":1,"text":"Flash: strike reported","lang":"en","regions":["mena"],"priority":"flash","url":"https://news.example/1"}}`)
+	waitCount(1)
+	deliver(`{"type":"item","seq":8,"item":{"id":"bbbbbbbbbbbbbbbbbbbb","version":1,"text":"عاجل: اجتماع طارئ لمجلس الأمن","lang":"ar","regions":["mena"],"priority":"breaking"}}`)
+	waitCount(2)
+	got := map[string]shownNotification{}
+	for _, n := range notifications() {
+		got[n.Tag] = n
+	}
+	if n := got["aaaaaaaaaaaaaaaaaaaa"]; n.Title != "FLASH" || n.Body != "Flash: strike reported" {
+		t.Errorf("flash notification %+v", n)
+	}
+	if n := got["bbbbbbbbbbbbbbbbbbbb"]; n.Title != "خبر عاجل" || n.Body != "عاجل: اجتماع طارئ لمجلس الأمن" || n.Dir != "rtl" || n.Lang != "ar" {
+		t.Errorf("arabic notification %+v", n)
+	}
+	// A correction replaces the notification with the same tag.
+	deliver(`{"type":"update","seq":9,"item":{"id":"aaaaaaaaaaaaaaaaaaaa","version":2,"text":"Flash: strike confirmed","lang":"en","regions":["mena"],"priority":"urgent"}}`)
+	poll(t, ctx, "the corrected notification", `navigator.serviceWorker.ready.then(r => r.getNotifications({tag: 'aaaaaaaaaaaaaaaaaaaa'})).then(ns => ns.length === 1 && ns[0].body === 'Flash: strike confirmed' && ns[0].title === 'URGENT')`)
+	waitCount(2)
+	// A retraction closes it.
+	deliver(`{"type":"retract","seq":10,"item":{"id":"aaaaaaaaaaaaaaaaaaaa","version":3}}`)
+	waitCount(1)
+	if ns := notifications(); len(ns) != 1 || ns[0].Tag != "bbbbbbbbbbbbbbbbbbbb" {
+		t.Fatalf("after the retraction: %+v", ns)
+	}
+}
+
+// TestBrowserNewsroomConsole signs in, posts through the form, sees the
+// item in the live list, and sees a field error from the API.
+func TestBrowserNewsroomConsole(t *testing.T) {
+	in := start(t, options{mutate: withPush()})
+	ctx := newBrowser(t)
+	ws, _ := in.dialWS("backfill=0")
+	run(t, ctx,
+		chromedp.Navigate(in.base+"/newsroom"),
+		chromedp.WaitVisible(chromedp.CSS("#nr-token")),
+		chromedp.SendKeys(chromedp.CSS("#nr-token"), in.token),
+		chromedp.Click(chromedp.CSS("#nr-signin")),
+	)
+	poll(t, ctx, "sign-in", `document.body.dataset.signedIn === "true"`)
+	if stored := eval[bool](t, ctx, `sessionStorage.length > 0 && localStorage.length === 0`); !stored {
+		t.Error("the token must be kept in sessionStorage only")
+	}
+	poll(t, ctx, "taxonomy chips", `document.querySelector('#nr-compose input[name=regions][value=mena]') !== null`)
+	text := "Console: ceasefire talks resume in Cairo"
+	run(t, ctx,
+		chromedp.SendKeys(chromedp.CSS(`#nr-compose textarea[name=text]`), text),
+		chromedp.Click(chromedp.CSS(`#nr-compose input[name=regions][value=mena]`)),
+	)
+	poll(t, ctx, "character count", `document.querySelector('#nr-count').textContent.trim().startsWith('`+itoa(uint64(len(text)))+`')`)
+	run(t, ctx, chromedp.Click(chromedp.CSS("#nr-post")))
+	f := ws.next()
+	if f.Type != "item" || f.Item.Text != text || strings.Join(f.Item.Regions, ",") != "mena" {
+		t.Fatalf("the reader got %+v", f)
+	}
+	poll(t, ctx, "the item in the live list", `document.querySelector('#nr-items li[data-item-id="`+f.Item.ID+`"]') !== null`)
+	screenshot(t, ctx, "", "newsroom.png")
+
+	// A bad url comes back as an error next to the url field.
+	run(t, ctx,
+		chromedp.SendKeys(chromedp.CSS(`#nr-compose textarea[name=text]`), "Another line"),
+		chromedp.SendKeys(chromedp.CSS(`#nr-compose input[name=url]`), "javascript:alert(1)"),
+		chromedp.Click(chromedp.CSS("#nr-post")),
+	)
+	poll(t, ctx, "the url error", `(document.querySelector('[data-error-for=url]').textContent || '').length > 0`)
+	if last, err := in.srv.Stream().LastSeq(context.Background()); err != nil || last != f.Seq {
+		t.Fatalf("the refused post was stored: last seq %d (%v)", last, err)
+	}
+}
