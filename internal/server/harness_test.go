@@ -36,6 +36,7 @@ type instance struct {
 }
 
 type options struct {
+	addr    string // listen here instead of a fresh loopback port
 	dir     string
 	natsURL string
 	mutate  func(*server.Config)
@@ -93,7 +94,11 @@ func startTB(t testing.TB, opts options) *instance {
 	if err != nil {
 		t.Fatalf("start server: %v", err)
 	}
-	ln, err := net.Listen("tcp", "127.0.0.1:0")
+	addr := opts.addr
+	if addr == "" {
+		addr = "127.0.0.1:0"
+	}
+	ln, err := net.Listen("tcp", addr)
 	if err != nil {
 		t.Fatal(err)
 	}

@@ -1,1 +1,169 @@
-// service worker
+// Newsflash service worker: shows breaking news pushed by the server as
+// notifications, replaces them when an item is corrected, closes them when it
+// is retracted, and renews the subscription when the browser changes it.
+//
+// Push payloads: {type: "item"|"update", seq, item: {id, version, text, url,
+// lang, regions, topics, priority, source, published_at}} and
+// {type: "retract", seq, item: {id, version}}.
+"use strict";
+
+const TITLES = {
+  en: { flash: "FLASH", urgent: "URGENT", breaking: "BREAKING" },
+  ar: { flash: "عاجل جداً", urgent: "عاجل", breaking: "خبر عاجل" },
+  es: { flash: "ÚLTIMA HORA", urgent: "URGENTE", breaking: "ÚLTIMO MOMENTO" },
+};
+const RTL = /^(ar|fa|he|ur|ps|ckb|yi|dv)(-|$)/i;
+const SUBSCRIPTIONS = "/api/v1/push/subscriptions";
+
+// keep holds the worker alive for the work of an event (an event made by a
+// script rather than the browser cannot be held: the work still runs).
+function keep(event, work) {
+  const p = work.catch(() => {});
+  try {
+    event.waitUntil(p);
+  } catch {
+    // not dispatched by the browser
+  }
+}
+
+self.addEventListener("install", () => self.skipWaiting());
+self.addEventListener("activate", (event) => keep(event, self.clients.claim()));
+
+const str = (v) => (typeof v === "string" ? v : "");
+const httpURL = (u) => {
+  try {
+    const x = new URL(u);
+    return x.protocol === "http:" || x.protocol === "https:" ? x.href : null;
+  } catch {
+    return null;
+  }
+};
+
+// title names the priority in the item's language (English when unknown).
+function title(item) {
+  const lang = str(item.lang).toLowerCase();
+  const t = TITLES[lang] || TITLES[lang.split("-")[0]] || TITLES.en;
+  return t[item.priority] || t.breaking;
+}
+
+self.addEventListener("push", (event) => keep(event, onPush(event)));
+
+async function onPush(event) {
+  let msg = null;
+  try {
+    msg = event.data ? event.data.json() : null;
+  } catch {
+    msg = null; // not JSON
+  }
+  const item = msg && typeof msg === "object" && msg.item && typeof msg.item === "object" ? msg.item : null;
+  const id = item ? str(item.id) : "";
+  const reg = self.registration;
+
+  if (msg && msg.type === "retract") {
+    if (id) for (const n of await reg.getNotifications({ tag: id })) n.close();
+    return;
+  }
+  if (!id || !str(item.text) || (msg.type !== "item" && msg.type !== "update")) {
+    return fallback(reg);
+  }
+  const version = Number(item.version) || 0;
+  const [shown] = await reg.getNotifications({ tag: id });
+  if (shown && shown.data && typeof shown.data.version === "number" && version <= shown.data.version) {
+    return; // an older (or the same) version than the one on screen
+  }
+  const lang = str(item.lang) || "en";
+  const ts = Date.parse(str(item.published_at));
+  const options = {
+    body: item.text,
+    tag: id,
+    renotify: item.priority === "flash",
+    lang,
+    dir: RTL.test(lang) ? "rtl" : "ltr",
+    icon: "/static/icon-192.png",
+    badge: "/static/badge-96.png",
+    data: { id, version, url: httpURL(item.url) },
+  };
+  if (!isNaN(ts)) options.timestamp = ts;
+  await reg.showNotification(title(item), options);
+}
+
+// fallback answers a push it cannot read: browsers want every push to show
+// something, so unless a notification of ours is already there (or a page
+// of the site is in front), say that there is news.
+async function fallback(reg) {
+  const [open, windows] = await Promise.all([
+    reg.getNotifications(),
+    self.clients.matchAll({ type: "window", includeUncontrolled: true }),
+  ]);
+  if (open.length || windows.some((c) => c.focused)) return;
+  await reg.showNotification(TITLES.en.breaking, {
+    body: "New breaking news on Newsflash.",
+    tag: "newsflash",
+    icon: "/static/icon-192.png",
+    badge: "/static/badge-96.png",
+    data: { id: "", version: 0, url: null },
+  });
+}
+
+self.addEventListener("notificationclick", (event) => {
+  event.notification.close();
+  const data = event.notification.data || {};
+  const url = httpURL(data.url) || new URL("/", self.registration.scope).href;
+  keep(event, openOrFocus(url));
+});
+
+async function openOrFocus(url) {
+  const windows = await self.clients.matchAll({ type: "window", includeUncontrolled: true });
+  for (const c of windows) {
+    if (c.url === url && "focus" in c) return c.focus();
+  }
+  if (self.clients.openWindow) return self.clients.openWindow(url);
+}
+
+// The browser renewed (or dropped) the subscription: subscribe again, tell
+// the server to forget the old endpoint and register the new one with the
+// filter the page stored.
+self.addEventListener("pushsubscriptionchange", (event) => keep(event, resubscribe(event)));
+
+async function resubscribe(event) {
+  const old = event.oldSubscription || null;
+  let sub = event.newSubscription || null;
+  if (!sub) {
+    const res = await fetch("/api/v1/push/key");
+    if (!res.ok) return; // push is off on the server now
+    const { public_key: key } = await res.json();
+    sub = await self.registration.pushManager.subscribe({ userVisibleOnly: true, applicationServerKey: fromB64url(key) });
+  }
+  if (old) {
+    const keys = (old.toJSON && old.toJSON().keys) || {};
+    await fetch(SUBSCRIPTIONS, {
+      method: "DELETE",
+      headers: { "Content-Type": "application/json" },
+      body: JSON.stringify({ endpoint: old.endpoint, auth: keys.auth }),
+    }).catch(() => {});
+  }
+  await fetch(SUBSCRIPTIONS, {
+    method: "POST",
+    headers: { "Content-Type": "application/json" },
+    body: JSON.stringify({ subscription: sub.toJSON(), filter: await storedFilter() }),
+  });
+}
+
+async function storedFilter() {
+  const f = { regions: [], topics: [], langs: [] };
+  try {
+    const res = await (await caches.open("newsflash")).match("/push-filter");
+    const saved = res ? await res.json() : null;
+    for (const k of Object.keys(f)) {
+      if (saved && Array.isArray(saved[k])) f[k] = saved[k].filter((s) => typeof s === "string");
+    }
+  } catch {
+    // nothing stored: everything
+  }
+  return f;
+}
+
+function fromB64url(s) {
+  const b = atob(s.replace(/-/g, "+").replace(/_/g, "/") + "===".slice((s.length + 3) % 4));
+  return Uint8Array.from(b, (c) => c.charCodeAt(0));
+}

@@ -1,1 +1,368 @@
-// ticker
+/* Newsflash ticker: <div data-newsflash-ticker data-regions="mena" data-lang="en">
+ * Item text is only ever set as text. el.newsflashTicker.restart() re-reads data-*. */
+(() => {
+  "use strict";
+  if (window.Newsflash) return void window.Newsflash.mountAll();
+
+  const script = document.currentScript || [...document.scripts].find((s) => /\/ticker\.js([?#]|$)/.test(s.src));
+  const scriptBase = script && script.src ? script.src.replace(/\/ticker\.js([?#].*)?$/, "") : location.origin;
+  const MAX = 20; // items kept
+  const SPEED = 45; // px per second
+  const RTL = /^(ar|fa|he|ur|ps|ckb|yi|dv)(-|$)/i;
+  // label, flash tag, urgent tag, pause, region name, connecting, nothing yet
+  const WORDS = {
+    en: ["Breaking", "FLASH", "URGENT", "Pause", "Breaking news", "Connecting…", "No breaking news right now"],
+    ar: ["خبر عاجل", "عاجل جداً", "عاجل", "إيقاف مؤقت", "أخبار عاجلة", "جارٍ الاتصال…", "لا أخبار عاجلة الآن"],
+    es: ["Último momento", "ÚLTIMA HORA", "URGENTE", "Pausa", "Noticias de última hora", "Conectando…", "No hay noticias de última hora"],
+  };
+  const words = (lang) => WORDS[lang.slice(0, 2)] || WORDS.en;
+  const dirOf = (lang) => (RTL.test(lang) ? "rtl" : "ltr");
+
+  const h = (tag, cls, attrs) => {
+    const e = document.createElement(tag);
+    if (cls) e.className = cls;
+    for (const k in attrs) e.setAttribute(k, attrs[k]);
+    return e;
+  };
+  const slugs = (v) => (v || "").split(",").map((s) => s.trim().toLowerCase()).filter(Boolean).join(",");
+  const json = (s) => { try { return JSON.parse(s); } catch { return null; } };
+  const httpURL = (u) => { try { const x = new URL(u); return /^https?:$/.test(x.protocol) ? x.href : ""; } catch { return ""; } };
+  const langOf = (l) => { try { return Intl.getCanonicalLocales(l).length ? l : "en"; } catch { return "en"; } };
+  // setText edits a lone text node in place (no addition to announce).
+  const setText = (el, s) => {
+    const t = el.firstChild;
+    if (t && t.nodeType === 3 && !t.nextSibling) { if (t.data !== s) t.data = s; } else el.textContent = s;
+  };
+
+  const fmts = {};
+  function ago(iso, lang, now) {
+    const t = Date.parse(iso), s = Math.max(0, (now - t) / 1000);
+    if (isNaN(t)) return "";
+    if (s >= 604800) return new Date(t).toLocaleDateString(lang, { day: "numeric", month: "short" });
+    const f = (fmts[lang] ||= new Intl.RelativeTimeFormat(lang, { numeric: "auto", style: "short" }));
+    const out = s < 60 ? f.format(0, "second") : s < 3600 ? f.format(-Math.floor(s / 60), "minute")
+      : s < 86400 ? f.format(-Math.floor(s / 3600), "hour") : f.format(-Math.floor(s / 86400), "day");
+    return /^en/.test(lang) ? out.replace(/\./g, "").replace(/^now$/, "just now") : out;
+  }
+
+  function loadCSS(base) {
+    const href = new URL(base + "/static/ticker.css", location.href).href;
+    for (const l of document.querySelectorAll('link[rel~="stylesheet"]')) if (l.href === href) return;
+    const head = document.head || document.documentElement; // first: page rules win
+    head.insertBefore(h("link", "", { rel: "stylesheet", href }), head.firstChild);
+  }
+
+  class Ticker {
+    constructor(el) {
+      this.el = el;
+      el.newsflashTicker = this;
+      this.paused = false;
+      this.hover = false;
+      this.reduce = matchMedia("(prefers-reduced-motion: reduce)");
+      this.reduce.addEventListener?.("change", () => this.kick(true));
+      this.online = () => { if (!this.conn && !this.stopped) this.connect(); };
+      this.start();
+    }
+
+    base() {
+      const s = this.el.getAttribute("data-src");
+      return s ? new URL(s, location.href).href.replace(/\/+$/, "") : scriptBase;
+    }
+
+    query() {
+      const d = this.el.dataset, q = new URLSearchParams();
+      for (const [k, v] of [["regions", d.regions], ["topics", d.topics], ["langs", d.langs || d.lang]]) if (slugs(v)) q.set(k, slugs(v));
+      return q;
+    }
+
+    // build lays the bar out in the filter's language when it names one.
+    build() {
+      const el = this.el;
+      const langs = slugs(el.dataset.langs || el.dataset.lang).split(",");
+      const lang = langs.length === 1 ? langOf(langs[0]) : "en";
+      const w = (this.w = words(lang));
+      el.classList.add("nf-ticker");
+      if (!el.role) el.role = "region";
+      if (!el.hasAttribute("aria-label") || el.nfLabel) el.setAttribute("aria-label", (el.nfLabel = w[4]));
+      const label = h("span", "nf-label", { lang, dir: dirOf(lang) });
+      label.textContent = w[0];
+      const view = (this.view = h("div", "nf-viewport"));
+      this.list = h("ul", "nf-list", { "aria-live": "polite", "aria-relevant": "additions" });
+      this.empty = h("span", "nf-empty", { lang, dir: dirOf(lang) });
+      view.append(this.list, this.empty);
+      this.btn = h("button", "nf-pause", { type: "button", "aria-pressed": "" + this.paused, "aria-label": w[3], lang });
+      this.btn.addEventListener("click", () => this.pause(!this.paused));
+      el.replaceChildren(label, view, this.btn);
+      this.rtl = getComputedStyle(el).direction === "rtl";
+      const hover = (on) => () => { this.hover = on; this.kick(); };
+      view.addEventListener("pointerenter", hover(true));
+      view.addEventListener("pointerleave", hover(false));
+      view.addEventListener("focusin", (e) => this.reveal(e.target.closest(".nf-item")));
+      view.addEventListener("focusout", () => setTimeout(() => this.kick()));
+      if (window.ResizeObserver) {
+        this.resize = new ResizeObserver(() => this.kick(true));
+        this.resize.observe(view);
+        this.resize.observe(this.list);
+      }
+    }
+
+    start() {
+      this.stop();
+      this.stopped = false;
+      this.items = new Map(); // id → item
+      this.nodes = new Map(); // id → li
+      this.cursor = null; // resume point; null: a fresh snapshot
+      this.epoch = "";
+      this.snap = null; // snapshot coming in, this.pending frames to go
+      this.attempt = 0; // reconnects since the last welcome
+      this.wsFails = 0; // WebSocket opens failed in a row
+      this.wsDelay = 60000; // on SSE, retry the WebSocket after this
+      this.x = 0; // scroll offset, px
+      loadCSS(this.base());
+      this.build();
+      this.render();
+      this.connect();
+      this.clock = setInterval(() => this.times(), 30000);
+      addEventListener("online", this.online);
+    }
+
+    restart() { this.start(); }
+
+    stop() {
+      this.stopped = true;
+      this.close();
+      clearTimeout(this.timer);
+      clearTimeout(this.wsTimer);
+      clearInterval(this.clock);
+      cancelAnimationFrame(this.raf);
+      this.raf = this.wsTimer = this.timer = 0;
+      this.resize?.disconnect();
+      removeEventListener("online", this.online);
+    }
+
+    pause(on) {
+      this.paused = !!on;
+      this.btn.setAttribute("aria-pressed", "" + this.paused);
+      this.state();
+      this.kick();
+    }
+
+    state() {
+      this.el.setAttribute("data-state", this.paused ? "paused" : this.live ? "live" : "connecting");
+      setText(this.empty, this.w[this.live ? 6 : 5]);
+      this.empty.hidden = this.items.size > 0;
+    }
+
+    connect() {
+      clearTimeout(this.timer);
+      this.close();
+      if (this.stopped) return;
+      const q = this.query();
+      if (this.cursor != null) {
+        q.set("since", this.cursor);
+        if (this.epoch) q.set("epoch", this.epoch);
+      }
+      const sse = window.EventSource;
+      if (window.WebSocket && (this.wsFails < 2 || !sse)) this.openWS(q);
+      else if (sse) this.openSSE(q);
+      this.state();
+    }
+
+    close() {
+      const c = this.conn;
+      this.conn = null;
+      this.live = false;
+      if (c) {
+        c.onclose = c.onerror = null;
+        c.close();
+      }
+      if (this.snap) {
+        this.snap = this.cursor = null; // incomplete: ask for a whole one
+        this.list.setAttribute("aria-busy", "false");
+      }
+    }
+
+    openWS(q) {
+      this.el.setAttribute("data-transport", "ws");
+      let ws, opened = false;
+      try {
+        ws = new WebSocket(this.base().replace(/^http/, "ws") + "/api/v1/ws?" + q);
+      } catch {
+        this.wsFails = 2;
+        this.timer = setTimeout(() => this.connect());
+        return;
+      }
+      this.conn = ws;
+      const guard = setTimeout(() => ws.close(), 10000);
+      ws.onopen = () => { opened = true; clearTimeout(guard); this.wsFails = 0; };
+      ws.onmessage = (e) => {
+        const f = this.conn === ws && json(e.data);
+        if (f && f.type === "welcome") this.welcome(f);
+        else if (f) this.frame(f.type, f.seq, f.item);
+      };
+      ws.onclose = () => {
+        clearTimeout(guard);
+        if (this.conn !== ws) return;
+        this.close();
+        if (!opened) this.wsFails++;
+        this.dropped(this.wsFails === 2 ? 0 : null); // second failure: straight to SSE
+      };
+    }
+
+    openSSE(q) {
+      this.el.setAttribute("data-transport", "sse");
+      const es = (this.conn = new EventSource(this.base() + "/api/v1/sse?" + q));
+      let got = false;
+      for (const t of ["welcome", "item", "update", "retract"]) {
+        es.addEventListener(t, (e) => {
+          const d = this.conn === es && json(e.data);
+          if (d && t === "welcome") { got = true; this.welcome(d); }
+          else if (d) this.frame(t, Number(e.lastEventId), d);
+        });
+      }
+      // Reconnect ourselves: a drop inside a snapshot must ask for a whole
+      // one. SSE failing too: the server is away; WebSocket next time.
+      es.onerror = () => {
+        if (this.conn !== es) return;
+        if (!got) this.wsFails = 0;
+        this.close();
+        this.dropped(null);
+      };
+      if (!this.wsTimer && window.WebSocket) {
+        this.wsTimer = setTimeout(() => {
+          this.wsTimer = 0;
+          this.wsDelay = Math.min(this.wsDelay * 2, 900000);
+          this.wsFails = 1; // one more failure and it is SSE again
+          if (this.snap) this.wsTimer = setTimeout(() => this.connect(), 5000);
+          else this.connect();
+        }, this.wsDelay);
+      }
+    }
+
+    // dropped reconnects after delay, or a back-off of 1 s to 30 s with jitter.
+    dropped(delay) {
+      this.state();
+      const base = Math.min(30000, 1000 * 2 ** Math.min(this.attempt++, 5));
+      this.timer = setTimeout(() => this.connect(), delay ?? base * (0.5 + Math.random() / 2));
+    }
+
+    welcome(w) {
+      this.live = true;
+      this.attempt = 0;
+      if (this.el.getAttribute("data-transport") === "ws") this.wsDelay = 60000;
+      if (typeof w.epoch === "string") this.epoch = w.epoch;
+      if (!w.recovered) {
+        this.cursor = w.seq;
+        this.snap = new Map();
+        this.pending = w.backfill | 0;
+        this.list.setAttribute("aria-busy", "true");
+        if (this.pending <= 0) this.commit();
+      }
+      this.state();
+    }
+
+    frame(type, seq, item) {
+      if (!/^(item|update|retract)$/.test(type)) return;
+      if (Number.isFinite(seq)) this.cursor = seq;
+      const m = this.snap || this.items;
+      if (item && typeof item.id === "string") {
+        const old = m.get(item.id);
+        if (type === "retract" || item.status === "retracted") m.delete(item.id);
+        else if (!(old && old.version > item.version)) {
+          m.set(item.id, item);
+          if (!old && type === "item") this.x = 0; // show a new item at once
+        }
+      }
+      if (!this.snap) this.render();
+      else if (--this.pending <= 0) this.commit();
+    }
+
+    commit() {
+      this.items = this.snap;
+      this.snap = null;
+      this.x = 0;
+      this.render();
+      this.list.setAttribute("aria-busy", "false");
+    }
+
+    render() {
+      const sorted = [...this.items.values()].sort((a, b) => (b.published_seq || 0) - (a.published_seq || 0)).slice(0, MAX);
+      this.items = new Map(sorted.map((i) => [i.id, i]));
+      const now = Date.now();
+      let at = this.list.firstChild;
+      for (const it of sorted) {
+        let n = this.nodes.get(it.id);
+        if (!n) this.nodes.set(it.id, (n = h("li")));
+        if (n.nfItem !== it) this.fill(n, it, now);
+        if (n !== at) this.list.insertBefore(n, at);
+        at = n.nextSibling;
+      }
+      for (const [id, n] of this.nodes) if (!this.items.has(id)) { n.remove(); this.nodes.delete(id); }
+      this.state();
+      this.kick(true);
+    }
+
+    fill(n, it, now) {
+      n.nfItem = it;
+      const lang = langOf(it.lang), pr = it.priority;
+      n.className = "nf-item" + (pr === "flash" ? " nf-flash" : pr === "urgent" ? " nf-urgent" : "");
+      n.setAttribute("data-item-id", it.id);
+      n.lang = lang;
+      n.dir = dirOf(lang);
+      const tag = h("span", "nf-tag");
+      tag.textContent = words(lang)[pr === "flash" ? 1 : 2];
+      const url = httpURL(it.url);
+      const text = url ? h("a", "nf-text", { href: url, target: "_blank", rel: "noopener noreferrer" }) : h("span", "nf-text");
+      text.textContent = typeof it.text === "string" ? it.text : "";
+      const time = h("time", "nf-time", { "aria-live": "off" });
+      time.dateTime = it.published_at || "";
+      time.textContent = ago(it.published_at, lang, now);
+      n.replaceChildren(...(/^(flash|urgent)$/.test(pr) ? [tag] : []), text, time);
+    }
+
+    times() {
+      const now = Date.now();
+      for (const n of this.nodes.values()) setText(n.lastChild, ago(n.nfItem.published_at, n.lang, now));
+    }
+
+    // reveal shows a focused item (by our offset, not by scrolling).
+    reveal(li) {
+      if (!li || this.reduce.matches) return;
+      this.view.scrollLeft = 0;
+      const left = li.offsetLeft - this.list.offsetLeft;
+      this.x = this.rtl ? this.list.offsetWidth - left - li.offsetWidth : left;
+      this.kick(true);
+    }
+
+    // kick runs the scroll loop while it should move.
+    kick(measure) {
+      if (measure) this.measured = false;
+      if (!this.raf && !this.stopped) this.raf = requestAnimationFrame((t) => this.step(t));
+    }
+
+    step(t) {
+      this.raf = 0;
+      if (!this.measured) {
+        this.vw = this.view.clientWidth;
+        this.lw = this.list.offsetWidth;
+        this.measured = true;
+      }
+      const fits = this.lw <= this.vw || this.reduce.matches;
+      const moving = !fits && !this.paused && !this.hover && !this.view.contains(document.activeElement);
+      if (fits) this.x = 0;
+      else if (moving && this.last) {
+        this.x += SPEED * Math.min(0.1, (t - this.last) / 1000);
+        if (this.x > this.lw) this.x = -this.vw; // start again from the far edge
+      }
+      this.last = moving ? t : 0;
+      this.list.style.transform = this.x ? `translate3d(${this.rtl ? this.x : -this.x}px,0,0)` : "";
+      if (moving) this.raf = requestAnimationFrame((t) => this.step(t));
+    }
+  }
+
+  const mount = (el) => el.newsflashTicker || new Ticker(el);
+  const mountAll = () => document.querySelectorAll("[data-newsflash-ticker]").forEach(mount);
+  window.Newsflash = Object.freeze({ mount, mountAll });
+  if (document.readyState === "loading") document.addEventListener("DOMContentLoaded", mountAll);
+  else mountAll();
+})();
