@@ -234,6 +234,11 @@ func TestBrowserNewsroomConsole(t *testing.T) {
 	in := start(t, options{mutate: withPush()})
 	ctx := newBrowser(t)
 	ws, _ := in.dialWS("backfill=0")
+	// A reader's ticker in another tab of the same browser.
+	tab, closeTab := chromedp.NewContext(ctx)
+	defer closeTab()
+	run(t, tab, chromedp.Navigate(in.base+"/?regions=mena"))
+	poll(t, tab, "the ticker to be live", `document.querySelector('#ticker').dataset.state === 'live'`)
 	run(t, ctx,
 		chromedp.Navigate(in.base+"/newsroom"),
 		chromedp.WaitVisible(chromedp.CSS("#nr-token")),
@@ -257,6 +262,7 @@ func TestBrowserNewsroomConsole(t *testing.T) {
 		t.Fatalf("the reader got %+v", f)
 	}
 	poll(t, ctx, "the item in the live list", `document.querySelector('#nr-items li[data-item-id="`+f.Item.ID+`"]') !== null`)
+	poll(t, tab, "the item in the ticker", `document.querySelector('`+itemSel(f.Item.ID)+` .nf-text')?.textContent === '`+text+`'`)
 	screenshot(t, ctx, "", "newsroom.png")
 
 	// A bad url comes back as an error next to the url field.
