@@ -234,9 +234,9 @@ func TestBrowserNewsroomConsole(t *testing.T) {
 	in := start(t, options{mutate: withPush()})
 	ctx := newBrowser(t)
 	ws, _ := in.dialWS("backfill=0")
-	// A reader's ticker in another tab of the same browser.
-	tab, closeTab := chromedp.NewContext(ctx)
-	defer closeTab()
+	// A reader's ticker, in a browser of its own (a background tab would be
+	// throttled).
+	tab := newBrowser(t)
 	run(t, tab, chromedp.Navigate(in.base+"/?regions=mena"))
 	poll(t, tab, "the ticker to be live", `document.querySelector('#ticker').dataset.state === 'live'`)
 	run(t, ctx,
