@@ -126,7 +126,7 @@ var wantServeFlags = []struct{ name, env, def string }{
 	{"nats-listen", "NEWSFLASH_NATS_LISTEN", `""`},
 	{"nats-max-memory", "NEWSFLASH_NATS_MAX_MEMORY", "256MiB"},
 	{"nats-max-store", "NEWSFLASH_NATS_MAX_STORE", "8GiB"},
-	{"nats-replicas", "NEWSFLASH_NATS_REPLICAS", "1"},
+	{"nats-replicas", "NEWSFLASH_NATS_REPLICAS", "0"},
 	{"nats-url", "NEWSFLASH_NATS_URL", `""`},
 	{"reader-queue", "NEWSFLASH_READER_QUEUE", "256"},
 	{"shutdown-timeout", "NEWSFLASH_SHUTDOWN_TIMEOUT", "15s"},
@@ -237,7 +237,7 @@ func TestServeInvalidConfig(t *testing.T) {
 		env  map[string]string
 		want []string // parts of the one stderr line
 	}{
-		{"nats replicas 0", []string{"--nats-replicas", "0"}, nil, []string{"--nats-replicas 0", "1 to 5"}},
+		{"nats replicas -1", []string{"--nats-replicas", "-1"}, nil, []string{"--nats-replicas -1", "1 to 5"}},
 		{"nats replicas 6", []string{"--nats-replicas", "6"}, nil, []string{"--nats-replicas 6"}},
 		{"vapid subject at localhost", []string{"--vapid-subject", "mailto:root@localhost"}, nil, []string{"--vapid-subject", "localhost"}},
 		{"vapid subject http", []string{"--vapid-subject", "http://news.example"}, nil, []string{"--vapid-subject", "mailto: or https:"}},
@@ -256,8 +256,8 @@ func TestServeInvalidConfig(t *testing.T) {
 			[]string{`NEWSFLASH_READER_QUEUE="abc"`, "--reader-queue"}},
 		{"NEWSFLASH_READER_QUEUE too small", nil, map[string]string{"NEWSFLASH_READER_QUEUE": "8"}, []string{"--reader-queue 8", "16 to 65536"}},
 		{"reader queue too large", []string{"--reader-queue", "65537"}, nil, []string{"--reader-queue 65537"}},
-		{"a flag wins over its variable", []string{"--reader-queue", "64", "--nats-replicas", "0"},
-			map[string]string{"NEWSFLASH_READER_QUEUE": "abc"}, []string{"--nats-replicas 0"}},
+		{"a flag wins over its variable", []string{"--reader-queue", "64", "--nats-replicas", "9"},
+			map[string]string{"NEWSFLASH_READER_QUEUE": "abc"}, []string{"--nats-replicas 9"}},
 		{"NEWSFLASH_NATS_MAX_MEMORY", nil, map[string]string{"NEWSFLASH_NATS_MAX_MEMORY": "lots"},
 			[]string{"NEWSFLASH_NATS_MAX_MEMORY", "--nats-max-memory", "512MiB"}},
 		{"nats max store 0", []string{"--nats-max-store", "0"}, nil, []string{"nats-max-store"}},

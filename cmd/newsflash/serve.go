@@ -51,7 +51,7 @@ func serveFlagSet() (*flags, *serveFlags) {
 	fs.StringVar(&v.natsURL, "nats-url", "", "external NATS servers (nats://h1:4222,nats://h2:4222); empty runs an embedded server")
 	fs.StringVar(&v.natsCreds, "nats-creds", "", "NATS credentials file for --nats-url")
 	fs.StringVar(&v.natsListen, "nats-listen", "", "open the embedded NATS client port at host:port (default: no port)")
-	fs.IntVar(&v.natsReplicas, "nats-replicas", 1, "JetStream replicas of the stream and buckets (1-5)")
+	fs.IntVar(&v.natsReplicas, "nats-replicas", 0, "JetStream replicas of the stream and buckets (1-5); 0: 3 when the NATS cluster has at least 3 servers, else 1")
 	fs.Var(&v.natsMaxStore, "nats-max-store", "embedded JetStream disk limit (an external cluster sets its own)")
 	fs.Var(&v.natsMaxMemory, "nats-max-memory", "embedded JetStream memory limit (an external cluster sets its own)")
 	fs.DurationVar(&v.historyMaxAge, "history-max-age", 30*24*time.Hour, "how long events are kept for resuming readers and lists")
@@ -91,10 +91,10 @@ func (v *serveFlags) config(stderr io.Writer) (server.Config, *slog.Logger, erro
 	if err != nil {
 		return cfg, nil, err
 	}
-	if v.natsReplicas < 1 || v.natsReplicas > 5 {
-		return cfg, nil, fmt.Errorf("invalid --nats-replicas %d: must be 1 to 5", v.natsReplicas)
+	if v.natsReplicas < 0 || v.natsReplicas > 5 {
+		return cfg, nil, fmt.Errorf("invalid --nats-replicas %d: must be 0 (automatic) or 1 to 5", v.natsReplicas)
 	}
-	if v.natsURL == "" && v.natsReplicas != 1 {
+	if v.natsURL == "" && v.natsReplicas > 1 {
 		return cfg, nil, fmt.Errorf("invalid --nats-replicas %d: the embedded NATS is a single node; use 1, or a cluster with --nats-url", v.natsReplicas)
 	}
 	if v.natsURL == "" && v.natsCreds != "" {

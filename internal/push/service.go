@@ -156,7 +156,7 @@ func (s *Service) setup(ctx context.Context) error {
 		Name: s.cfg.Prefix + "_PUSH", Description: "Web Push delivery jobs: one per event and partition",
 		Subjects: []string{jobsSubject}, Retention: jetstream.WorkQueuePolicy, Storage: jetstream.FileStorage,
 		Replicas: r, MaxAge: 48 * time.Hour, Duplicates: time.Hour, MaxMsgSize: 1024,
-	}); err != nil {
+	}, s.log); err != nil {
 		return fmt.Errorf("push: job queue: %w", err)
 	}
 	return nil

@@ -3,16 +3,29 @@ package stream
 import (
 	"context"
 	"errors"
+	"fmt"
+	"log/slog"
 	"slices"
 
 	"github.com/nats-io/nats.go/jetstream"
 )
 
-// EnsureStream creates a stream, or updates it only when the settings that
-// Newsflash manages differ. Updating an unchanged stream on every start is
-// not free: it races in nats-server with consumers being created by other
-// instances starting at the same time.
-func EnsureStream(ctx context.Context, js jetstream.JetStream, cfg jetstream.StreamConfig) (jetstream.Stream, error) {
+// ErrIncompatible: a stream exists with settings that cannot be changed in
+// place (storage, retention, subjects). Nothing was changed.
+var ErrIncompatible = errors.New("existing stream is incompatible")
+
+// EnsureStream creates a stream, or reconciles an existing one with cfg
+// without losing data:
+//   - storage, retention and subjects must match, else ErrIncompatible;
+//   - limits that would drop stored messages (a shorter MaxAge, fewer MaxMsgs,
+//     a smaller MaxBytes) are not applied: the larger existing value is kept
+//     and a warning logged;
+//   - other differences (replicas, larger limits, the duplicate window) are
+//     applied.
+//
+// An unchanged stream is not updated at all: an update on every start races
+// in nats-server with consumers being created by other instances.
+func EnsureStream(ctx context.Context, js jetstream.JetStream, cfg jetstream.StreamConfig, log *slog.Logger) (jetstream.Stream, error) {
 	str, err := js.Stream(ctx, cfg.Name)
 	if errors.Is(err, jetstream.ErrStreamNotFound) {
 		return js.CreateStream(ctx, cfg)
@@ -21,15 +34,36 @@ func EnsureStream(ctx context.Context, js jetstream.JetStream, cfg jetstream.Str
 		return nil, err
 	}
 	have := str.CachedInfo().Config
-	if slices.Equal(have.Subjects, cfg.Subjects) && have.Replicas == max(cfg.Replicas, 1) && have.MaxAge == cfg.MaxAge &&
+	if have.Storage != cfg.Storage || have.Retention != cfg.Retention || !slices.Equal(have.Subjects, cfg.Subjects) {
+		return nil, fmt.Errorf("%w: stream %s has storage %s, retention %s, subjects %v; Newsflash needs %s, %s, %v; migrate it by hand",
+			ErrIncompatible, cfg.Name, have.Storage, have.Retention, have.Subjects, cfg.Storage, cfg.Retention, cfg.Subjects)
+	}
+	keep := func(what string, haveV, wantV int64, set func()) {
+		if unlimited(haveV) == -1 && unlimited(wantV) != -1 || unlimited(wantV) != -1 && wantV < haveV {
+			log.Warn("not shrinking a stream limit, which would delete stored events; change it by hand if you mean it",
+				"stream", cfg.Name, "limit", what, "kept", haveV, "asked", wantV)
+			set()
+		}
+	}
+	keep("max_age", int64(have.MaxAge), int64(cfg.MaxAge), func() { cfg.MaxAge = have.MaxAge })
+	keep("max_msgs", have.MaxMsgs, cfg.MaxMsgs, func() { cfg.MaxMsgs = have.MaxMsgs })
+	keep("max_bytes", have.MaxBytes, cfg.MaxBytes, func() { cfg.MaxBytes = have.MaxBytes })
+	if sameStream(have, cfg) {
+		return str, nil
+	}
+	if have.Replicas != max(cfg.Replicas, 1) {
+		log.Info("changing stream replicas", "stream", cfg.Name, "from", have.Replicas, "to", cfg.Replicas)
+	}
+	return js.UpdateStream(ctx, cfg)
+}
+
+func sameStream(have, cfg jetstream.StreamConfig) bool {
+	return have.Replicas == max(cfg.Replicas, 1) && have.MaxAge == cfg.MaxAge &&
 		unlimited(have.MaxMsgs) == unlimited(cfg.MaxMsgs) && unlimited(have.MaxBytes) == unlimited(cfg.MaxBytes) &&
 		unlimited(int64(have.MaxMsgSize)) == unlimited(int64(cfg.MaxMsgSize)) &&
 		(cfg.Duplicates == 0 || have.Duplicates == cfg.Duplicates) && unlimited(have.MaxMsgsPerSubject) == unlimited(cfg.MaxMsgsPerSubject) &&
 		have.Description == cfg.Description && have.DenyDelete == cfg.DenyDelete && have.DenyPurge == cfg.DenyPurge &&
-		have.AllowDirect == cfg.AllowDirect && have.AllowRollup == cfg.AllowRollup {
-		return str, nil
-	}
-	return js.UpdateStream(ctx, cfg)
+		have.AllowDirect == cfg.AllowDirect && have.AllowRollup == cfg.AllowRollup && have.Discard == cfg.Discard
 }
 
 // EnsureKeyValue opens a bucket, creating it, or updating it only when its

@@ -38,7 +38,8 @@ type Config struct {
 	Listen string
 	// MaxStore and MaxMemory limit the embedded JetStream. Defaults 8 GiB and 256 MiB.
 	MaxStore, MaxMemory int64
-	// Replicas of the stream and bucket. Default 1.
+	// Replicas of the stream and buckets. Default (0): 3 when the NATS
+	// cluster has at least 3 servers, else 1; always 1 when embedded.
 	Replicas int
 	// StreamName of the news stream. Default "NEWSFLASH".
 	StreamName string
@@ -63,9 +64,6 @@ func (c *Config) setDefaults() {
 	}
 	if c.MaxMemory == 0 {
 		c.MaxMemory = 256 << 20
-	}
-	if c.Replicas == 0 {
-		c.Replicas = 1
 	}
 	if c.StreamName == "" {
 		c.StreamName = "NEWSFLASH"
@@ -144,6 +142,13 @@ func Open(ctx context.Context, cfg Config) (*Stream, error) {
 		return nil, fmt.Errorf("connect to nats: %w", err)
 	}
 	s.nc = nc
+	if s.cfg.Replicas == 0 {
+		s.cfg.Replicas = 1
+		if s.ns == nil && len(nc.Servers()) >= 3 {
+			s.cfg.Replicas = 3
+		}
+		s.log.Info("stream replicas chosen from the cluster size", "servers", len(nc.Servers()), "replicas", s.cfg.Replicas)
+	}
 	if s.js, err = jetstream.New(nc, jetstream.WithDefaultTimeout(cfg.Timeout)); err != nil {
 		s.Close()
 		return nil, fmt.Errorf("jetstream: %w", err)
@@ -180,7 +185,10 @@ func (s *Stream) setup(ctx context.Context) error {
 		Replicas:     s.cfg.Replicas,
 	}
 	return retry(ctx, s.cfg.Timeout, func(ctx context.Context) error {
-		str, err := EnsureStream(ctx, s.js, sc)
+		str, err := EnsureStream(ctx, s.js, sc, s.log)
+		if errors.Is(err, ErrIncompatible) {
+			return retryStop{err}
+		}
 		if err != nil {
 			return fmt.Errorf("create stream %s: %w", sc.Name, err)
 		}
@@ -194,7 +202,13 @@ func (s *Stream) setup(ctx context.Context) error {
 	})
 }
 
-// retry runs fn with a per-try timeout until it succeeds or ctx ends.
+// retryStop ends retry at once with its error.
+type retryStop struct{ err error }
+
+func (r retryStop) Error() string { return r.err.Error() }
+
+// retry runs fn with a per-try timeout until it succeeds, returns a
+// retryStop, or ctx ends.
 func retry(ctx context.Context, timeout time.Duration, fn func(context.Context) error) error {
 	wait := 250 * time.Millisecond
 	for {
@@ -203,6 +217,10 @@ func retry(ctx context.Context, timeout time.Duration, fn func(context.Context) 
 		cancel()
 		if err == nil {
 			return nil
+		}
+		var stop retryStop
+		if errors.As(err, &stop) {
+			return stop.err
 		}
 		select {
 		case <-ctx.Done():
