@@ -88,8 +88,8 @@ func TestStreamLeaderKilled(t *testing.T) {
 				t.Error("no stream leader found")
 				return
 			}
-			t.Logf("stopping the stream leader %s", c.name(killed))
-			c.stop(killed)
+			t.Logf("killing the stream leader %s", c.name(killed))
+			c.kill(killed)
 		case 110:
 			if killed >= 0 {
 				c.start(killed)
@@ -228,7 +228,7 @@ func TestWholeClusterRestart(t *testing.T) {
 
 	a.kill()
 	for i := range 3 {
-		c.stop(i)
+		c.kill(i)
 	}
 	for i := range 3 {
 		c.start(i)
