@@ -60,6 +60,8 @@ type run struct {
 
 	payloads map[string][]byte // by kind, encoded once
 
+	dirty chan struct{} // capacity 1: the progress changed since the last save
+
 	mu   sync.Mutex
 	prog progress
 	rev  uint64 // progress revision, 0 when new
@@ -107,7 +109,9 @@ func (s *Service) deliver(ctx context.Context, j job) (bool, error) {
 		byHost[t.sub.host] = append(byHost[t.sub.host], t)
 	}
 	saveCtx, stopSaving := context.WithCancel(ctx)
-	go r.saveEvery(saveCtx, 500*time.Millisecond)
+	r.dirty = make(chan struct{}, 1)
+	savingDone := make(chan struct{})
+	go func() { defer close(savingDone); r.saveOnChange(saveCtx) }()
 	var wg sync.WaitGroup
 	for host, ts := range byHost {
 		wg.Add(1)
@@ -119,6 +123,7 @@ func (s *Service) deliver(ctx context.Context, j job) (bool, error) {
 	wg.Wait()
 	r.retryPhase(ctx)
 	stopSaving()
+	<-savingDone
 	if ctx.Err() != nil {
 		_ = r.save(context.WithoutCancel(ctx))
 		return false, nil
@@ -166,8 +171,12 @@ func (r *run) firstPass(ctx context.Context, host string, ts []target) {
 	wg.Wait()
 }
 
-// count records an outcome; callers hold r.mu.
+// count records an outcome and asks for a save; callers hold r.mu.
 func (r *run) count(t target, out outcome, attempts int) {
+	select {
+	case r.dirty <- struct{}{}:
+	default:
+	}
 	switch out {
 	case sent:
 		r.prog.Sent++
@@ -308,16 +317,18 @@ func (r *run) save(ctx context.Context) error {
 	return err
 }
 
-func (r *run) saveEvery(ctx context.Context, every time.Duration) {
-	t := time.NewTicker(every)
-	defer t.Stop()
+// saveOnChange records the progress whenever it changed, one save at a
+// time: under load one save covers many sends, and what a crash can make be
+// sent twice shrinks to the sends in flight and those of one save.
+func (r *run) saveOnChange(ctx context.Context) {
 	for {
 		select {
 		case <-ctx.Done():
 			return
-		case <-t.C:
+		case <-r.dirty:
 			if err := r.save(ctx); err != nil && ctx.Err() == nil {
 				r.s.log.Warn("push: saving progress", "job", r.j.key(), "err", err)
+				time.Sleep(100 * time.Millisecond)
 			}
 		}
 	}

@@ -184,7 +184,7 @@ func (s *Stream) setup(ctx context.Context) error {
 		Storage:      jetstream.FileStorage,
 		Replicas:     s.cfg.Replicas,
 	}
-	return retry(ctx, s.cfg.Timeout, func(ctx context.Context) error {
+	return retry(ctx, s.cfg.Timeout, s.log, func(ctx context.Context) error {
 		str, err := EnsureStream(ctx, s.js, sc, s.log)
 		if errors.Is(err, ErrIncompatible) {
 			return retryStop{err}
@@ -209,7 +209,7 @@ func (r retryStop) Error() string { return r.err.Error() }
 
 // retry runs fn with a per-try timeout until it succeeds, returns a
 // retryStop, or ctx ends.
-func retry(ctx context.Context, timeout time.Duration, fn func(context.Context) error) error {
+func retry(ctx context.Context, timeout time.Duration, log *slog.Logger, fn func(context.Context) error) error {
 	wait := 250 * time.Millisecond
 	for {
 		tctx, cancel := context.WithTimeout(ctx, timeout)
@@ -222,6 +222,7 @@ func retry(ctx context.Context, timeout time.Duration, fn func(context.Context) 
 		if errors.As(err, &stop) {
 			return stop.err
 		}
+		log.Warn("stream setup failed; retrying", "err", err, "in", wait)
 		select {
 		case <-ctx.Done():
 			return err
