@@ -138,6 +138,10 @@ func New(ctx context.Context, cfg Config) (*Service, error) {
 const jobsSubject = "newsflash.push.jobs"
 
 func (s *Service) setup(ctx context.Context) error {
+	return stream.Retry(ctx, s.cfg.Timeout, s.log, s.setupOnce)
+}
+
+func (s *Service) setupOnce(ctx context.Context) error {
 	js, r := s.cfg.JetStream, s.cfg.Replicas
 	var err error
 	if s.subs, err = stream.EnsureKeyValue(ctx, js, jetstream.KeyValueConfig{

@@ -184,10 +184,10 @@ func (s *Stream) setup(ctx context.Context) error {
 		Storage:      jetstream.FileStorage,
 		Replicas:     s.cfg.Replicas,
 	}
-	return retry(ctx, s.cfg.Timeout, s.log, func(ctx context.Context) error {
+	return Retry(ctx, s.cfg.Timeout, s.log, func(ctx context.Context) error {
 		str, err := EnsureStream(ctx, s.js, sc, s.log)
 		if errors.Is(err, ErrIncompatible) {
-			return retryStop{err}
+			return RetryStop{err}
 		}
 		if err != nil {
 			return fmt.Errorf("create stream %s: %w", sc.Name, err)
@@ -202,14 +202,16 @@ func (s *Stream) setup(ctx context.Context) error {
 	})
 }
 
-// retryStop ends retry at once with its error.
-type retryStop struct{ err error }
+// RetryStop ends Retry at once with its error.
+type RetryStop struct{ Err error }
 
-func (r retryStop) Error() string { return r.err.Error() }
+func (r RetryStop) Error() string { return r.Err.Error() }
 
-// retry runs fn with a per-try timeout until it succeeds, returns a
-// retryStop, or ctx ends.
-func retry(ctx context.Context, timeout time.Duration, log *slog.Logger, fn func(context.Context) error) error {
+// Retry runs fn with a per-try timeout until it succeeds, returns a
+// RetryStop, or ctx ends. JetStream requests during a cluster's elections
+// can go unanswered: a request that is never answered must not hold
+// start-up for longer than one try.
+func Retry(ctx context.Context, timeout time.Duration, log *slog.Logger, fn func(context.Context) error) error {
 	wait := 250 * time.Millisecond
 	for {
 		tctx, cancel := context.WithTimeout(ctx, timeout)
@@ -218,9 +220,9 @@ func retry(ctx context.Context, timeout time.Duration, log *slog.Logger, fn func
 		if err == nil {
 			return nil
 		}
-		var stop retryStop
+		var stop RetryStop
 		if errors.As(err, &stop) {
-			return stop.err
+			return stop.Err
 		}
 		log.Warn("stream setup failed; retrying", "err", err, "in", wait)
 		select {
