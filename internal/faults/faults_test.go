@@ -104,6 +104,36 @@ func TestStreamLeaderKilled(t *testing.T) {
 	summary(t, "stream leader killed", p, readers)
 }
 
+// Case 2b: the NATS server an instance is connected to is killed. The
+// instance knows only that server at start (it learns the others from the
+// cluster), so it must move to another and go on following the stream.
+func TestConnectedNATSServerKilled(t *testing.T) {
+	skipShort(t)
+	c := newCluster(t)
+	ad := addrs(t, 2)
+	a := startProc(t, "a", ad[0], "--nats-url", fmt.Sprintf("nats://127.0.0.1:%d", c.client[0]))
+	b := startProc(t, "b", ad[1], "--nats-url", c.url())
+	ctx, cancel := context.WithCancel(context.Background())
+	defer cancel()
+	readers := []*reader{newReader("a1", a.url()), newReader("a2", a.url()), newReader("b1", b.url())}
+	wg := startReaders(ctx, t, readers...)
+	p := newPoster(b.url(), a.url())
+	p.run(ctx, 120, 50*time.Millisecond, "palestine", func(i int) {
+		switch i {
+		case 30:
+			t.Logf("killing %s, the NATS server instance a is connected to", c.name(0))
+			c.kill(0)
+		case 100:
+			c.start(0)
+			c.waitReady(0)
+		}
+	})
+	waitAll(t, p, readers, 2*time.Minute)
+	cancel()
+	wg.Wait()
+	summary(t, "connected NATS server killed", p, readers)
+}
+
 // Case 3: a Newsflash instance is killed (SIGKILL). Its readers reconnect
 // to the other with since and miss nothing; its unfinished push deliveries
 // are completed by the survivor.

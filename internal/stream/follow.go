@@ -53,6 +53,9 @@ func (s *Stream) Follow(ctx context.Context, fn func(news.Event), caughtUp func(
 			continue
 		}
 		stop := context.AfterFunc(ctx, it.Stop)
+		s.followed.Store(last)
+		wctx, stopWatch := context.WithCancel(ctx)
+		go s.watchFollow(wctx, it)
 		for {
 			msg, err := it.Next()
 			if err != nil {
@@ -72,6 +75,7 @@ func (s *Stream) Follow(ctx context.Context, fn func(news.Event), caughtUp func(
 			}
 			ev, err := decode(msg.Data(), seq)
 			last = seq
+			s.followed.Store(last)
 			if err != nil {
 				s.log.Error("follow: skipping undecodable event", "seq", seq, "err", err)
 			} else {
@@ -82,10 +86,46 @@ func (s *Stream) Follow(ctx context.Context, fn func(news.Event), caughtUp func(
 			}
 			check()
 		}
+		stopWatch()
 		it.Stop()
 		stop()
 	}
 	return ctx.Err()
+}
+
+// watchFollow restarts the consumer when it has stopped delivering while
+// the stream has moved on: after a NATS server is killed, an ordered
+// consumer can wait for it to come back instead of moving to another one.
+// While it lags like this the instance is not ready.
+func (s *Stream) watchFollow(ctx context.Context, it jetstream.MessagesContext) {
+	const every, patience = 2 * time.Second, 3
+	t := time.NewTicker(every)
+	defer t.Stop()
+	prev, behind := s.followed.Load(), 0
+	for {
+		select {
+		case <-ctx.Done():
+			return
+		case <-t.C:
+		}
+		cur := s.followed.Load()
+		head, err := s.LastSeq(ctx)
+		if err == nil && head > cur && cur == prev {
+			behind++
+		} else {
+			behind = 0
+			s.stalled.Store(false)
+		}
+		prev = cur
+		if behind >= 2 {
+			s.stalled.Store(true)
+		}
+		if behind >= patience {
+			s.log.Warn("follow: the consumer stopped delivering; starting a new one", "after_seq", cur, "stream_seq", head)
+			it.Stop()
+			return
+		}
+	}
 }
 
 // waitLastSeq asks for the stream's last seq until it answers or ctx ends.

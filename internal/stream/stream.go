@@ -6,6 +6,7 @@ import (
 	"fmt"
 	"log/slog"
 	"strconv"
+	"sync/atomic"
 	"time"
 
 	"github.com/nats-io/nats-server/v2/server"
@@ -104,6 +105,9 @@ type Stream struct {
 	epoch string
 	// closed is closed when the NATS connection has closed.
 	closed chan struct{}
+
+	followed atomic.Uint64 // the last seq Follow handed over
+	stalled  atomic.Bool   // Follow lags the stream without moving
 }
 
 // Open starts or connects to NATS and creates or updates the stream and
@@ -245,6 +249,9 @@ func (s *Stream) Ready(ctx context.Context) error {
 	}
 	if _, err := s.LastSeq(ctx); err != nil {
 		return err
+	}
+	if s.stalled.Load() {
+		return fmt.Errorf("%w: following the stream is stalled at seq %d", ErrUnavailable, s.followed.Load())
 	}
 	return nil
 }
