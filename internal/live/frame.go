@@ -100,22 +100,14 @@ func welcomeFrame(transport int, head, cursor uint64, epoch string, recovered bo
 	return w
 }
 
-// kindFor decides what a reader with filter f gets for the entry: the event
-// itself when the new version matches, a retract when only the old one did
-// (the item moved out of the filter), or nothing.
+// kindFor is what a reader with filter f gets for the entry's event.
 func kindFor(f *news.Filter, e *history.Entry) (int, bool) {
-	matchNew := f.Match(&e.Event.Item)
-	matchOld := e.Prev != nil && f.Match(e.Prev)
-	switch e.Event.Type {
-	case news.EventItem:
-		return kindItem, matchNew
+	kind, ok := f.Delivery(e.Event.Type, &e.Event.Item, e.Prev)
+	switch kind {
 	case news.EventUpdate:
-		if matchNew {
-			return kindUpdate, true
-		}
-		return kindRetract, matchOld
+		return kindUpdate, ok
 	case news.EventRetract:
-		return kindRetract, matchNew || matchOld
+		return kindRetract, ok
 	}
-	return 0, false
+	return kindItem, ok
 }

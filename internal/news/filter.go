@@ -86,3 +86,24 @@ func (f Filter) Key() string {
 func (f Filter) IsZero() bool {
 	return len(f.Regions) == 0 && len(f.Topics) == 0 && len(f.Langs) == 0
 }
+
+// Delivery says what a reader with this filter gets for an event: the event
+// itself when the new version matches, a retract when only the previous
+// version did (the item moved out of the filter) or the item was retracted,
+// or nothing (ok false). prev is the item before the event, nil if unknown.
+func (f *Filter) Delivery(typ string, it, prev *Item) (kind string, ok bool) {
+	matchNew := f.Match(it)
+	matchOld := prev != nil && f.Match(prev)
+	switch typ {
+	case EventItem:
+		return EventItem, matchNew
+	case EventUpdate:
+		if matchNew {
+			return EventUpdate, true
+		}
+		return EventRetract, matchOld
+	case EventRetract:
+		return EventRetract, matchNew || matchOld
+	}
+	return "", false
+}

@@ -183,3 +183,34 @@ func TestFilterKey(t *testing.T) {
 		seen[k] = i
 	}
 }
+
+func TestFilterDelivery(t *testing.T) {
+	f := news.Filter{Regions: []string{"mena"}}
+	in := &news.Item{Regions: []string{"mena"}}
+	out := &news.Item{Regions: []string{"europe"}}
+	cases := []struct {
+		name      string
+		typ       string
+		it, prev  *news.Item
+		wantKind  string
+		wantReach bool
+	}{
+		{"new item that matches", news.EventItem, in, nil, news.EventItem, true},
+		{"new item elsewhere", news.EventItem, out, nil, news.EventItem, false},
+		{"correction that still matches", news.EventUpdate, in, in, news.EventUpdate, true},
+		{"correction that moves in", news.EventUpdate, in, out, news.EventUpdate, true},
+		{"correction that moves out", news.EventUpdate, out, in, news.EventRetract, true},
+		{"correction elsewhere", news.EventUpdate, out, out, news.EventRetract, false},
+		{"correction of an unknown earlier version", news.EventUpdate, out, nil, news.EventRetract, false},
+		{"retraction that matches", news.EventRetract, in, in, news.EventRetract, true},
+		{"retraction of one that had moved out", news.EventRetract, out, in, news.EventRetract, true},
+		{"retraction elsewhere", news.EventRetract, out, out, news.EventRetract, false},
+		{"unknown event", "bogus", in, nil, "", false},
+	}
+	for _, tc := range cases {
+		kind, ok := f.Delivery(tc.typ, tc.it, tc.prev)
+		if ok != tc.wantReach || (ok && kind != tc.wantKind) {
+			t.Errorf("%s: got %q %v, want %q %v", tc.name, kind, ok, tc.wantKind, tc.wantReach)
+		}
+	}
+}

@@ -90,29 +90,38 @@ func (ix *index) match(p int, e *history.Entry) []target {
 	return out
 }
 
-// kindFor: the item or correction when the new version matches, a retract
-// when only the old one did (the item moved out of the filter) or the item
-// was retracted.
+// kindFor is what a subscription with filter f gets for the entry's event.
 func kindFor(f *news.Filter, e *history.Entry) (string, bool) {
-	matchNew := f.Match(&e.Event.Item)
-	matchOld := e.Prev != nil && f.Match(e.Prev)
-	switch e.Event.Type {
-	case news.EventItem:
-		return news.EventItem, matchNew
-	case news.EventUpdate:
-		if matchNew {
-			return news.EventUpdate, true
-		}
-		return news.EventRetract, matchOld
-	case news.EventRetract:
-		return news.EventRetract, matchNew || matchOld
-	}
-	return "", false
+	return f.Delivery(e.Event.Type, &e.Event.Item, e.Prev)
 }
 
 // watchSubscriptions loads the bucket and follows its changes.
 func (s *Service) watchSubscriptions(ctx context.Context) error {
-	w, err := s.subs.WatchAll(ctx)
+	return watchBucket(ctx, s.subs, func() {
+		select {
+		case <-s.started:
+		default:
+			close(s.started)
+			s.log.Info("push subscriptions loaded", "count", s.index.Len())
+		}
+	}, func(e jetstream.KeyValueEntry) {
+		if e.Operation() != jetstream.KeyValuePut {
+			s.index.remove(e.Key())
+			return
+		}
+		var sub Subscription
+		if err := json.Unmarshal(e.Value(), &sub); err != nil || sub.ID != e.Key() {
+			s.log.Error("push: skipping undecodable subscription", "key", e.Key(), "err", err)
+			return
+		}
+		s.index.put(&sub)
+	})
+}
+
+// watchBucket replays a bucket and follows it, calling apply for every
+// entry (puts and deletes) and loaded once the initial values are in.
+func watchBucket(ctx context.Context, kv jetstream.KeyValue, loaded func(), apply func(jetstream.KeyValueEntry)) error {
+	w, err := kv.WatchAll(ctx)
 	if err != nil {
 		return err
 	}
@@ -125,25 +134,13 @@ func (s *Service) watchSubscriptions(ctx context.Context) error {
 			if !ok {
 				return errWatchClosed
 			}
-			if e == nil { // the initial values are in
-				select {
-				case <-s.started:
-				default:
-					close(s.started)
-					s.log.Info("push subscriptions loaded", "count", s.index.Len())
+			if e == nil {
+				if loaded != nil {
+					loaded()
 				}
 				continue
 			}
-			if e.Operation() != jetstream.KeyValuePut {
-				s.index.remove(e.Key())
-				continue
-			}
-			var sub Subscription
-			if err := json.Unmarshal(e.Value(), &sub); err != nil || sub.ID != e.Key() {
-				s.log.Error("push: skipping undecodable subscription", "key", e.Key(), "err", err)
-				continue
-			}
-			s.index.put(&sub)
+			apply(e)
 		}
 	}
 }

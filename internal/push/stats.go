@@ -21,34 +21,18 @@ type statsView struct {
 func newStatsView() *statsView { return &statsView{jobs: map[string]progress{}} }
 
 func (s *Service) watchProgress(ctx context.Context) error {
-	w, err := s.prog.WatchAll(ctx)
-	if err != nil {
-		return err
-	}
-	defer w.Stop()
-	for {
-		select {
-		case <-ctx.Done():
-			return nil
-		case e, ok := <-w.Updates():
-			if !ok {
-				return errWatchClosed
-			}
-			if e == nil {
-				continue
-			}
-			s.stats.mu.Lock()
-			if e.Operation() != jetstream.KeyValuePut {
-				delete(s.stats.jobs, e.Key())
-			} else {
-				var p progress
-				if json.Unmarshal(e.Value(), &p) == nil {
-					s.stats.jobs[e.Key()] = p
-				}
-			}
-			s.stats.mu.Unlock()
+	return watchBucket(ctx, s.prog, nil, func(e jetstream.KeyValueEntry) {
+		s.stats.mu.Lock()
+		defer s.stats.mu.Unlock()
+		if e.Operation() != jetstream.KeyValuePut {
+			delete(s.stats.jobs, e.Key())
+			return
 		}
-	}
+		var p progress
+		if json.Unmarshal(e.Value(), &p) == nil {
+			s.stats.jobs[e.Key()] = p
+		}
+	})
 }
 
 // ItemStats are one item's push deliveries over all its events and jobs.
