@@ -29,17 +29,17 @@ import (
 )
 
 // The interoperability test sends through a push service we did not write:
-// the npm package web-push-testing (pinned in test/webpush/package.json), a
+// the npm package web-push-testing (pinned in internal/server/testdata/webpush/package.json), a
 // mock push service that checks the VAPID header (for aes128gcm: "vapid
 // t=<jwt>, k=<key>", k equal to the subscription's applicationServerKey,
 // the ES256 JWT verified by jsonwebtoken) and decrypts the body with the
-// reference http_ece. It needs node and `npm ci` in test/webpush: without
+// reference http_ece. It needs node and `npm ci` in internal/server/testdata/webpush: without
 // them the test skips, unless NEWSFLASH_E2E=1 (set by .ci/run), where it
 // fails. Unix only, for the process group.
 
-// webPushTestingDir is test/webpush, seen from this package's directory
+// webPushTestingDir holds the pinned npm package, seen from this package
 // (go test runs tests in the package directory).
-var webPushTestingDir = filepath.Join("..", "..", "test", "webpush")
+var webPushTestingDir = filepath.Join("testdata", "webpush")
 
 // needNodeTools returns the node binary and web-push-testing's server
 // script, or skips (fails under NEWSFLASH_E2E=1) when one is missing.
@@ -48,9 +48,9 @@ func needNodeTools(t *testing.T) (node, script string) {
 	missing := func(reason string) {
 		t.Helper()
 		if os.Getenv("NEWSFLASH_E2E") == "1" {
-			t.Fatalf("%s; NEWSFLASH_E2E=1 requires it (see test/webpush/README.md)", reason)
+			t.Fatalf("%s; NEWSFLASH_E2E=1 requires it (see internal/server/testdata/webpush/README.md)", reason)
 		}
-		t.Skipf("%s; to run it, install Node.js and run npm ci in test/webpush (under NEWSFLASH_E2E=1 this is a failure)", reason)
+		t.Skipf("%s; to run it, install Node.js and run npm ci in internal/server/testdata/webpush (under NEWSFLASH_E2E=1 this is a failure)", reason)
 	}
 	node, err := exec.LookPath("node")
 	if err != nil {
