@@ -13,6 +13,9 @@ import (
 	"newsflash/internal/httperr"
 )
 
+// errNotReady answers readers before history has caught up with the stream.
+var errNotReady = &httperr.Error{Status: http.StatusServiceUnavailable, Code: "not_ready", Message: "the server is starting; try again", RetryAfter: "1"}
+
 // maxEpoch bounds the epoch query parameter.
 const maxEpoch = 64
 

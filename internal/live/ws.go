@@ -35,7 +35,7 @@ func (h *Hub) ServeWS(c *gin.Context) {
 		return
 	}
 	if !h.Ready() {
-		httperr.Abort(c, &httperr.Error{Status: http.StatusServiceUnavailable, Code: "not_ready", Message: "the server is starting; try again", RetryAfter: "1"})
+		httperr.Abort(c, errNotReady)
 		return
 	}
 	h.catchUp(c.Request.Context(), q)
