@@ -1,0 +1,120 @@
+package main
+
+import (
+	"encoding/json"
+	"strings"
+	"testing"
+)
+
+// lastJSON decodes the last line of a bench run's output.
+func lastJSON(t *testing.T, stdout string) map[string]any {
+	t.Helper()
+	lines := strings.Split(strings.TrimRight(stdout, "\n"), "\n")
+	last := lines[len(lines)-1]
+	var m map[string]any
+	if err := json.Unmarshal([]byte(last), &m); err != nil {
+		t.Fatalf("last line %q is not JSON: %v\nstdout:\n%s", last, err, stdout)
+	}
+	return m
+}
+
+func wantFigure(t *testing.T, m map[string]any, name string, want float64) {
+	t.Helper()
+	got, ok := m[name].(float64)
+	if !ok || got != want {
+		t.Errorf("%s = %v, want %v", name, m[name], want)
+	}
+}
+
+func TestBenchSpawnFanout(t *testing.T) {
+	clearEnv(t)
+	code, stdout, stderr := runCmd(t, "bench", "--spawn", "--scenario", "fanout", "--readers", "20", "--items", "10", "--rate", "20")
+	if code != 0 {
+		t.Fatalf("exit %d\nstdout:\n%s\nstderr:\n%s", code, stdout, stderr)
+	}
+	m := lastJSON(t, stdout)
+	if m["scenario"] != "fanout" || m["spawned"] != true {
+		t.Errorf("scenario %v, spawned %v", m["scenario"], m["spawned"])
+	}
+	wantFigure(t, m, "connected", 20)
+	wantFigure(t, m, "posted", 10)
+	wantFigure(t, m, "delivered", 200)
+	wantFigure(t, m, "missing", 0)
+	wantFigure(t, m, "duplicated", 0)
+	for _, f := range []string{"latency_p50_ms", "latency_p99_ms", "latency_max_ms", "deliveries_per_s", "server_cpu_us_per_delivery", "tool_cpu_us_per_delivery"} {
+		if _, ok := m[f].(float64); !ok {
+			t.Errorf("no %s in %v", f, m)
+		}
+	}
+	if !strings.Contains(stdout, "delivered 200 of 200") {
+		t.Errorf("summary lacks the deliveries:\n%s", stdout)
+	}
+}
+
+func TestBenchSpawnIdle(t *testing.T) {
+	clearEnv(t)
+	code, stdout, stderr := runCmd(t, "bench", "--spawn", "--scenario", "idle", "--readers", "50", "--duration", "200ms")
+	if code != 0 {
+		t.Fatalf("exit %d\nstdout:\n%s\nstderr:\n%s", code, stdout, stderr)
+	}
+	m := lastJSON(t, stdout)
+	wantFigure(t, m, "connected", 50)
+	wantFigure(t, m, "connect_failed", 0)
+	if v, ok := m["rss_per_reader_kib"].(float64); !ok || v <= 0 {
+		t.Errorf("rss_per_reader_kib = %v, want more than 0", m["rss_per_reader_kib"])
+	}
+	for _, f := range []string{"handshake_p50_ms", "handshake_p99_ms", "connect_rate", "server_cpu_us_per_connect"} {
+		if _, ok := m[f].(float64); !ok {
+			t.Errorf("no %s in %v", f, m)
+		}
+	}
+}
+
+func TestBenchSpawnPush(t *testing.T) {
+	clearEnv(t)
+	code, stdout, stderr := runCmd(t, "bench", "--spawn", "--scenario", "push", "--subs", "200")
+	if code != 0 {
+		t.Fatalf("exit %d\nstdout:\n%s\nstderr:\n%s", code, stdout, stderr)
+	}
+	m := lastJSON(t, stdout)
+	wantFigure(t, m, "subscribed", 200)
+	wantFigure(t, m, "sent", 200)
+	wantFigure(t, m, "refused", 0)
+	wantFigure(t, m, "server_sent", 200)
+	if _, ok := m["sends_per_s"].(float64); !ok {
+		t.Errorf("no sends_per_s in %v", m)
+	}
+}
+
+func TestBenchUsage(t *testing.T) {
+	clearEnv(t)
+	tests := []struct {
+		name       string
+		args       []string
+		wantCode   int
+		wantStdout string
+		wantStderr string
+	}{
+		{"help", []string{"bench", "--help"}, 0, "--src-ips", ""},
+		{"not loopback", []string{"bench", "--url", "http://192.0.2.1:8080", "--scenario", "idle"}, 2, "", "not a loopback address"},
+		{"https", []string{"bench", "--url", "https://127.0.0.1:8443", "--scenario", "idle"}, 2, "", "want http://host:port"},
+		{"soak", []string{"bench", "--scenario", "soak"}, 2, "", "not yet"},
+		{"spawn soak", []string{"bench", "--spawn", "--scenario", "soak"}, 2, "", "not yet"},
+		{"unknown scenario", []string{"bench", "--scenario", "stampede"}, 2, "", `unknown scenario "stampede"`},
+		{"spawn and url", []string{"bench", "--spawn", "--url", "http://127.0.0.1:8080"}, 2, "", "leave out --url"},
+		{"fanout without token", []string{"bench", "--scenario", "fanout"}, 2, "", "NEWSFLASH_BENCH_TOKEN"},
+		{"bad filter", []string{"bench", "--scenario", "idle", "--filter", "since=3"}, 2, "", "only regions, topics and langs"},
+		{"bad readers", []string{"bench", "--readers", "0"}, 2, "", "--readers"},
+		{"bad drain", []string{"bench", "--drain", "-1s"}, 2, "", "--drain"},
+		{"extra argument", []string{"bench", "now"}, 2, "", `unexpected argument "now"`},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			code, stdout, stderr := runCmd(t, tt.args...)
+			if code != tt.wantCode || !strings.Contains(stdout, tt.wantStdout) || !strings.Contains(stderr, tt.wantStderr) {
+				t.Errorf("exit %d, want %d\nstdout: %s\nstderr: %s\nwant stdout with %q, stderr with %q",
+					code, tt.wantCode, stdout, stderr, tt.wantStdout, tt.wantStderr)
+			}
+		})
+	}
+}

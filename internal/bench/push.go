@@ -1,0 +1,272 @@
+package bench
+
+import (
+	"context"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"net"
+	"net/http"
+	"net/netip"
+	"strings"
+	"sync"
+	"time"
+
+	"newsflash/internal/pushsink"
+)
+
+// Bounds of the push scenario's API work.
+const (
+	subscribeWorkers = 32
+	statsWait        = 5 * time.Second // for the server's progress records to settle
+)
+
+// pushStats is GET /api/v1/push/stats (the fields the tool reads).
+type pushStats struct {
+	Subscriptions int `json:"subscriptions"`
+	Items         []struct {
+		Sent     int `json:"sent"`
+		Failed   int `json:"failed"`
+		Removed  int `json:"removed"`
+		Pending  int `json:"pending"`
+		Jobs     int `json:"jobs"`
+		JobsDone int `json:"jobs_done"`
+	} `json:"items"`
+}
+
+// ListenSink opens the listener of push's local push service on a
+// loopback addr (host:port, port 0 for a free one). A server started
+// separately must allow its address with --push-insecure-test-endpoints.
+func ListenSink(addr string) (net.Listener, error) {
+	ap, err := netip.ParseAddrPort(addr)
+	if err != nil || !isLoopback(ap.Addr()) {
+		return nil, fmt.Errorf("%w: --sink-addr %q: want a loopback ip:port such as 127.0.0.1:18700", ErrUsage, addr)
+	}
+	ln, err := net.Listen("tcp", addr)
+	if err != nil {
+		return nil, fmt.Errorf("push sink: %w", err)
+	}
+	return ln, nil
+}
+
+// push registers subscriptions of a local push sink, posts the items and
+// waits for the sends.
+func (r *runner) push(ctx context.Context) error {
+	ln := r.cfg.SinkListener
+	if ln == nil {
+		var err error
+		if ln, err = ListenSink(r.cfg.SinkAddr); err != nil {
+			return err
+		}
+	}
+	sinkAddr := ln.Addr().String()
+	sink := pushsink.New(pushsink.Options{DecryptSample: r.cfg.DecryptSample})
+	srv := &http.Server{Handler: sink, ReadHeaderTimeout: 10 * time.Second}
+	served := make(chan struct{})
+	go func() { defer close(served); _ = srv.Serve(ln) }()
+	defer func() {
+		// Close, not Shutdown: the run is over, and Shutdown would wait 5 s
+		// for connections the server's push client dialled and never used.
+		_ = srv.Close()
+		<-served
+	}()
+
+	if err := r.api.do(ctx, http.MethodGet, "/api/v1/push/key", nil, nil, nil, http.StatusOK); err != nil {
+		return fmt.Errorf("Web Push is not usable on the server (start it with --vapid-subject and --push-insecure-test-endpoints %s): GET /api/v1/push/key: %w", sinkAddr, err)
+	}
+	f := &PushFigures{Subs: r.cfg.Subs, DecryptSample: r.cfg.DecryptSample}
+	r.res.Push = f
+	fmt.Fprintf(r.cfg.Log, "bench: registering %d push subscriptions of the sink at %s\n", r.cfg.Subs, sinkAddr)
+	subs, err := r.subscribe(ctx, sink, "http://"+sinkAddr, f)
+	if !r.spawned {
+		defer func() { f.Unsubscribed = r.unsubscribe(subs) }()
+	}
+	if err != nil {
+		return err
+	}
+
+	fmt.Fprintf(r.cfg.Log, "bench: posting %d items at %g/s to %d subscriptions\n", r.cfg.Items, r.cfg.Rate, len(subs))
+	before := r.probe.sample()
+	ps := r.api.postAll(ctx, r.run, r.cfg.Items, r.cfg.Rate, r.filter.draft())
+	pf := sumPosts(ps)
+	f.PostFigures = postFiguresOf(r.cfg.Items, r.cfg.Rate, pf)
+	if pf.ok == 0 {
+		return fmt.Errorf("no item could be posted: %v", pf.firstErr)
+	}
+	f.Expected = len(subs) * pf.ok
+	counts := func() int64 { a, rf := sink.Count(); return int64(a + rf) }
+	lastSend := drain(ctx, r.cfg.Drain, counts, func() bool { a, _ := sink.Count(); return a >= f.Expected })
+	sp := span(before, r.probe.sample())
+	f.Sent, f.Refused = sink.Count()
+	if f.Sent > 0 {
+		window := lastSend.Sub(pf.first)
+		f.PostToLastSendMs = ms(window)
+		if window > 0 {
+			f.SendsPerS = round(float64(f.Sent)/window.Seconds(), 1)
+		}
+	}
+	// The CPU window ends with the drain; when every push came it ends at
+	// the last one (within the 5 ms the drain checks in).
+	f.ServerCPUUsPerSend = perOp(sp.server, sp.hasSrv, f.Sent)
+	f.ToolCPUUsPerSend = perOp(sp.tool, true, f.Sent)
+	if f.Sent == 0 {
+		fmt.Fprintf(r.cfg.Log, "bench: no push reached the sink at %s: is the server started with --push-insecure-test-endpoints %s?\n", sinkAddr, sinkAddr)
+	}
+	r.readPushStats(ctx, pf.ids, f)
+	return nil
+}
+
+// subscribe registers cfg.Subs subscriptions of sink, spread over the
+// source addresses (the server limits new subscriptions per client
+// address). It stops at the first answer that retrying cannot change.
+func (r *runner) subscribe(ctx context.Context, sink *pushsink.Sink, sinkURL string, f *PushFigures) ([]pushsink.Subscription, error) {
+	ctx, cancel := context.WithCancel(ctx)
+	defer cancel()
+	body, err := json.Marshal(map[string][]string{"regions": nonNil(r.filter.regions), "topics": nonNil(r.filter.topics), "langs": nonNil(r.filter.langs)})
+	if err != nil {
+		return nil, err
+	}
+	filterJSON := string(body)
+	var (
+		mu       sync.Mutex
+		subs     []pushsink.Subscription
+		failed   int
+		firstErr error
+		next     int
+		wg       sync.WaitGroup
+	)
+	start := time.Now()
+	for w := range min(subscribeWorkers, r.cfg.Subs) {
+		a := &api{base: r.base, client: r.clients[w%len(r.clients)]}
+		wg.Go(func() {
+			for {
+				mu.Lock()
+				i := next
+				next++
+				mu.Unlock()
+				if i >= r.cfg.Subs || ctx.Err() != nil {
+					return
+				}
+				sub, err := sink.Subscribe(sinkURL)
+				if err == nil {
+					b, _ := json.Marshal(sub)
+					req := []byte(`{"subscription":` + string(b) + `,"filter":` + filterJSON + `}`)
+					err = withRetry(ctx, func() error {
+						return a.do(ctx, http.MethodPost, "/api/v1/push/subscriptions", req, nil, nil, http.StatusCreated, http.StatusOK)
+					})
+				}
+				mu.Lock()
+				if err != nil {
+					failed++
+					if firstErr == nil && ctx.Err() == nil {
+						firstErr = err
+					}
+					cancel() // the same answer would come for the others
+				} else {
+					subs = append(subs, sub)
+				}
+				mu.Unlock()
+			}
+		})
+	}
+	wg.Wait()
+	elapsed := time.Since(start)
+	f.Subscribed, f.SubscribeFailed = len(subs), r.cfg.Subs-len(subs)
+	f.SubscribeS = round(elapsed.Seconds(), 3)
+	if elapsed > 0 {
+		f.SubscribeRate = round(float64(len(subs))/elapsed.Seconds(), 1)
+	}
+	if firstErr != nil {
+		f.SubscribeError = firstErr.Error()
+		hint := ""
+		var ae *apiError
+		if errors.As(firstErr, &ae) {
+			switch {
+			case strings.Contains(ae.body, "too_many_subscriptions"):
+				hint = ": start the server with a higher --push-subscribe-per-hour, or give more --src-ips"
+			case strings.Contains(ae.body, "endpoint_not_allowed"), strings.Contains(ae.body, "invalid_endpoint"):
+				hint = ": start the server with --push-insecure-test-endpoints " + strings.TrimPrefix(sinkURL, "http://") + " (and give bench that --sink-addr)"
+			}
+		}
+		return subs, fmt.Errorf("register push subscription: %w%s", firstErr, hint)
+	}
+	return subs, nil
+}
+
+// unsubscribe removes the run's subscriptions from the server, so that
+// later items are not pushed to a sink that has gone. It returns how many
+// it removed.
+func (r *runner) unsubscribe(subs []pushsink.Subscription) int {
+	if len(subs) == 0 {
+		return 0
+	}
+	fmt.Fprintf(r.cfg.Log, "bench: removing %d push subscriptions\n", len(subs))
+	ctx := context.Background() // each request has its own timeout
+	var mu sync.Mutex
+	removed, next := 0, 0
+	var wg sync.WaitGroup
+	for w := range min(subscribeWorkers, len(subs)) {
+		a := &api{base: r.base, client: r.clients[w%len(r.clients)]}
+		wg.Go(func() {
+			for {
+				mu.Lock()
+				i := next
+				next++
+				mu.Unlock()
+				if i >= len(subs) {
+					return
+				}
+				b, _ := json.Marshal(map[string]string{"endpoint": subs[i].Endpoint, "auth": subs[i].Keys.Auth})
+				err := withRetry(ctx, func() error {
+					return a.do(ctx, http.MethodDelete, "/api/v1/push/subscriptions", b, nil, nil, http.StatusNoContent)
+				})
+				if err == nil {
+					mu.Lock()
+					removed++
+					mu.Unlock()
+				}
+			}
+		})
+	}
+	wg.Wait()
+	return removed
+}
+
+// readPushStats reads the server's counts for the posted items, waiting at
+// most statsWait for every delivery job to be recorded as done.
+func (r *runner) readPushStats(ctx context.Context, ids []string, f *PushFigures) {
+	deadline := time.Now().Add(statsWait)
+	for {
+		var sent, failed, removed, pending, subs int
+		settled := true
+		for _, id := range ids {
+			var st pushStats
+			if err := r.api.do(ctx, http.MethodGet, "/api/v1/push/stats?item="+id, nil,
+				map[string]string{"Authorization": "Bearer " + r.cfg.Token}, &st, http.StatusOK); err != nil {
+				fmt.Fprintf(r.cfg.Log, "bench: push stats: %v\n", err)
+				return
+			}
+			subs = st.Subscriptions
+			if len(st.Items) == 0 {
+				settled = false
+			}
+			for _, it := range st.Items {
+				sent, failed, removed, pending = sent+it.Sent, failed+it.Failed, removed+it.Removed, pending+it.Pending
+				if it.Jobs == 0 || it.JobsDone < it.Jobs || it.Pending > 0 {
+					settled = false
+				}
+			}
+		}
+		if settled || time.Now().After(deadline) || !sleepUntil(ctx, time.Now().Add(100*time.Millisecond)) {
+			f.ServerSubscriptions, f.ServerSent, f.ServerFailed, f.ServerRemoved, f.ServerPending = &subs, &sent, &failed, &removed, &pending
+			return
+		}
+	}
+}
+
+func nonNil(s []string) []string {
+	if s == nil {
+		return []string{}
+	}
+	return s
+}
