@@ -61,6 +61,15 @@ func (h *Hub) ServeWS(c *gin.Context) {
 		_ = conn.Close(websocket.StatusGoingAway, "server shutting down")
 		return
 	}
+	// The connection is served by a goroutine of its own, and this handler
+	// returns: the deep stack of the request (middleware, handshake) and the
+	// request itself are not kept for the connection's lifetime.
+	go h.writeWS(ctx, conn, r, frames, c.ClientIP())
+}
+
+// writeWS is the one writer of a WebSocket reader: the welcome and history,
+// then whatever the hub queues, until the reader goes or is sent away.
+func (h *Hub) writeWS(ctx context.Context, conn *websocket.Conn, r *reader, frames [][]byte, remote string) {
 	defer h.unsubscribe(r)
 	defer conn.CloseNow()
 
@@ -106,7 +115,7 @@ func (h *Hub) ServeWS(c *gin.Context) {
 		}
 		switch st {
 		case stateSlow:
-			h.log.Info("closing slow reader", "transport", "ws", "remote", c.ClientIP())
+			h.log.Info("closing slow reader", "transport", "ws", "remote", remote)
 			h.closeWS(conn, websocket.StatusPolicyViolation, "slow consumer")
 			return
 		case stateShutdown:
