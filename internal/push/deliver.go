@@ -136,19 +136,10 @@ func (s *Service) deliver(ctx context.Context, j job) (bool, error) {
 func (r *run) firstPass(ctx context.Context, host string, ts []target) {
 	finished := make([]bool, len(ts))
 	next := 0 // first index not known finished
-	sem := r.s.hosts.slots(host, r.s.cfg.PerHost)
 	var wg sync.WaitGroup
+	defer wg.Wait()
 	for i := range ts {
-		select {
-		case sem <- struct{}{}:
-		case <-ctx.Done():
-			wg.Wait()
-			return
-		}
-		wg.Add(1)
-		go func() {
-			defer wg.Done()
-			defer func() { <-sem }()
+		started := r.goSend(ctx, &wg, host, func() {
 			out := r.s.send(ctx, r, ts[i], 0)
 			r.mu.Lock()
 			defer r.mu.Unlock()
@@ -166,9 +157,30 @@ func (r *run) firstPass(ctx context.Context, host string, ts []target) {
 				}
 				r.prog.Hosts[host] = ts[next-1].sub.ID
 			}
-		}()
+		})
+		if !started {
+			return
+		}
 	}
-	wg.Wait()
+}
+
+// goSend runs send in a goroutine once one of the host's slots is free (the
+// slots bound the sends in flight to a host over all jobs). It reports
+// false, starting nothing, when ctx ends first.
+func (r *run) goSend(ctx context.Context, wg *sync.WaitGroup, host string, send func()) bool {
+	sem := r.s.hosts.slots(host, r.s.cfg.PerHost)
+	select {
+	case sem <- struct{}{}:
+	case <-ctx.Done():
+		return false
+	}
+	wg.Add(1)
+	go func() {
+		defer wg.Done()
+		defer func() { <-sem }()
+		send()
+	}()
+	return true
 }
 
 // count records an outcome and asks for a save; callers hold r.mu.
@@ -251,38 +263,28 @@ func (r *run) retryPhase(ctx context.Context) {
 		var wg sync.WaitGroup
 		for id, a := range pending {
 			sub, ok := r.s.index.get(id)
-			if !ok { // unsubscribed meanwhile
+			var kind string
+			if ok {
+				kind, ok = kindFor(&sub.filter, r.e)
+			}
+			if !ok { // unsubscribed, or its filter changed, meanwhile
 				r.mu.Lock()
 				delete(r.prog.Pending, id)
 				r.mu.Unlock()
 				continue
 			}
-			t, ok := kindFor(&sub.filter, r.e)
-			if !ok {
-				r.mu.Lock()
-				delete(r.prog.Pending, id)
-				r.mu.Unlock()
-				continue
-			}
-			sem := r.s.hosts.slots(sub.host, r.s.cfg.PerHost)
-			select {
-			case sem <- struct{}{}:
-			case <-ctx.Done():
-				wg.Wait()
-				return
-			}
-			wg.Add(1)
-			go func() {
-				defer wg.Done()
-				defer func() { <-sem }()
-				out := r.s.send(ctx, r, target{sub: sub, kind: t}, a)
+			started := r.goSend(ctx, &wg, sub.host, func() {
+				out := r.s.send(ctx, r, target{sub: sub, kind: kind}, a)
 				if ctx.Err() != nil {
 					return
 				}
 				r.mu.Lock()
 				r.count(target{sub: sub}, out, a+1)
 				r.mu.Unlock()
-			}()
+			})
+			if !started {
+				break
+			}
 		}
 		wg.Wait()
 	}
