@@ -38,6 +38,21 @@ func startReaders(ctx context.Context, t *testing.T, readers ...*reader) *sync.W
 	return &wg
 }
 
+// flow runs readers while a poster posts n items, waits for them, and
+// checks the summary; it returns the poster for further checks.
+func flow(t *testing.T, name string, readers []*reader, p *poster, n int, every time.Duration, region string, afterEach func(int), limit time.Duration) *poster {
+	t.Helper()
+	ctx, cancel := context.WithCancel(context.Background())
+	defer cancel()
+	wg := startReaders(ctx, t, readers...)
+	p.run(ctx, n, every, region, afterEach)
+	waitAll(t, p, readers, limit)
+	cancel()
+	wg.Wait()
+	summary(t, name, p, readers)
+	return p
+}
+
 func addrs(t *testing.T, n int) []string {
 	out := make([]string, n)
 	for i := range out {
@@ -54,16 +69,7 @@ func TestReadersOnTwoInstances(t *testing.T) {
 	ad := addrs(t, 2)
 	a := startProc(t, "a", ad[0], "--nats-url", c.url())
 	b := startProc(t, "b", ad[1], "--nats-url", c.url())
-	ctx, cancel := context.WithCancel(context.Background())
-	defer cancel()
-	readers := []*reader{newReader("a1", a.url()), newReader("a2", a.url()), newReader("b1", b.url()), newReader("b2", b.url())}
-	wg := startReaders(ctx, t, readers...)
-	p := newPoster(a.url(), b.url())
-	p.run(ctx, 100, 20*time.Millisecond, "mena", nil)
-	waitAll(t, p, readers, time.Minute)
-	cancel()
-	wg.Wait()
-	summary(t, "readers on two instances", p, readers)
+	flow(t, "readers on two instances", []*reader{newReader("a1", a.url()), newReader("a2", a.url()), newReader("b1", b.url()), newReader("b2", b.url())}, newPoster(a.url(), b.url()), 100, 20*time.Millisecond, "mena", nil, time.Minute)
 }
 
 // Case 2: the stream leader is killed during a steady flow of posts: every
@@ -75,33 +81,25 @@ func TestStreamLeaderKilled(t *testing.T) {
 	ad := addrs(t, 2)
 	a := startProc(t, "a", ad[0], "--nats-url", c.url())
 	b := startProc(t, "b", ad[1], "--nats-url", c.url())
-	ctx, cancel := context.WithCancel(context.Background())
-	defer cancel()
-	readers := []*reader{newReader("a1", a.url(), b.url()), newReader("b1", b.url(), a.url()), newReader("a2", a.url(), b.url())}
-	wg := startReaders(ctx, t, readers...)
-	p := newPoster(a.url(), b.url())
 	killed := -1
-	p.run(ctx, 150, 50*time.Millisecond, "europe", func(i int) {
-		switch i {
-		case 40:
-			killed = c.leader("NEWSFLASH")
-			if killed < 0 {
-				t.Error("no stream leader found")
-				return
+	flow(t, "stream leader killed", []*reader{newReader("a1", a.url(), b.url()), newReader("b1", b.url(), a.url()), newReader("a2", a.url(), b.url())},
+		newPoster(a.url(), b.url()), 150, 50*time.Millisecond, "europe", func(i int) {
+			switch i {
+			case 40:
+				killed = c.leader("NEWSFLASH")
+				if killed < 0 {
+					t.Error("no stream leader found")
+					return
+				}
+				t.Logf("killing the stream leader %s", c.name(killed))
+				c.kill(killed)
+			case 110:
+				if killed >= 0 {
+					c.start(killed)
+					c.waitReady(killed)
+				}
 			}
-			t.Logf("killing the stream leader %s", c.name(killed))
-			c.kill(killed)
-		case 110:
-			if killed >= 0 {
-				c.start(killed)
-				c.waitReady(killed)
-			}
-		}
-	})
-	waitAll(t, p, readers, 2*time.Minute)
-	cancel()
-	wg.Wait()
-	summary(t, "stream leader killed", p, readers)
+		}, 2*time.Minute)
 }
 
 // Case 2b: the NATS server an instance is connected to is killed. The
@@ -113,25 +111,17 @@ func TestConnectedNATSServerKilled(t *testing.T) {
 	ad := addrs(t, 2)
 	a := startProc(t, "a", ad[0], "--nats-url", fmt.Sprintf("nats://127.0.0.1:%d", c.client[0]))
 	b := startProc(t, "b", ad[1], "--nats-url", c.url())
-	ctx, cancel := context.WithCancel(context.Background())
-	defer cancel()
-	readers := []*reader{newReader("a1", a.url()), newReader("a2", a.url()), newReader("b1", b.url())}
-	wg := startReaders(ctx, t, readers...)
-	p := newPoster(b.url(), a.url())
-	p.run(ctx, 120, 50*time.Millisecond, "palestine", func(i int) {
-		switch i {
-		case 30:
-			t.Logf("killing %s, the NATS server instance a is connected to", c.name(0))
-			c.kill(0)
-		case 100:
-			c.start(0)
-			c.waitReady(0)
-		}
-	})
-	waitAll(t, p, readers, 2*time.Minute)
-	cancel()
-	wg.Wait()
-	summary(t, "connected NATS server killed", p, readers)
+	flow(t, "connected NATS server killed", []*reader{newReader("a1", a.url()), newReader("a2", a.url()), newReader("b1", b.url())}, newPoster(b.url(), a.url()), 120, 50*time.Millisecond, "palestine",
+		func(i int) {
+			switch i {
+			case 30:
+				t.Logf("killing %s, the NATS server instance a is connected to", c.name(0))
+				c.kill(0)
+			case 100:
+				c.start(0)
+				c.waitReady(0)
+			}
+		}, 2*time.Minute)
 }
 
 // Case 3: a Newsflash instance is killed (SIGKILL). Its readers reconnect
@@ -174,21 +164,13 @@ func TestInstanceKilled(t *testing.T) {
 		sinkSubs = append(sinkSubs, s)
 	}
 
-	ctx, cancel := context.WithCancel(context.Background())
-	defer cancel()
-	readers := []*reader{newReader("a1", a.url(), b.url()), newReader("a2", a.url(), b.url()), newReader("b1", b.url(), a.url())}
-	wg := startReaders(ctx, t, readers...)
-	p := newPoster(b.url(), a.url())
-	p.run(ctx, 20, 100*time.Millisecond, "asia", func(i int) {
-		if i == 10 {
-			t.Log("killing instance a")
-			a.kill()
-		}
-	})
-	waitAll(t, p, readers, time.Minute)
-	cancel()
-	wg.Wait()
-	summary(t, "instance killed (readers)", p, readers)
+	p := flow(t, "instance killed (readers)", []*reader{newReader("a1", a.url(), b.url()), newReader("a2", a.url(), b.url()), newReader("b1", b.url(), a.url())}, newPoster(b.url(), a.url()), 20, 100*time.Millisecond, "asia",
+		func(i int) {
+			if i == 10 {
+				t.Log("killing instance a")
+				a.kill()
+			}
+		}, time.Minute)
 
 	// Push: every subscription gets every item. Jobs the dead instance held
 	// come back to the survivor after the work queue's ack wait (1 min).
