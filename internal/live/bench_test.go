@@ -23,7 +23,7 @@ func newBenchHub(b *testing.B, n, filters int) (*Hub, *history.Log, []*reader) {
 		if filters > len(regions) {
 			f.Langs = []string{[]string{"ar", "en", "es"}[i%3]}
 		}
-		r, _, err := h.subscribe(transportWS, resume{filter: f, backfill: 0}, func() {})
+		r, err := h.subscribe(transportWS, resume{filter: f, backfill: 0}, hooks{kill: func() {}})
 		if err != nil {
 			b.Fatal(err)
 		}
@@ -62,7 +62,7 @@ func BenchmarkBuildFrame(b *testing.B) {
 }
 
 func BenchmarkReaderQueue(b *testing.B) {
-	r := newReader(nil, 0, 1<<20)
+	r := newReader(nil, 0, 1<<20, nil, hooks{})
 	frame := []byte(`{"type":"item","seq":1,"item":{}}`)
 	var buf [][]byte
 	b.ReportAllocs()

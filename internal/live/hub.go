@@ -142,14 +142,15 @@ type resume struct {
 
 var errClosing = errors.New("server shutting down")
 
-// subscribe registers a reader and returns it with its first frames (the
-// welcome and the history), atomically with respect to Deliver, so that the
-// hand-over from history to live neither drops nor repeats an event.
-func (h *Hub) subscribe(transport int, q resume, kill func()) (*reader, [][]byte, error) {
+// subscribe registers a reader whose first frames (the welcome and the
+// history) are queued ahead of any event, atomically with respect to
+// Deliver, so that the hand-over from history to live neither drops nor
+// repeats an event. The caller signals the reader to have them written.
+func (h *Hub) subscribe(transport int, q resume, hk hooks) (*reader, error) {
 	h.mu.Lock()
 	defer h.mu.Unlock()
 	if h.closing {
-		return nil, nil, errClosing
+		return nil, errClosing
 	}
 	var (
 		frames    [][]byte
@@ -189,12 +190,22 @@ func (h *Hub) subscribe(transport int, q resume, kill func()) (*reader, [][]byte
 		g = &group{transport: transport, filter: q.filter, readers: make(map[*reader]struct{})}
 		h.groups[key] = g
 	}
-	r := newReader(g, head, h.cfg.QueueSize)
-	r.kill = kill
+	hk.start = h.start
+	r := newReader(g, head, h.cfg.QueueSize, frames, hk)
 	g.readers[r] = struct{}{}
 	h.count++
 	h.wg.Add(1)
-	return r, frames, nil
+	return r, nil
+}
+
+// start runs f in a goroutine that Close waits for. It is only called for
+// a reader still registered, so the wait group is never at zero here.
+func (h *Hub) start(f func()) {
+	h.wg.Add(1)
+	go func() {
+		defer h.wg.Done()
+		f()
+	}()
 }
 
 func (h *Hub) unsubscribe(r *reader) {

@@ -9,33 +9,61 @@ const (
 	stateOpen     = iota
 	stateSlow     // the queue overflowed: close with 1008
 	stateShutdown // the server is stopping: close with 1001
+	stateClosed   // told to go, or gone: nothing more is queued or started
 )
+
+// hooks connect a reader to its transport.
+type hooks struct {
+	// kill closes the transport at once.
+	kill func()
+	// wake tells a transport with a goroutine of its own (SSE) that there
+	// is work; called without reader.mu held. Nil when run is set.
+	wake func()
+	// run is the writer of a transport without a goroutine of its own
+	// (WebSocket): started in a new goroutine when there is work and none
+	// runs, it drains with next until next says stop.
+	run func(*reader)
+	// start starts run in a goroutine its owner waits for.
+	start func(func())
+}
 
 // reader is one connected WebSocket or SSE client.
 type reader struct {
 	// set at construction
 	group *group
-	after uint64        // events up to this seq came as history
-	wake  chan struct{} // capacity 1: something to do
-	max   int           // queue bound
-
-	kill func() // closes the transport at once
+	after uint64 // events up to this seq came as history
+	max   int    // queue bound
+	hooks
 
 	// guarded by mu
-	mu    sync.Mutex
-	queue [][]byte
-	state int
+	mu      sync.Mutex
+	first   [][]byte // welcome and history, written before the queue
+	queue   [][]byte
+	state   int
+	running bool // run is under way
 }
 
-func newReader(g *group, after uint64, max int) *reader {
-	return &reader{group: g, after: after, wake: make(chan struct{}, 1), max: max}
+func newReader(g *group, after uint64, max int, first [][]byte, hk hooks) *reader {
+	return &reader{group: g, after: after, max: max, first: first, hooks: hk}
 }
 
+// signal hands the reader's pending work to its writer: it wakes the
+// transport's goroutine, or starts run when it is not running already.
 func (r *reader) signal() {
-	select {
-	case r.wake <- struct{}{}:
-	default:
+	if r.run == nil {
+		if r.wake != nil {
+			r.wake()
+		}
+		return
 	}
+	r.mu.Lock()
+	if r.running || r.state == stateClosed || (r.state == stateOpen && len(r.first) == 0 && len(r.queue) == 0) {
+		r.mu.Unlock()
+		return
+	}
+	r.running = true
+	r.mu.Unlock()
+	r.start(func() { r.run(r) })
 }
 
 // enqueue adds a frame without blocking; a full queue makes the reader slow
@@ -49,6 +77,7 @@ func (r *reader) enqueue(frame []byte) {
 	if len(r.queue) >= r.max {
 		r.state = stateSlow
 		r.queue = nil
+		r.first = nil
 	} else {
 		r.queue = append(r.queue, frame)
 	}
@@ -60,21 +89,55 @@ func (r *reader) enqueue(frame []byte) {
 func (r *reader) take(buf [][]byte) ([][]byte, int) {
 	r.mu.Lock()
 	defer r.mu.Unlock()
-	buf = append(buf[:0], r.queue...)
+	return r.takeLocked(buf), r.state
+}
+
+func (r *reader) takeLocked(buf [][]byte) [][]byte {
+	buf = append(buf[:0], r.first...)
+	r.first = nil
+	buf = append(buf, r.queue...)
 	clear(r.queue)
 	r.queue = r.queue[:0]
-	return buf, r.state
+	return buf
+}
+
+// next is take for run: it returns what to write and the state, with more
+// false when run should return. An open reader with nothing queued stops
+// run; a reader told to go (slow, shutdown) is handed its state once, and
+// is closed from then on.
+func (r *reader) next(buf [][]byte) (batch [][]byte, state int, more bool) {
+	r.mu.Lock()
+	defer r.mu.Unlock()
+	switch r.state {
+	case stateOpen:
+		if len(r.first) == 0 && len(r.queue) == 0 {
+			r.running = false
+			return buf[:0], stateOpen, false
+		}
+		return r.takeLocked(buf), stateOpen, true
+	case stateClosed:
+		r.running = false
+		return buf[:0], stateClosed, false
+	default:
+		st := r.state
+		r.state = stateClosed
+		return buf[:0], st, true
+	}
 }
 
 // setState moves an open reader to st and wakes its writer.
 func (r *reader) setState(st int) {
 	r.mu.Lock()
-	if r.state == stateOpen {
+	changed := r.state == stateOpen
+	if changed {
 		r.state = st
 		r.queue = nil
+		r.first = nil
 	}
 	r.mu.Unlock()
-	r.signal()
+	if changed {
+		r.signal()
+	}
 }
 
 // closeNow closes the transport without a goodbye.

@@ -25,7 +25,16 @@ func (h *Hub) ServeSSE(c *gin.Context) {
 	}
 	h.catchUp(c.Request.Context(), q)
 	rc := http.NewResponseController(c.Writer)
-	r, frames, err := h.subscribe(transportSSE, q, func() { _ = rc.SetWriteDeadline(time.Now()) })
+	wake := make(chan struct{}, 1)
+	r, err := h.subscribe(transportSSE, q, hooks{
+		kill: func() { _ = rc.SetWriteDeadline(time.Now()) },
+		wake: func() {
+			select {
+			case wake <- struct{}{}:
+			default:
+			}
+		},
+	})
 	if err != nil {
 		httperr.Abort(c, &httperr.Error{Status: http.StatusServiceUnavailable, Code: "shutting_down", Message: "the server is shutting down; reconnect", RetryAfter: "1", Cause: err})
 		return
@@ -49,10 +58,10 @@ func (h *Hub) ServeSSE(c *gin.Context) {
 		}
 		return rc.Flush()
 	}
-	if err := write(frames); err != nil {
+	first, _ := r.take(nil)
+	if err := write(first); err != nil {
 		return
 	}
-	frames = nil
 
 	ctx := c.Request.Context()
 	beat := time.NewTicker(h.cfg.Heartbeat)
@@ -64,7 +73,7 @@ func (h *Hub) ServeSSE(c *gin.Context) {
 			return
 		case <-beat.C:
 			batch = append(batch[:0], heartbeat)
-		case <-r.wake:
+		case <-wake:
 			var st int
 			batch, st = r.take(batch)
 			if st == stateSlow {

@@ -4,6 +4,7 @@ import (
 	"context"
 	"net/http"
 	"strings"
+	"sync/atomic"
 	"time"
 
 	"github.com/coder/websocket"
@@ -44,7 +45,8 @@ func (h *Hub) ServeWS(c *gin.Context) {
 	rc := http.NewResponseController(c.Writer)
 	_ = rc.SetReadDeadline(time.Time{})
 	_ = rc.SetWriteDeadline(time.Time{})
-	conn, err := websocket.Accept(c.Writer, c.Request, &websocket.AcceptOptions{
+	hw := &hijackWriter{ResponseWriter: c.Writer}
+	conn, err := websocket.Accept(hw, c.Request, &websocket.AcceptOptions{
 		OriginPatterns:  h.cfg.AllowedOrigins,
 		CompressionMode: websocket.CompressionDisabled,
 	})
@@ -53,90 +55,117 @@ func (h *Hub) ServeWS(c *gin.Context) {
 		return
 	}
 	conn.SetReadLimit(maxClientMessage)
-	// The read side only answers pings and notices the peer going away.
-	ctx := conn.CloseRead(context.Background())
-
-	r, frames, err := h.subscribe(transportWS, q, func() { _ = conn.CloseNow() })
+	w := &wsReader{h: h, conn: conn, sock: hw.sock, remote: c.ClientIP()}
+	// No goroutine is kept per reader but coder/websocket's reader, which
+	// answers pings and notices the peer going away; the writer runs only
+	// while something is queued, and timers do the rest. The handler
+	// returns, so neither the request nor its deep stack stay behind.
+	w.stuck = time.AfterFunc(time.Hour, w.kill)
+	w.stuck.Stop()
+	w.pinger = time.AfterFunc(h.cfg.PingInterval, w.ping)
+	r, err := h.subscribe(transportWS, q, hooks{kill: w.kill, run: w.drain})
 	if err != nil {
+		w.pinger.Stop()
 		_ = conn.Close(websocket.StatusGoingAway, "server shutting down")
 		return
 	}
-	// The connection is served by a goroutine of its own, and this handler
-	// returns: the deep stack of the request (middleware, handshake) and the
-	// request itself are not kept for the connection's lifetime.
-	go h.writeWS(ctx, conn, r, frames, c.ClientIP())
+	ctx := conn.CloseRead(context.Background())
+	context.AfterFunc(ctx, func() { w.end(r) })
+	r.signal() // write the welcome and history
 }
 
-// writeWS is the one writer of a WebSocket reader: the welcome and history,
-// then whatever the hub queues, until the reader goes or is sent away.
-func (h *Hub) writeWS(ctx context.Context, conn *websocket.Conn, r *reader, frames [][]byte, remote string) {
-	defer h.unsubscribe(r)
-	defer conn.CloseNow()
+// wsReader is one WebSocket reader's connection.
+type wsReader struct {
+	// set before the reader is registered
+	h      *Hub
+	conn   *websocket.Conn
+	sock   *sock
+	remote string
 
-	// One timer per reader bounds every batch of writes: a peer that stops
-	// reading is cut off instead of holding the writer forever.
-	stuck := time.AfterFunc(time.Hour, func() { _ = conn.CloseNow() })
-	stuck.Stop()
-	defer stuck.Stop()
-	write := func(batch [][]byte) error {
-		stuck.Reset(h.cfg.WriteTimeout)
-		defer stuck.Stop()
-		for _, f := range batch {
-			if err := conn.Write(context.Background(), websocket.MessageText, f); err != nil {
-				return err
-			}
-		}
-		return nil
-	}
-	if err := write(frames); err != nil {
-		return
-	}
-	frames = nil
+	stuck  *time.Timer // cuts off a peer that stops reading mid-write
+	pinger *time.Timer
 
-	ping := time.NewTicker(h.cfg.PingInterval)
-	defer ping.Stop()
+	ended atomic.Bool
+}
+
+func (w *wsReader) kill() { _ = w.conn.CloseNow() }
+
+// drain is the reader's one writer while it has work: it writes the queue
+// in batches, one system call each, and returns when the queue is empty.
+func (w *wsReader) drain(r *reader) {
 	var batch [][]byte
 	for {
-		select {
-		case <-ctx.Done():
+		var (
+			st   int
+			more bool
+		)
+		batch, st, more = r.next(batch)
+		if !more {
 			return
-		case <-ping.C:
-			go h.ping(ctx, conn)
-			continue
-		case <-r.wake:
 		}
-		var st int
-		batch, st = r.take(batch)
 		if len(batch) > 0 {
-			if err := write(batch); err != nil {
+			if err := w.write(batch); err != nil {
+				w.end(r)
 				return
 			}
 			clear(batch)
 		}
 		switch st {
 		case stateSlow:
-			h.log.Info("closing slow reader", "transport", "ws", "remote", remote)
-			h.closeWS(conn, websocket.StatusPolicyViolation, "slow consumer")
+			w.h.log.Info("closing slow reader", "transport", "ws", "remote", w.remote)
+			w.close(r, websocket.StatusPolicyViolation, "slow consumer")
 			return
 		case stateShutdown:
-			h.closeWS(conn, websocket.StatusGoingAway, "server shutting down")
+			w.close(r, websocket.StatusGoingAway, "server shutting down")
 			return
 		}
 	}
 }
 
+// write sends a batch in one system call, bounded by the write timeout.
+func (w *wsReader) write(batch [][]byte) error {
+	w.stuck.Reset(w.h.cfg.WriteTimeout)
+	defer w.stuck.Stop()
+	w.sock.cork()
+	for _, f := range batch {
+		if err := w.conn.Write(context.Background(), websocket.MessageText, f); err != nil {
+			_ = w.sock.uncork()
+			return err
+		}
+	}
+	return w.sock.uncork()
+}
+
 // ping checks that the peer still answers; a dead one is dropped.
-func (h *Hub) ping(ctx context.Context, conn *websocket.Conn) {
-	ctx, cancel := context.WithTimeout(ctx, h.cfg.WriteTimeout)
+func (w *wsReader) ping() {
+	ctx, cancel := context.WithTimeout(context.Background(), w.h.cfg.WriteTimeout)
 	defer cancel()
-	if err := conn.Ping(ctx); err != nil {
-		_ = conn.CloseNow()
+	if err := w.conn.Ping(ctx); err != nil {
+		w.kill()
+		return
+	}
+	if !w.ended.Load() {
+		w.pinger.Reset(w.h.cfg.PingInterval)
 	}
 }
 
-// closeWS sends a close frame and waits briefly for the peer's answer.
-func (h *Hub) closeWS(conn *websocket.Conn, code websocket.StatusCode, reason string) {
-	t := time.AfterFunc(h.cfg.WriteTimeout, func() { _ = conn.CloseNow() })
+// close sends a close frame and waits briefly for the peer's answer.
+func (w *wsReader) close(r *reader, code websocket.StatusCode, reason string) {
+	t := time.AfterFunc(w.h.cfg.WriteTimeout, w.kill)
 	defer t.Stop()
-	_ = conn.Close(code, reason)
+	_ = w.conn.Close(code, reason)
+	w.end(r)
+}
+
+// end is called once the connection is done with, by whoever notices
+// first: the read side (the peer went), a failed write, or a close.
+func (w *wsReader) end(r *reader) {
+	if w.ended.Swap(true) {
+		return
+	}
+	r.setState(stateClosed)
+	w.pinger.Stop()
+	w.stuck.Stop()
+	w.kill()
+	w.h.unsubscribe(r)
 }
