@@ -269,6 +269,7 @@ func TestServeInvalidConfig(t *testing.T) {
 		{"history max events 0", []string{"--history-max-events", "0"}, nil, []string{"--history-max-events 0"}},
 		{"history max age 1m", []string{"--history-max-age", "1m"}, nil, []string{"--history-max-age 1m0s", "at least 5m"}},
 		{"addr nonsense", []string{"--addr", "nonsense"}, nil, []string{`--addr "nonsense"`, "host:port"}},
+		{"debug addr nonsense", []string{"--debug-addr", "6060"}, nil, []string{`--debug-addr "6060"`, "host:port"}},
 		{"NEWSFLASH_ADDR nonsense", nil, map[string]string{"NEWSFLASH_ADDR": "nonsense"}, []string{`--addr "nonsense"`}},
 		{"taxonomy missing", []string{"--taxonomy", missing}, nil, []string{"--taxonomy", "missing.json"}},
 		{"taxonomy invalid", []string{"--taxonomy", badTaxonomy}, nil, []string{"--taxonomy", "regions: at least one entry"}},

@@ -16,6 +16,7 @@ import (
 	"newsflash/internal/editor"
 	"newsflash/internal/live"
 	"newsflash/internal/news"
+	"newsflash/internal/profile"
 	"newsflash/internal/push"
 	"newsflash/internal/pushpolicy"
 	"newsflash/internal/server"
@@ -23,7 +24,7 @@ import (
 )
 
 type serveFlags struct {
-	addr, dataDir                            string
+	addr, dataDir, debugAddr                 string
 	natsURL, natsCreds, natsListen           string
 	natsReplicas                             int
 	natsMaxStore, natsMaxMemory              byteSize
@@ -47,6 +48,7 @@ func serveFlagSet() (*flags, *serveFlags) {
 	v := &serveFlags{natsMaxStore: 8 << 30, natsMaxMemory: 256 << 20}
 	fs := f.fs
 	fs.StringVar(&v.addr, "addr", ":8080", "HTTP listen address")
+	fs.StringVar(&v.debugAddr, "debug-addr", "", "serve Go runtime profiles (/debug/pprof/) at host:port, such as 127.0.0.1:6060; keep it private (default: off)")
 	fs.StringVar(&v.dataDir, "data-dir", "./data", "data directory: embedded JetStream in DIR/nats, bootstrap editor token")
 	fs.StringVar(&v.natsURL, "nats-url", "", "external NATS servers (nats://h1:4222,nats://h2:4222); empty runs an embedded server")
 	fs.StringVar(&v.natsCreds, "nats-creds", "", "NATS credentials file for --nats-url")
@@ -156,6 +158,11 @@ func (v *serveFlags) config(stderr io.Writer) (server.Config, *slog.Logger, erro
 	if _, _, err := net.SplitHostPort(v.addr); err != nil {
 		return cfg, nil, fmt.Errorf("invalid --addr %q: want host:port, such as :8080", v.addr)
 	}
+	if v.debugAddr != "" {
+		if _, _, err := net.SplitHostPort(v.debugAddr); err != nil {
+			return cfg, nil, fmt.Errorf("invalid --debug-addr %q: want host:port, such as 127.0.0.1:6060", v.debugAddr)
+		}
+	}
 	if v.taxonomy != "" {
 		data, err := os.ReadFile(v.taxonomy)
 		if err != nil {
@@ -244,6 +251,18 @@ func serve(args []string, stdout, stderr io.Writer) int {
 		log.Warn("no editors configured with an external NATS: this instance's bootstrap token works on this instance only; give every instance the same --editors")
 	}
 	log.Info("newsflash listening", "addr", ln.Addr().String(), "nats", natsMode(v), "data_dir", v.dataDir)
+	if v.debugAddr != "" {
+		dln, err := net.Listen("tcp", v.debugAddr)
+		if err != nil {
+			fmt.Fprintf(stderr, "newsflash: listen on --debug-addr %s: %v\n", v.debugAddr, err)
+			_ = srv.Shutdown(context.Background())
+			return 1
+		}
+		dsrv := profile.Server()
+		defer dsrv.Close()
+		go func() { _ = dsrv.Serve(dln) }()
+		log.Info("serving profiles", "addr", dln.Addr().String())
+	}
 	errc := make(chan error, 1)
 	go func() { errc <- srv.Serve(ln) }()
 	select {
