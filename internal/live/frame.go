@@ -63,14 +63,40 @@ func buildFrame(transport, kind int, seq uint64, item []byte) []byte {
 		b = append(b, item...)
 		return append(b, "\n\n"...)
 	}
-	b := make([]byte, 0, len(item)+48)
+	var seqText [20]byte
+	sq := strconv.AppendUint(seqText[:0], seq, 10)
+	n := len(`{"type":"","seq":,"item":}`) + len(name) + len(sq) + len(item)
+	b := wsHeader(make([]byte, 0, n+wsMaxHeader), n)
 	b = append(b, `{"type":"`...)
 	b = append(b, name...)
 	b = append(b, `","seq":`...)
-	b = strconv.AppendUint(b, seq, 10)
+	b = append(b, sq...)
 	b = append(b, `,"item":`...)
 	b = append(b, item...)
 	return append(b, '}')
+}
+
+// wsMaxHeader is the longest header of an unmasked WebSocket frame.
+const wsMaxHeader = 10
+
+// wsHeader appends the header of an unmasked, final WebSocket text frame
+// whose payload is n bytes long (RFC 6455 §5.2). WebSocket frames are
+// built whole, header and all, once per event for every reader.
+func wsHeader(b []byte, n int) []byte {
+	const finText = 0x81
+	switch {
+	case n < 126:
+		return append(b, finText, byte(n))
+	case n < 1<<16:
+		return append(b, finText, 126, byte(n>>8), byte(n))
+	default:
+		return append(b, finText, 127, byte(n>>56), byte(n>>48), byte(n>>40), byte(n>>32), byte(n>>24), byte(n>>16), byte(n>>8), byte(n))
+	}
+}
+
+// wsText frames a payload as one WebSocket text message.
+func wsText(p []byte) []byte {
+	return append(wsHeader(make([]byte, 0, len(p)+wsMaxHeader), len(p)), p...)
 }
 
 type welcome struct {
@@ -97,7 +123,7 @@ func welcomeFrame(transport int, head, cursor uint64, epoch string, recovered bo
 		b = append(b, w...)
 		return append(b, "\n\n"...)
 	}
-	return w
+	return wsText(w)
 }
 
 // kindFor is what a reader with filter f gets for the entry's event.

@@ -50,11 +50,13 @@ type Hub struct {
 	log   *slog.Logger
 	ready atomic.Bool
 	wg    sync.WaitGroup // one per connected reader
+	runq  *runQueue
 
 	mu      sync.Mutex
 	groups  map[groupKey]*group
 	closing bool
 	count   int
+	due     []*reader // Deliver's readers to schedule, reused
 }
 
 type groupKey struct {
@@ -92,7 +94,7 @@ func New(cfg Config) (*Hub, error) {
 	if cfg.Logger == nil {
 		cfg.Logger = slog.Default()
 	}
-	return &Hub{cfg: cfg, log: cfg.Logger, groups: make(map[groupKey]*group)}, nil
+	return &Hub{cfg: cfg, log: cfg.Logger, groups: make(map[groupKey]*group), runq: newRunQueue()}, nil
 }
 
 // SetReady opens the hub to readers: call it once history has caught up
@@ -124,11 +126,14 @@ func (h *Hub) Deliver(e *history.Entry) {
 		}
 		frame := eventFrame(e, g.transport, kind)
 		for r := range g.readers {
-			if e.Event.Seq > r.after {
-				r.enqueue(frame)
+			if e.Event.Seq > r.after && r.enqueue(frame) {
+				h.due = append(h.due, r)
 			}
 		}
 	}
+	h.runq.push(h.due...)
+	clear(h.due)
+	h.due = h.due[:0]
 }
 
 // resume is what a reader asked to start from.
@@ -190,7 +195,7 @@ func (h *Hub) subscribe(transport int, q resume, hk hooks) (*reader, error) {
 		g = &group{transport: transport, filter: q.filter, readers: make(map[*reader]struct{})}
 		h.groups[key] = g
 	}
-	hk.start = h.start
+	hk.schedule = h.schedule
 	r := newReader(g, head, h.cfg.QueueSize, frames, hk)
 	g.readers[r] = struct{}{}
 	h.count++
@@ -198,15 +203,7 @@ func (h *Hub) subscribe(transport int, q resume, hk hooks) (*reader, error) {
 	return r, nil
 }
 
-// start runs f in a goroutine that Close waits for. It is only called for
-// a reader still registered, so the wait group is never at zero here.
-func (h *Hub) start(f func()) {
-	h.wg.Add(1)
-	go func() {
-		defer h.wg.Done()
-		f()
-	}()
-}
+func (h *Hub) schedule(r *reader) { h.runq.push(r) }
 
 func (h *Hub) unsubscribe(r *reader) {
 	h.mu.Lock()
@@ -238,14 +235,16 @@ func (h *Hub) Close(ctx context.Context) error {
 	}
 	done := make(chan struct{})
 	go func() { h.wg.Wait(); close(done) }()
+	var err error
 	select {
 	case <-done:
-		return nil
 	case <-ctx.Done():
 		for _, r := range all {
 			r.closeNow()
 		}
 		<-done
-		return ctx.Err()
+		err = ctx.Err()
 	}
+	h.runq.close()
+	return err
 }

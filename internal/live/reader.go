@@ -20,11 +20,13 @@ type hooks struct {
 	// is work; called without reader.mu held. Nil when run is set.
 	wake func()
 	// run is the writer of a transport without a goroutine of its own
-	// (WebSocket): started in a new goroutine when there is work and none
-	// runs, it drains with next until next says stop.
+	// (WebSocket): scheduled on the hub's workers when there is work and it
+	// is not running, it drains with next until next says stop. It must not
+	// block on the peer: when the peer cannot take more, it calls block, and
+	// unblock once the peer has taken it.
 	run func(*reader)
-	// start starts run in a goroutine its owner waits for.
-	start func(func())
+	// schedule has run called soon on one of the hub's workers.
+	schedule func(*reader)
 }
 
 // reader is one connected WebSocket or SSE client.
@@ -40,7 +42,8 @@ type reader struct {
 	first   [][]byte // welcome and history, written before the queue
 	queue   [][]byte
 	state   int
-	running bool // run is under way
+	running bool // run is scheduled or under way
+	blocked bool // the peer has not taken what run wrote last
 }
 
 func newReader(g *group, after uint64, max int, first [][]byte, hk hooks) *reader {
@@ -48,7 +51,7 @@ func newReader(g *group, after uint64, max int, first [][]byte, hk hooks) *reade
 }
 
 // signal hands the reader's pending work to its writer: it wakes the
-// transport's goroutine, or starts run when it is not running already.
+// transport's goroutine, or schedules run when it is not running already.
 func (r *reader) signal() {
 	if r.run == nil {
 		if r.wake != nil {
@@ -57,22 +60,32 @@ func (r *reader) signal() {
 		return
 	}
 	r.mu.Lock()
-	if r.running || r.state == stateClosed || (r.state == stateOpen && len(r.first) == 0 && len(r.queue) == 0) {
-		r.mu.Unlock()
-		return
+	start := r.startLocked()
+	r.mu.Unlock()
+	if start {
+		r.schedule(r)
+	}
+}
+
+// startLocked reports whether run should be scheduled now, and marks it
+// running if so.
+func (r *reader) startLocked() bool {
+	if r.running || r.blocked || r.state == stateClosed || (r.state == stateOpen && len(r.first) == 0 && len(r.queue) == 0) {
+		return false
 	}
 	r.running = true
-	r.mu.Unlock()
-	r.start(func() { r.run(r) })
+	return true
 }
 
 // enqueue adds a frame without blocking; a full queue makes the reader slow
-// and drops what it held, since it will resume from history anyway.
-func (r *reader) enqueue(frame []byte) {
+// and drops what it held, since it will resume from history anyway. It
+// reports whether run is to be scheduled, which the caller does (Deliver
+// schedules its readers together).
+func (r *reader) enqueue(frame []byte) bool {
 	r.mu.Lock()
 	if r.state != stateOpen {
 		r.mu.Unlock()
-		return
+		return false
 	}
 	if len(r.queue) >= r.max {
 		r.state = stateSlow
@@ -81,8 +94,36 @@ func (r *reader) enqueue(frame []byte) {
 	} else {
 		r.queue = append(r.queue, frame)
 	}
+	if r.run == nil {
+		r.mu.Unlock()
+		if r.wake != nil {
+			r.wake()
+		}
+		return false
+	}
+	start := r.startLocked()
 	r.mu.Unlock()
-	r.signal()
+	return start
+}
+
+// block is called by run, which then returns, when the peer has not taken
+// everything written: run is not scheduled again until unblock.
+func (r *reader) block() {
+	r.mu.Lock()
+	r.blocked = true
+	r.running = false
+	r.mu.Unlock()
+}
+
+// unblock is called once the peer has taken what was written.
+func (r *reader) unblock() {
+	r.mu.Lock()
+	r.blocked = false
+	start := r.startLocked()
+	r.mu.Unlock()
+	if start {
+		r.schedule(r)
+	}
 }
 
 // take hands the writer everything queued, reusing buf, and the state.

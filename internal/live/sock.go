@@ -5,6 +5,8 @@ import (
 	"net"
 	"net/http"
 	"sync"
+	"syscall"
+	"time"
 
 	"github.com/gin-gonic/gin"
 )
@@ -12,8 +14,9 @@ import (
 // Buffer sizes of a hijacked WebSocket connection. net/http hands a
 // hijacker a 4 KiB reader and a 4 KiB writer that would stay with the
 // connection for its life; readers send nothing but control frames (at
-// most 131 bytes) and every data write goes through the cork buffer, so
-// small ones do: about 7.5 KiB less per reader.
+// most 131 bytes), coder/websocket writes only control frames, and data
+// frames go straight to the sock, so small ones do: about 7.5 KiB less per
+// reader.
 const (
 	sockReadBuf  = 256
 	sockWriteBuf = 256
@@ -31,41 +34,60 @@ func (w *hijackWriter) Hijack() (net.Conn, *bufio.ReadWriter, error) {
 	if err != nil {
 		return nil, nil, err
 	}
-	s := &sock{Conn: conn}
+	var pre []byte
 	if n := brw.Reader.Buffered(); n > 0 {
 		// What the client sent after the handshake, already read by net/http.
 		b, _ := brw.Reader.Peek(n)
-		s.pre = append([]byte(nil), b...)
+		pre = append([]byte(nil), b...)
 	}
+	s := newSock(conn, pre)
 	w.sock = s
 	return s, bufio.NewReadWriter(bufio.NewReaderSize(s, sockReadBuf), bufio.NewWriterSize(s, sockWriteBuf)), nil
 }
 
 var _ http.Hijacker = (*hijackWriter)(nil)
 
-// sock is a hijacked connection whose writes can be corked: while corked,
-// writes collect in a buffer that uncork sends in one system call, so a
-// batch of WebSocket messages costs one write instead of one per message.
-// Writes from other goroutines (pongs, pings) made meanwhile join the batch
-// in order.
+// sock is a hijacked WebSocket connection whose writes never wait for the
+// peer: what the kernel will not take at once is kept and written by a
+// flusher goroutine of its own, with a deadline, while the reader's run is
+// blocked (reader.block) until the flusher is done. So the hub's few
+// workers write for every reader, and a batch of frames costs one system
+// call. coder/websocket's own writes (pongs, pings, close frames) come
+// through Write and keep their order with ours.
 type sock struct {
 	net.Conn
+	raw syscall.RawConn // nil: every write goes through the flusher
 
 	// owned by the connection's one read goroutine
 	pre []byte // read by net/http before the hijack
 
+	// set before the first write
+	timeout time.Duration // for the flusher's writes
+	kill    func()        // closes the connection when a write fails
+
 	// guarded by mu
-	mu     sync.Mutex
-	corked bool
-	buf    *[]byte
+	mu       sync.Mutex
+	out      *[]byte // kept, not written yet; nil when empty
+	flushing bool
+	err      error   // the first write error; every later write fails
+	waiter   *reader // unblocked when the flusher is done
 }
 
-// corkBufs recycles cork buffers: a reader holds one only while a batch is
-// written.
-var corkBufs = sync.Pool{New: func() any { b := make([]byte, 0, 4096); return &b }}
+// outBufs recycles the buffers of kept bytes and batches.
+var outBufs = sync.Pool{New: func() any { b := make([]byte, 0, 4096); return &b }}
 
-// maxPooledCork keeps the pool from hoarding a rare huge batch's buffer.
-const maxPooledCork = 64 << 10
+// maxPooledOut keeps the pool from hoarding a rare huge buffer.
+const maxPooledOut = 64 << 10
+
+func newSock(c net.Conn, pre []byte) *sock {
+	s := &sock{Conn: c, pre: pre}
+	if sc, ok := c.(syscall.Conn); ok {
+		if raw, err := sc.SyscallConn(); err == nil {
+			s.raw = raw
+		}
+	}
+	return s
+}
 
 func (s *sock) Read(p []byte) (int, error) {
 	if len(s.pre) > 0 {
@@ -79,43 +101,140 @@ func (s *sock) Read(p []byte) (int, error) {
 	return s.Conn.Read(p)
 }
 
+// Write is coder/websocket's way out; it never waits for the peer.
 func (s *sock) Write(p []byte) (int, error) {
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	if s.corked {
-		*s.buf = append(*s.buf, p...)
-		return len(p), nil
+	one := [1][]byte{p}
+	if _, err := s.send(one[:], nil); err != nil {
+		return 0, err
 	}
-	return s.Conn.Write(p)
+	return len(p), nil
 }
 
-// cork starts collecting writes.
-func (s *sock) cork() {
-	s.mu.Lock()
-	s.corked = true
-	if s.buf == nil {
-		s.buf = corkBufs.Get().(*[]byte)
-	}
-	s.mu.Unlock()
-}
-
-// uncork writes what was collected and stops collecting.
-func (s *sock) uncork() error {
+// send writes frames in order without waiting for the peer, and reports
+// whether some were kept for the flusher. Then r, when given, is blocked
+// until the flusher is done.
+func (s *sock) send(batch [][]byte, r *reader) (kept bool, err error) {
 	s.mu.Lock()
 	defer s.mu.Unlock()
-	s.corked = false
-	b := s.buf
-	if b == nil {
-		return nil
+	if s.err != nil {
+		return false, s.err
 	}
-	s.buf = nil
-	var err error
-	if len(*b) > 0 {
-		_, err = s.Conn.Write(*b)
+	if len(batch) == 1 && s.out == nil && !s.flushing {
+		p := batch[0]
+		n := s.tryWrite(p)
+		if s.err != nil {
+			return false, s.err
+		}
+		if n == len(p) {
+			return false, nil
+		}
+		s.keep(p[n:])
+	} else {
+		for _, p := range batch {
+			s.keep(p)
+		}
+		if !s.flushing {
+			// The whole batch in one system call.
+			b := *s.out
+			n := s.tryWrite(b)
+			if s.err != nil {
+				return false, s.err
+			}
+			if n == len(b) {
+				s.release()
+				return false, nil
+			}
+			*s.out = b[:copy(b, b[n:])]
+		}
 	}
-	if cap(*b) <= maxPooledCork {
+	if r != nil {
+		s.waiter = r
+		r.block()
+	}
+	if !s.flushing {
+		s.flushing = true
+		go s.flush()
+	}
+	return true, nil
+}
+
+func (s *sock) keep(p []byte) {
+	if s.out == nil {
+		s.out = outBufs.Get().(*[]byte)
+	}
+	*s.out = append(*s.out, p...)
+}
+
+func (s *sock) release() {
+	b := s.out
+	s.out = nil
+	if cap(*b) <= maxPooledOut {
 		*b = (*b)[:0]
-		corkBufs.Put(b)
+		outBufs.Put(b)
 	}
-	return err
+}
+
+// tryWrite writes what the kernel takes now, without waiting, and returns
+// how much that was; a failure is kept in s.err.
+func (s *sock) tryWrite(p []byte) int {
+	if s.raw == nil {
+		return 0
+	}
+	var (
+		n   int
+		err error
+	)
+	if rerr := s.raw.Write(func(fd uintptr) bool {
+		for {
+			n, err = syscall.Write(int(fd), p)
+			if err != syscall.EINTR {
+				return true
+			}
+		}
+	}); rerr != nil {
+		err = rerr
+	}
+	switch {
+	case err == syscall.EAGAIN:
+		return 0
+	case err != nil:
+		s.err = err
+		return 0
+	}
+	return n
+}
+
+// flush writes what was kept, waiting for the peer up to the timeout each
+// time; a peer that takes nothing for that long is cut off.
+func (s *sock) flush() {
+	for {
+		s.mu.Lock()
+		if s.out == nil || s.err != nil {
+			s.flushing = false
+			w, failed := s.waiter, s.err != nil
+			s.waiter = nil
+			s.mu.Unlock()
+			if w != nil && !failed {
+				w.unblock()
+			}
+			return
+		}
+		b := s.out
+		s.out = nil
+		s.mu.Unlock()
+
+		_ = s.Conn.SetWriteDeadline(time.Now().Add(s.timeout))
+		_, err := s.Conn.Write(*b)
+		_ = s.Conn.SetWriteDeadline(time.Time{})
+		if cap(*b) <= maxPooledOut {
+			*b = (*b)[:0]
+			outBufs.Put(b)
+		}
+		if err != nil {
+			s.mu.Lock()
+			s.err = err
+			s.mu.Unlock()
+			s.kill()
+		}
+	}
 }

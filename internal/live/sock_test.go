@@ -6,9 +6,11 @@ import (
 	"net"
 	"sync"
 	"testing"
+	"time"
 )
 
-// countConn counts the writes that reach the network.
+// countConn counts the writes that reach it; it is not a syscall.Conn, so
+// a sock over it keeps everything for its flusher.
 type countConn struct {
 	net.Conn
 	mu     sync.Mutex
@@ -23,42 +25,127 @@ func (c *countConn) Write(p []byte) (int, error) {
 	return c.data.Write(p)
 }
 
-func TestSockCorkSendsBatchInOneWrite(t *testing.T) {
+func (c *countConn) SetWriteDeadline(time.Time) error { return nil }
+
+func (c *countConn) snapshot() (int, string) {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	return c.writes, c.data.String()
+}
+
+// waitFor polls cond for up to 10 s; only a guard against hanging.
+func waitFor(t *testing.T, what string, cond func() bool) {
+	t.Helper()
+	deadline := time.Now().Add(10 * time.Second)
+	for !cond() {
+		if time.Now().After(deadline) {
+			t.Fatalf("timed out waiting for %s", what)
+		}
+		time.Sleep(time.Millisecond)
+	}
+}
+
+func newTestReader(sched func(*reader)) *reader {
+	return newReader(nil, 0, 4, nil, hooks{kill: func() {}, run: func(*reader) {}, schedule: sched})
+}
+
+func TestSockWritesBatchInOneWrite(t *testing.T) {
 	cc := &countConn{}
-	s := &sock{Conn: cc}
-	s.cork()
-	for _, p := range []string{"one ", "two ", "three"} {
-		if n, err := s.Write([]byte(p)); err != nil || n != len(p) {
-			t.Fatalf("corked write %q: n=%d err=%v", p, n, err)
+	s := newSock(cc, nil)
+	s.timeout, s.kill = time.Second, func() {}
+	var mu sync.Mutex
+	unblocked := 0
+	r := newTestReader(func(*reader) { mu.Lock(); unblocked++; mu.Unlock() })
+	r.first = [][]byte{[]byte("w")} // something for run to do once unblocked
+	r.running = true
+	kept, err := s.send([][]byte{[]byte("one "), []byte("two "), []byte("three")}, r)
+	if err != nil || !kept {
+		t.Fatalf("send = %v, %v; want kept for the flusher", kept, err)
+	}
+	waitFor(t, "the flusher", func() bool { n, _ := cc.snapshot(); return n > 0 })
+	waitFor(t, "the reader to be scheduled again", func() bool { mu.Lock(); defer mu.Unlock(); return unblocked == 1 })
+	if n, got := cc.snapshot(); n != 1 || got != "one two three" {
+		t.Fatalf("%d writes of %q, want 1 of %q", n, got, "one two three")
+	}
+}
+
+// TestSockKeepsWhatThePeerCannotTake fills a real TCP connection whose
+// peer does not read: send never blocks, the reader is blocked, and once
+// the peer reads everything arrives in order and the reader runs again.
+func TestSockKeepsWhatThePeerCannotTake(t *testing.T) {
+	ln, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer ln.Close()
+	accepted := make(chan net.Conn, 1)
+	go func() {
+		c, err := ln.Accept()
+		if err == nil {
+			accepted <- c
+		}
+	}()
+	peer, err := net.Dial("tcp", ln.Addr().String())
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer peer.Close()
+	conn := <-accepted
+	defer conn.Close()
+	s := newSock(conn, nil)
+	if s.raw == nil {
+		t.Fatal("a TCP connection should give raw access")
+	}
+	s.timeout, s.kill = 30*time.Second, func() { conn.Close() }
+
+	var mu sync.Mutex
+	scheduled := 0
+	r := newTestReader(func(*reader) { mu.Lock(); scheduled++; mu.Unlock() })
+	chunk := bytes.Repeat([]byte("0123456789abcdef"), 4096) // 64 KiB
+	var want bytes.Buffer
+	var kept bool
+	for i := 0; i < 1000 && !kept; i++ {
+		frame := append([]byte{byte(i)}, chunk...)
+		want.Write(frame)
+		r.running = true
+		if kept, err = s.send([][]byte{frame}, r); err != nil {
+			t.Fatal(err)
 		}
 	}
-	if cc.writes != 0 {
-		t.Fatalf("corked writes reached the connection: %d", cc.writes)
+	if !kept {
+		t.Fatal("64 MB went out to a peer that reads nothing: the socket never filled")
 	}
-	if err := s.uncork(); err != nil {
+	r.mu.Lock()
+	blocked, running := r.blocked, r.running
+	r.mu.Unlock()
+	if !blocked || running {
+		t.Fatalf("after a kept write the reader is blocked=%v running=%v; want blocked, not running", blocked, running)
+	}
+	// More is kept behind, in order, while the flusher waits.
+	tail := []byte("the end")
+	if kept, err := s.send([][]byte{tail}, nil); err != nil || !kept {
+		t.Fatalf("send behind a flusher = %v, %v; want kept", kept, err)
+	}
+	want.Write(tail)
+	r.mu.Lock()
+	r.first = [][]byte{[]byte("more")} // work for when it is unblocked
+	r.mu.Unlock()
+
+	got := make([]byte, want.Len())
+	if _, err := io.ReadFull(peer, got); err != nil {
 		t.Fatal(err)
 	}
-	if cc.writes != 1 || cc.data.String() != "one two three" {
-		t.Fatalf("after uncork: %d writes of %q, want 1 of %q", cc.writes, cc.data.String(), "one two three")
+	if !bytes.Equal(got, want.Bytes()) {
+		t.Fatal("the peer read other bytes than were sent, or out of order")
 	}
-	// Uncorked, a write goes straight through; an empty batch writes nothing.
-	if _, err := s.Write([]byte(" four")); err != nil {
-		t.Fatal(err)
-	}
-	s.cork()
-	if err := s.uncork(); err != nil {
-		t.Fatal(err)
-	}
-	if cc.writes != 2 || cc.data.String() != "one two three four" {
-		t.Fatalf("got %d writes of %q", cc.writes, cc.data.String())
-	}
+	waitFor(t, "the reader to be scheduled after the flusher caught up", func() bool { mu.Lock(); defer mu.Unlock(); return scheduled == 1 })
 }
 
 func TestSockReadsBytesBufferedBeforeHijack(t *testing.T) {
 	a, b := net.Pipe()
 	defer a.Close()
 	defer b.Close()
-	s := &sock{Conn: a, pre: []byte("early")}
+	s := newSock(a, []byte("early"))
 	go func() { _, _ = b.Write([]byte(" late")) }()
 	got := make([]byte, 10)
 	if _, err := io.ReadFull(s, got); err != nil {
@@ -69,27 +156,36 @@ func TestSockReadsBytesBufferedBeforeHijack(t *testing.T) {
 	}
 }
 
+func TestWSHeaderLengths(t *testing.T) {
+	for _, n := range []int{0, 125, 126, 65535, 65536} {
+		f := wsText(make([]byte, n))
+		var want []byte
+		switch {
+		case n < 126:
+			want = []byte{0x81, byte(n)}
+		case n < 65536:
+			want = []byte{0x81, 126, byte(n >> 8), byte(n)}
+		default:
+			want = []byte{0x81, 127, 0, 0, 0, 0, 0, byte(n >> 16), byte(n >> 8), byte(n)}
+		}
+		if !bytes.Equal(f[:len(want)], want) || len(f) != len(want)+n {
+			t.Errorf("payload %d: header % x, length %d; want % x and %d", n, f[:len(want)], len(f), want, len(want)+n)
+		}
+	}
+}
+
 func TestReaderRunsOneWriterAtATime(t *testing.T) {
-	var (
-		mu      sync.Mutex
-		started int
-		runs    []func()
-	)
+	started := 0
 	r := newReader(nil, 0, 4, [][]byte{[]byte("welcome")}, hooks{
-		kill: func() {},
-		run:  func(*reader) {},
-		start: func(f func()) {
-			mu.Lock()
-			defer mu.Unlock()
-			started++
-			runs = append(runs, f)
-		},
+		kill: func() {}, run: func(*reader) {},
+		schedule: func(*reader) { started++ },
 	})
 	r.signal()
-	r.enqueue([]byte("a"))
-	r.enqueue([]byte("b"))
+	if r.enqueue([]byte("a")) || r.enqueue([]byte("b")) {
+		t.Fatal("enqueue asked to schedule a reader that is scheduled already")
+	}
 	if started != 1 {
-		t.Fatalf("started %d writers while one runs, want 1", started)
+		t.Fatalf("scheduled %d times, want 1", started)
 	}
 	batch, st, more := r.next(nil)
 	if !more || st != stateOpen || len(batch) != 3 || string(batch[0]) != "welcome" || string(batch[2]) != "b" {
@@ -98,9 +194,18 @@ func TestReaderRunsOneWriterAtATime(t *testing.T) {
 	if _, _, more := r.next(nil); more {
 		t.Fatal("next with nothing queued should stop the writer")
 	}
-	r.enqueue([]byte("c"))
+	if !r.enqueue([]byte("c")) {
+		t.Fatal("an event after the writer stopped should schedule it")
+	}
+	// Blocked (the peer is behind): events queue, nothing is scheduled
+	// until unblock.
+	r.block()
+	if r.enqueue([]byte("d")) {
+		t.Fatal("a blocked reader was scheduled")
+	}
+	r.unblock()
 	if started != 2 {
-		t.Fatalf("a new event after the writer stopped started %d writers in all, want 2", started)
+		t.Fatalf("unblock with work queued scheduled %d in all, want 2", started)
 	}
 	// Overflow: the queue is dropped and the writer is told once.
 	for range 5 {
@@ -113,9 +218,11 @@ func TestReaderRunsOneWriterAtATime(t *testing.T) {
 	if _, st, more := r.next(nil); more || st != stateClosed {
 		t.Fatalf("after the slow state was handed over next = %d, %v; want closed, stop", st, more)
 	}
-	r.enqueue([]byte("y"))
+	if r.enqueue([]byte("y")) {
+		t.Fatal("a closed reader was scheduled")
+	}
 	r.setState(stateShutdown)
 	if started != 2 {
-		t.Fatalf("a closed reader started a writer: %d", started)
+		t.Fatalf("a closed reader was scheduled: %d", started)
 	}
 }

@@ -56,12 +56,11 @@ func (h *Hub) ServeWS(c *gin.Context) {
 	}
 	conn.SetReadLimit(maxClientMessage)
 	w := &wsReader{h: h, conn: conn, sock: hw.sock, remote: c.ClientIP()}
+	w.sock.timeout, w.sock.kill = h.cfg.WriteTimeout, w.kill
 	// No goroutine is kept per reader but coder/websocket's reader, which
-	// answers pings and notices the peer going away; the writer runs only
-	// while something is queued, and timers do the rest. The handler
-	// returns, so neither the request nor its deep stack stay behind.
-	w.stuck = time.AfterFunc(time.Hour, w.kill)
-	w.stuck.Stop()
+	// answers pings and notices the peer going away: the hub's workers
+	// write, a flusher helps a peer that is behind, a timer pings. The
+	// handler returns, so neither the request nor its deep stack stay.
 	w.pinger = time.AfterFunc(h.cfg.PingInterval, w.ping)
 	r, err := h.subscribe(transportWS, q, hooks{kill: w.kill, run: w.drain})
 	if err != nil {
@@ -81,8 +80,6 @@ type wsReader struct {
 	conn   *websocket.Conn
 	sock   *sock
 	remote string
-
-	stuck  *time.Timer // cuts off a peer that stops reading mid-write
 	pinger *time.Timer
 
 	ended atomic.Bool
@@ -90,10 +87,12 @@ type wsReader struct {
 
 func (w *wsReader) kill() { _ = w.conn.CloseNow() }
 
-// drain is the reader's one writer while it has work: it writes the queue
-// in batches, one system call each, and returns when the queue is empty.
+// drain is the reader's run on the hub's workers: it writes what is queued,
+// each batch in one system call, and returns when the queue is empty or the
+// peer is behind (the sock's flusher unblocks the reader when it caught up).
 func (w *wsReader) drain(r *reader) {
-	var batch [][]byte
+	var arr [8][]byte
+	batch := arr[:0]
 	for {
 		var (
 			st   int
@@ -104,36 +103,26 @@ func (w *wsReader) drain(r *reader) {
 			return
 		}
 		if len(batch) > 0 {
-			if err := w.write(batch); err != nil {
-				w.end(r)
+			kept, err := w.sock.send(batch, r)
+			clear(batch)
+			if err != nil {
+				w.kill() // the read side ends the reader
 				return
 			}
-			clear(batch)
+			if kept {
+				return
+			}
 		}
 		switch st {
 		case stateSlow:
 			w.h.log.Info("closing slow reader", "transport", "ws", "remote", w.remote)
-			w.close(r, websocket.StatusPolicyViolation, "slow consumer")
+			go w.close(r, websocket.StatusPolicyViolation, "slow consumer")
 			return
 		case stateShutdown:
-			w.close(r, websocket.StatusGoingAway, "server shutting down")
+			go w.close(r, websocket.StatusGoingAway, "server shutting down")
 			return
 		}
 	}
-}
-
-// write sends a batch in one system call, bounded by the write timeout.
-func (w *wsReader) write(batch [][]byte) error {
-	w.stuck.Reset(w.h.cfg.WriteTimeout)
-	defer w.stuck.Stop()
-	w.sock.cork()
-	for _, f := range batch {
-		if err := w.conn.Write(context.Background(), websocket.MessageText, f); err != nil {
-			_ = w.sock.uncork()
-			return err
-		}
-	}
-	return w.sock.uncork()
 }
 
 // ping checks that the peer still answers; a dead one is dropped.
@@ -158,14 +147,14 @@ func (w *wsReader) close(r *reader, code websocket.StatusCode, reason string) {
 }
 
 // end is called once the connection is done with, by whoever notices
-// first: the read side (the peer went), a failed write, or a close.
+// first: the read side (the peer went, or the connection was closed) or a
+// close handshake.
 func (w *wsReader) end(r *reader) {
 	if w.ended.Swap(true) {
 		return
 	}
 	r.setState(stateClosed)
 	w.pinger.Stop()
-	w.stuck.Stop()
 	w.kill()
 	w.h.unsubscribe(r)
 }
