@@ -8,6 +8,7 @@ import (
 	"io"
 	"log/slog"
 	"net"
+	"net/netip"
 	"os"
 	"os/signal"
 	"syscall"
@@ -35,6 +36,9 @@ type serveFlags struct {
 	shutdownTimeout, pingInterval            time.Duration
 	writeTimeout, sseHeartbeat, startTimeout time.Duration
 	readerQueue                              int
+	trustedProxies                           listFlag
+	maxReaders, readersPerAddress            int
+	readerConnects, apiRequests, authFails   int
 	logFormat, logLevel                      string
 
 	vapidPublicKey, vapidPrivateKey, vapidKeyFile, vapidSubject string
@@ -68,6 +72,12 @@ func serveFlagSet() (*flags, *serveFlags) {
 	fs.DurationVar(&v.writeTimeout, "write-timeout", 10*time.Second, "time limit for writing to one reader")
 	fs.DurationVar(&v.sseHeartbeat, "sse-heartbeat", 15*time.Second, "SSE comment heartbeat interval")
 	fs.IntVar(&v.readerQueue, "reader-queue", 256, "events a reader may have waiting before it is closed as a slow consumer")
+	fs.Var(&v.trustedProxies, "trusted-proxies", "proxies (addresses or CIDRs, such as 10.0.0.0/8) whose X-Forwarded-For names the client; default none")
+	fs.IntVar(&v.maxReaders, "max-readers", 0, "readers this instance takes before answering new ones 503; 0: the open files limit less 1024; -1: no limit")
+	fs.IntVar(&v.readersPerAddress, "readers-per-address", 200, "readers one client address (IPv6: /64) may have open; -1: no limit")
+	fs.IntVar(&v.readerConnects, "reader-connects-per-second", 20, "WebSocket and SSE connection attempts per second per client address (bursts of twice that); -1: no limit")
+	fs.IntVar(&v.apiRequests, "api-requests-per-second", 20, "public API requests per second per client address (bursts of twice that; editors are not counted); -1: no limit")
+	fs.IntVar(&v.authFails, "auth-failures-per-minute", 10, "invalid editor tokens per minute per client address before every attempt gets 429; -1: no limit")
 	fs.StringVar(&v.vapidSubject, "vapid-subject", "", "Web Push contact sent to push services: mailto:ops@example.com or https://example.com/contact; empty turns Web Push off")
 	fs.StringVar(&v.vapidPublicKey, "vapid-public-key", "", "VAPID public key (base64url); with --vapid-private-key")
 	fs.StringVar(&v.vapidPrivateKey, "vapid-private-key", "", "VAPID private key (base64url); never logged")
@@ -119,6 +129,19 @@ func (v *serveFlags) config(stderr io.Writer) (server.Config, *slog.Logger, erro
 		"push-ttl-flash": v.pushTTLFlash, "push-ttl-urgent": v.pushTTLUrgent, "push-ttl-breaking": v.pushTTLBreaking} {
 		if err := positiveDuration(name, d); err != nil {
 			return cfg, nil, err
+		}
+	}
+	for name, n := range map[string]int{"max-readers": v.maxReaders, "readers-per-address": v.readersPerAddress,
+		"reader-connects-per-second": v.readerConnects, "api-requests-per-second": v.apiRequests, "auth-failures-per-minute": v.authFails} {
+		if n < -1 || (n == 0 && name != "max-readers") {
+			return cfg, nil, fmt.Errorf("invalid --%s %d: must be at least 1, or -1 for no limit", name, n)
+		}
+	}
+	for _, p := range v.trustedProxies {
+		if _, err := netip.ParsePrefix(p); err != nil {
+			if _, err := netip.ParseAddr(p); err != nil {
+				return cfg, nil, fmt.Errorf("invalid --trusted-proxies %q: want addresses or CIDRs, such as 10.0.0.0/8", p)
+			}
 		}
 	}
 	for name, n := range map[string]int{"push-jobs": v.pushJobs, "push-per-host": v.pushPerHost, "push-subscribe-per-hour": v.pushSubscribePerHour} {
@@ -197,7 +220,10 @@ func (v *serveFlags) config(stderr io.Writer) (server.Config, *slog.Logger, erro
 	cfg.Live = live.Config{
 		QueueSize: v.readerQueue, PingInterval: v.pingInterval, WriteTimeout: v.writeTimeout,
 		Heartbeat: v.sseHeartbeat, AllowedOrigins: v.allowedOrigins,
+		MaxReaders: v.maxReaders, ReadersPerAddress: v.readersPerAddress,
 	}
+	cfg.TrustedProxies = v.trustedProxies
+	cfg.Limits = server.Limits{ReaderConnects: v.readerConnects, APIRequests: v.apiRequests, AuthFailures: v.authFails}
 	cfg.Logger = log
 	return cfg, log, nil
 }

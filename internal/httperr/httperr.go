@@ -17,6 +17,7 @@ import (
 	"reflect"
 	"strconv"
 	"strings"
+	"time"
 
 	"github.com/gin-gonic/gin"
 
@@ -53,6 +54,12 @@ func New(status int, code, message string) *Error {
 // Field returns an error about one input field.
 func Field(status int, code, field, message string) *Error {
 	return &Error{Status: status, Code: code, Field: field, Message: message}
+}
+
+// Seconds is a wait as a Retry-After value: whole seconds, rounded up, at
+// least 1.
+func Seconds(d time.Duration) string {
+	return strconv.FormatInt(max(int64((d+time.Second-1)/time.Second), 1), 10)
 }
 
 // From maps any error to an *Error.

@@ -23,7 +23,7 @@ func newBenchHub(b *testing.B, n, filters int) (*Hub, *history.Log, []*reader) {
 		if filters > len(regions) {
 			f.Langs = []string{[]string{"ar", "en", "es"}[i%3]}
 		}
-		r, err := h.subscribe(transportWS, resume{filter: f, backfill: 0}, hooks{kill: func() {}})
+		r, err := h.subscribe(transportWS, resume{filter: f, backfill: 0}, "", hooks{kill: func() {}})
 		if err != nil {
 			b.Fatal(err)
 		}

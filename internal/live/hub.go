@@ -9,6 +9,7 @@ import (
 	"time"
 
 	"newsflash/internal/history"
+	"newsflash/internal/limit"
 	"newsflash/internal/news"
 )
 
@@ -31,6 +32,12 @@ type Config struct {
 	// AllowedOrigins are host patterns (path.Match) of pages that may open
 	// WebSockets and read SSE across origins. Default: the same host only.
 	AllowedOrigins []string
+	// MaxReaders is how many readers this instance takes; past it new ones
+	// get 503 with Retry-After. Default 0: no limit.
+	MaxReaders int
+	// ReadersPerAddress is how many readers one client address (an IPv6
+	// /64) may have open; past it, 429. Default 0: no limit.
+	ReadersPerAddress int
 	// CatchUpWait is how long a reader resuming from a seq this instance has
 	// not seen yet waits for it. Default 3 s.
 	CatchUpWait time.Duration
@@ -46,17 +53,19 @@ const (
 
 // Hub fans stream events out to readers.
 type Hub struct {
-	cfg   Config
-	log   *slog.Logger
-	ready atomic.Bool
-	wg    sync.WaitGroup // one per connected reader
-	runq  *runQueue
+	cfg     Config
+	log     *slog.Logger
+	ready   atomic.Bool
+	wg      sync.WaitGroup // one per connected reader
+	runq    *runQueue
+	perAddr *limit.Conns
 
-	mu      sync.Mutex
-	groups  map[groupKey]*group
-	closing bool
-	count   int
-	due     []*reader // Deliver's readers to schedule, reused
+	mu       sync.Mutex
+	groups   map[groupKey]*group
+	closing  bool
+	count    int       // subscribed
+	admitted int       // subscribed, or admitted and about to
+	due      []*reader // Deliver's readers to schedule, reused
 }
 
 type groupKey struct {
@@ -94,7 +103,8 @@ func New(cfg Config) (*Hub, error) {
 	if cfg.Logger == nil {
 		cfg.Logger = slog.Default()
 	}
-	return &Hub{cfg: cfg, log: cfg.Logger, groups: make(map[groupKey]*group), runq: newRunQueue()}, nil
+	return &Hub{cfg: cfg, log: cfg.Logger, groups: make(map[groupKey]*group), runq: newRunQueue(),
+		perAddr: limit.NewConns(cfg.ReadersPerAddress)}, nil
 }
 
 // SetReady opens the hub to readers: call it once history has caught up
@@ -151,12 +161,16 @@ var errClosing = errors.New("server shutting down")
 // history) are queued ahead of any event, atomically with respect to
 // Deliver, so that the hand-over from history to live neither drops nor
 // repeats an event. The caller signals the reader to have them written.
-func (h *Hub) subscribe(transport int, q resume, hk hooks) (*reader, error) {
+// The reader must have been admitted from addrKey; the place is given back
+// when it unsubscribes, or at once if subscribe fails.
+func (h *Hub) subscribe(transport int, q resume, addrKey string, hk hooks) (*reader, error) {
 	h.mu.Lock()
-	defer h.mu.Unlock()
 	if h.closing {
+		h.mu.Unlock()
+		h.release(addrKey)
 		return nil, errClosing
 	}
+	defer h.mu.Unlock()
 	var (
 		frames    [][]byte
 		head      uint64
@@ -197,6 +211,7 @@ func (h *Hub) subscribe(transport int, q resume, hk hooks) (*reader, error) {
 	}
 	hk.schedule = h.schedule
 	r := newReader(g, head, h.cfg.QueueSize, frames, hk)
+	r.addrKey = addrKey
 	g.readers[r] = struct{}{}
 	h.count++
 	h.wg.Add(1)
@@ -214,6 +229,7 @@ func (h *Hub) unsubscribe(r *reader) {
 	}
 	h.count--
 	h.mu.Unlock()
+	h.release(r.addrKey)
 	h.wg.Done()
 }
 

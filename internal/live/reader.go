@@ -36,6 +36,7 @@ type reader struct {
 	after uint64 // events up to this seq came as history
 	max   int    // queue bound
 	hooks
+	addrKey string // the client address it was admitted from
 
 	// guarded by mu
 	mu      sync.Mutex

@@ -23,10 +23,15 @@ func (h *Hub) ServeSSE(c *gin.Context) {
 		httperr.Abort(c, errNotReady)
 		return
 	}
+	addrKey, err := h.admit(c.ClientIP())
+	if err != nil {
+		httperr.Abort(c, err)
+		return
+	}
 	h.catchUp(c.Request.Context(), q)
 	rc := http.NewResponseController(c.Writer)
 	wake := make(chan struct{}, 1)
-	r, err := h.subscribe(transportSSE, q, hooks{
+	r, err := h.subscribe(transportSSE, q, addrKey, hooks{
 		kill: func() { _ = rc.SetWriteDeadline(time.Now()) },
 		wake: func() {
 			select {

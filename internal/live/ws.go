@@ -39,6 +39,11 @@ func (h *Hub) ServeWS(c *gin.Context) {
 		httperr.Abort(c, errNotReady)
 		return
 	}
+	addrKey, err := h.admit(c.ClientIP())
+	if err != nil {
+		httperr.Abort(c, err)
+		return
+	}
 	h.catchUp(c.Request.Context(), q)
 	// The hijacked connection keeps its deadlines: make sure none is left
 	// from an earlier request on it.
@@ -51,6 +56,7 @@ func (h *Hub) ServeWS(c *gin.Context) {
 		CompressionMode: websocket.CompressionDisabled,
 	})
 	if err != nil {
+		h.release(addrKey)
 		_ = c.Error(err) // Accept has answered already
 		return
 	}
@@ -62,7 +68,7 @@ func (h *Hub) ServeWS(c *gin.Context) {
 	// write, a flusher helps a peer that is behind, a timer pings. The
 	// handler returns, so neither the request nor its deep stack stay.
 	w.pinger = time.AfterFunc(h.cfg.PingInterval, w.ping)
-	r, err := h.subscribe(transportWS, q, hooks{kill: w.kill, run: w.drain})
+	r, err := h.subscribe(transportWS, q, addrKey, hooks{kill: w.kill, run: w.drain})
 	if err != nil {
 		w.pinger.Stop()
 		_ = conn.Close(websocket.StatusGoingAway, "server shutting down")

@@ -2,6 +2,7 @@ package server
 
 import (
 	"context"
+	"fmt"
 	"log/slog"
 	"net/http"
 	"time"
@@ -15,12 +16,17 @@ import (
 
 func init() { gin.SetMode(gin.ReleaseMode) }
 
-func (s *Server) routes(api *editor.API) *gin.Engine {
+func (s *Server) routes(api *editor.API) (*gin.Engine, error) {
 	e := gin.New()
 	e.HandleMethodNotAllowed = true
 	e.ContextWithFallback = true
-	_ = e.SetTrustedProxies(nil) // X-Forwarded-For is not believed by default
-	e.Use(s.requestLog(), s.recover())
+	// X-Forwarded-For is believed only from the trusted proxies (none by
+	// default).
+	if err := e.SetTrustedProxies(s.cfg.TrustedProxies); err != nil {
+		return nil, fmt.Errorf("trusted proxies: %w", err)
+	}
+	// Security headers go on every answer; pages set their own CSP over it.
+	e.Use(s.requestLog(), s.recover(), securityHeaders())
 	e.NoRoute(func(c *gin.Context) {
 		httperr.Abort(c, httperr.New(http.StatusNotFound, "no_route", "no such endpoint"))
 	})
@@ -37,9 +43,9 @@ func (s *Server) routes(api *editor.API) *gin.Engine {
 
 	v1 := e.Group("/api/v1", s.cors())
 	// Streams have no overall deadline; the hub bounds each write itself.
-	v1.GET("/ws", s.hub.ServeWS)
-	v1.GET("/sse", s.hub.ServeSSE)
-	rest := v1.Group("", s.limits())
+	v1.GET("/ws", s.readerConnects(), s.hub.ServeWS)
+	v1.GET("/sse", s.readerConnects(), s.hub.ServeSSE)
+	rest := v1.Group("", s.limits(), s.authFailures(), s.apiRequests())
 	api.Register(rest)
 	if s.push != nil {
 		s.push.Register(rest, rest.Group("", s.cfg.Editors.RequireEditor()))
@@ -53,7 +59,7 @@ func (s *Server) routes(api *editor.API) *gin.Engine {
 		rest.DELETE("/push/subscriptions", off)
 		rest.GET("/push/stats", s.cfg.Editors.RequireEditor(), off)
 	}
-	return e
+	return e, nil
 }
 
 func (s *Server) ready(c *gin.Context) {

@@ -47,6 +47,14 @@ type Config struct {
 	// Push tunes delivery (TTLs, concurrency, limits); the required fields
 	// are filled in here.
 	Push push.Config
+	// TrustedProxies are the proxies (addresses or CIDRs) whose
+	// X-Forwarded-For and X-Real-IP headers name the client. Default none:
+	// the connection's own address is the client's.
+	TrustedProxies []string
+	// Limits bound what one client address may do. Live.MaxReaders
+	// defaults to the open files limit less 1024 (-1: no limit) and
+	// Live.ReadersPerAddress to DefaultReadersPerAddress (-1: no limit).
+	Limits Limits
 	// MaxBodyBytes bounds request bodies. Default 64 KiB.
 	MaxBodyBytes int64
 	// RequestTimeout bounds reading and writing a non-streaming request.
@@ -65,6 +73,7 @@ type Server struct {
 	hub    *live.Hub
 	push   *push.Service // nil when Web Push is off
 	assets *web.Assets
+	abuse  *abuse
 	engine *gin.Engine
 	http   *http.Server
 
@@ -94,6 +103,19 @@ func New(ctx context.Context, cfg Config) (*Server, error) {
 	}
 	if cfg.Logger == nil {
 		cfg.Logger = slog.Default()
+	}
+	cfg.Limits.setDefaults()
+	switch {
+	case cfg.Live.MaxReaders == 0:
+		cfg.Live.MaxReaders = defaultMaxReaders()
+	case cfg.Live.MaxReaders < 0:
+		cfg.Live.MaxReaders = 0
+	}
+	switch {
+	case cfg.Live.ReadersPerAddress == 0:
+		cfg.Live.ReadersPerAddress = DefaultReadersPerAddress
+	case cfg.Live.ReadersPerAddress < 0:
+		cfg.Live.ReadersPerAddress = 0
 	}
 	log := cfg.Logger
 	if cfg.Editors == nil {
@@ -130,7 +152,11 @@ func New(ctx context.Context, cfg Config) (*Server, error) {
 		st.Close()
 		return nil, err
 	}
-	s.engine = s.routes(api)
+	s.abuse = newAbuse(cfg.Limits)
+	if s.engine, err = s.routes(api); err != nil {
+		st.Close()
+		return nil, err
+	}
 	s.http = &http.Server{
 		Handler:           s.engine,
 		ReadHeaderTimeout: 10 * time.Second,

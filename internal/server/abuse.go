@@ -1,0 +1,144 @@
+package server
+
+import (
+	"net/http"
+	"strings"
+	"syscall"
+	"time"
+
+	"github.com/gin-gonic/gin"
+
+	"newsflash/internal/httperr"
+	"newsflash/internal/limit"
+)
+
+// Limits bound what one client address (an IPv6 /64) may do. Zero is the
+// default; a negative value turns a limit off. Past a limit the answer is
+// 429 with Retry-After; other addresses are not affected.
+type Limits struct {
+	// ReaderConnects is how many WebSocket and SSE connection attempts per
+	// second one address may make, in bursts of twice that. Default 20.
+	ReaderConnects int
+	// APIRequests is how many public API requests per second one address
+	// may make, in bursts of twice that; requests with a valid editor token
+	// are not counted. Default 20.
+	APIRequests int
+	// AuthFailures is how many invalid editor tokens per minute one address
+	// may present; past it every token attempt from there, valid or not,
+	// gets 429 until the limit allows another. Default 10.
+	AuthFailures int
+}
+
+func (l *Limits) setDefaults() {
+	for _, v := range []*int{&l.ReaderConnects, &l.APIRequests} {
+		if *v == 0 {
+			*v = 20
+		}
+	}
+	if l.AuthFailures == 0 {
+		l.AuthFailures = 10
+	}
+}
+
+// DefaultReadersPerAddress is how many readers one address may have open.
+const DefaultReadersPerAddress = 200
+
+// defaultMaxReaders leaves room under the open files limit for everything
+// else a server holds (NATS, JetStream files, API clients, push sends):
+// past the limit a server could accept nothing at all.
+func defaultMaxReaders() int {
+	var rl syscall.Rlimit
+	if err := syscall.Getrlimit(syscall.RLIMIT_NOFILE, &rl); err != nil || rl.Cur > 1<<30 {
+		return 0
+	}
+	return max(int(rl.Cur)-1024, 64)
+}
+
+// abuse holds the limiters of an instance.
+type abuse struct {
+	connects, api, failures *limit.Rate
+}
+
+func newAbuse(l Limits) *abuse {
+	return &abuse{
+		connects: limit.NewRate(l.ReaderConnects, time.Second, 2*l.ReaderConnects, 0),
+		api:      limit.NewRate(l.APIRequests, time.Second, 2*l.APIRequests, 0),
+		failures: limit.NewRate(l.AuthFailures, time.Minute, l.AuthFailures, 0),
+	}
+}
+
+func tooMany(code, message string, wait time.Duration) error {
+	return &httperr.Error{Status: http.StatusTooManyRequests, Code: code, Message: message, RetryAfter: httperr.Seconds(wait)}
+}
+
+// readerConnects limits WebSocket and SSE connection attempts.
+func (s *Server) readerConnects() gin.HandlerFunc {
+	return func(c *gin.Context) {
+		if ok, wait := s.abuse.connects.Allow(limit.Key(c.ClientIP()), time.Now()); !ok {
+			httperr.Abort(c, tooMany("too_many_connects", "too many connection attempts from this address; wait and reconnect", wait))
+			return
+		}
+		c.Next()
+	}
+}
+
+// apiRequests limits the public API; editors with a valid token are not
+// counted, and invalid tokens are counted by authFailures as well.
+func (s *Server) apiRequests() gin.HandlerFunc {
+	return func(c *gin.Context) {
+		if tok := bearer(c); tok != "" {
+			if _, ok := s.cfg.Editors.Lookup(tok); ok {
+				c.Next()
+				return
+			}
+		}
+		if ok, wait := s.abuse.api.Allow(limit.Key(c.ClientIP()), time.Now()); !ok {
+			httperr.Abort(c, tooMany("too_many_requests", "too many requests from this address; slow down", wait))
+			return
+		}
+		c.Next()
+	}
+}
+
+// authFailures counts answers of 401 to requests that carried a token, and
+// refuses every token attempt from an address past its limit, before the
+// token is checked, so that guessing learns nothing.
+func (s *Server) authFailures() gin.HandlerFunc {
+	return func(c *gin.Context) {
+		if c.GetHeader("Authorization") == "" {
+			c.Next()
+			return
+		}
+		key, now := limit.Key(c.ClientIP()), time.Now()
+		if blocked, wait := s.abuse.failures.Blocked(key, now); blocked {
+			httperr.Abort(c, tooMany("too_many_failures", "too many invalid editor tokens from this address; wait before trying again", wait))
+			return
+		}
+		c.Next()
+		if c.Writer.Status() == http.StatusUnauthorized {
+			s.abuse.failures.Allow(key, now)
+		}
+	}
+}
+
+// bearer is the token of an "Authorization: Bearer" header, or "".
+func bearer(c *gin.Context) string {
+	scheme, token, ok := strings.Cut(c.GetHeader("Authorization"), " ")
+	if !ok || !strings.EqualFold(scheme, "Bearer") {
+		return ""
+	}
+	return strings.TrimSpace(token)
+}
+
+// securityHeaders are sent with every API answer: JSON is never sniffed as
+// something else, never framed, and takes no referrer along.
+func securityHeaders() gin.HandlerFunc {
+	return func(c *gin.Context) {
+		h := c.Writer.Header()
+		h.Set("X-Content-Type-Options", "nosniff")
+		h.Set("Referrer-Policy", "no-referrer")
+		h.Set("Content-Security-Policy", "default-src 'none'; frame-ancestors 'none'")
+		h.Set("X-Frame-Options", "DENY")
+		c.Next()
+	}
+}

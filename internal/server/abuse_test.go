@@ -1,0 +1,294 @@
+package server_test
+
+import (
+	"context"
+	"encoding/json"
+	"io"
+	"net"
+	"net/http"
+	"strconv"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/coder/websocket"
+
+	"newsflash/internal/server"
+)
+
+// client is an HTTP client whose connections come from one loopback
+// address, so that tests can be several client addresses at once.
+type client struct {
+	t    *testing.T
+	in   *instance
+	http *http.Client
+}
+
+func (in *instance) from(t *testing.T, src string) *client {
+	d := &net.Dialer{LocalAddr: &net.TCPAddr{IP: net.ParseIP(src)}}
+	tr := &http.Transport{DialContext: d.DialContext}
+	t.Cleanup(tr.CloseIdleConnections)
+	return &client{t: t, in: in, http: &http.Client{Transport: tr}}
+}
+
+type answer struct {
+	status     int
+	code       string
+	retryAfter string
+	header     http.Header
+}
+
+func (c *client) get(path string, hdr map[string]string) answer {
+	c.t.Helper()
+	ctx, cancel := context.WithTimeout(context.Background(), wait)
+	defer cancel()
+	req, _ := http.NewRequestWithContext(ctx, http.MethodGet, c.in.base+path, nil)
+	for k, v := range hdr {
+		req.Header.Set(k, v)
+	}
+	res, err := c.http.Do(req)
+	if err != nil {
+		c.t.Fatalf("GET %s: %v", path, err)
+	}
+	defer res.Body.Close()
+	if strings.HasPrefix(res.Header.Get("Content-Type"), "text/event-stream") {
+		return answer{status: res.StatusCode, header: res.Header} // an SSE stream: do not read it
+	}
+	b, _ := io.ReadAll(res.Body)
+	return answerOf(res, b)
+}
+
+func answerOf(res *http.Response, body []byte) answer {
+	var e struct {
+		Error struct{ Code string } `json:"error"`
+	}
+	_ = json.Unmarshal(body, &e)
+	return answer{status: res.StatusCode, code: e.Error.Code, retryAfter: res.Header.Get("Retry-After"), header: res.Header}
+}
+
+// ws opens a WebSocket reader; on refusal it returns the HTTP answer.
+func (c *client) ws() (*websocket.Conn, answer) {
+	c.t.Helper()
+	ctx, cancel := context.WithTimeout(context.Background(), wait)
+	defer cancel()
+	conn, res, err := websocket.Dial(ctx, "ws"+strings.TrimPrefix(c.in.base, "http")+"/api/v1/ws", &websocket.DialOptions{HTTPClient: c.http})
+	if err == nil {
+		c.t.Cleanup(func() { conn.CloseNow() })
+		if _, _, err := conn.Read(ctx); err != nil { // the welcome
+			c.t.Fatalf("reading the welcome: %v", err)
+		}
+		return conn, answer{status: http.StatusSwitchingProtocols}
+	}
+	if res == nil {
+		c.t.Fatalf("dial ws: %v", err)
+	}
+	b, _ := io.ReadAll(res.Body)
+	return nil, answerOf(res, b)
+}
+
+func (a answer) refused(t *testing.T, status int, code string) {
+	t.Helper()
+	if a.status != status || a.code != code {
+		t.Fatalf("got %d %q, want %d %q", a.status, a.code, status, code)
+	}
+	if n, err := strconv.Atoi(a.retryAfter); err != nil || n < 1 {
+		t.Fatalf("Retry-After %q, want whole seconds", a.retryAfter)
+	}
+}
+
+func TestReadersPerAddressLimit(t *testing.T) {
+	in := start(t, options{mutate: func(c *server.Config) { c.Live.ReadersPerAddress = 3 }})
+	a, b := in.from(t, "127.0.0.2"), in.from(t, "127.0.0.3")
+	var open []*websocket.Conn
+	for range 3 {
+		conn, ans := a.ws()
+		if conn == nil {
+			t.Fatalf("reader refused within the limit: %+v", ans)
+		}
+		open = append(open, conn)
+	}
+	_, ans := a.ws()
+	ans.refused(t, http.StatusTooManyRequests, "too_many_readers")
+	a.get("/api/v1/sse", nil).refused(t, http.StatusTooManyRequests, "too_many_readers")
+	if conn, ans := b.ws(); conn == nil {
+		t.Fatalf("another address was refused: %+v", ans)
+	}
+	// A reader that goes gives its place back.
+	open[0].Close(websocket.StatusNormalClosure, "")
+	deadline := time.Now().Add(wait)
+	for {
+		conn, _ := a.ws()
+		if conn != nil {
+			break
+		}
+		if time.Now().After(deadline) {
+			t.Fatal("the place of a closed reader was never given back")
+		}
+		time.Sleep(20 * time.Millisecond)
+	}
+	// The readers kept open still get news.
+	in.post(item("Still here", "en", []string{"mena"}, nil))
+	ctx, cancel := context.WithTimeout(context.Background(), wait)
+	defer cancel()
+	for _, conn := range open[1:] {
+		for {
+			_, b, err := conn.Read(ctx)
+			if err != nil {
+				t.Fatalf("an open reader lost its connection: %v", err)
+			}
+			if strings.Contains(string(b), "Still here") {
+				break
+			}
+		}
+	}
+}
+
+func TestMaxReadersRefusesNewAndKeepsOld(t *testing.T) {
+	in := start(t, options{mutate: func(c *server.Config) { c.Live.MaxReaders = 2 }})
+	a, b := in.from(t, "127.0.0.2"), in.from(t, "127.0.0.3")
+	r1, _ := a.ws()
+	r2, _ := b.ws()
+	if r1 == nil || r2 == nil {
+		t.Fatal("readers within the limit were refused")
+	}
+	_, ans := in.from(t, "127.0.0.4").ws()
+	ans.refused(t, http.StatusServiceUnavailable, "server_full")
+	a.get("/api/v1/sse", nil).refused(t, http.StatusServiceUnavailable, "server_full")
+
+	in.post(item("Both old readers get this", "en", []string{"mena"}, nil))
+	ctx, cancel := context.WithTimeout(context.Background(), wait)
+	defer cancel()
+	for _, conn := range []*websocket.Conn{r1, r2} {
+		_, b, err := conn.Read(ctx)
+		if err != nil || !strings.Contains(string(b), "Both old readers") {
+			t.Fatalf("an existing reader did not get the item: %v %s", err, b)
+		}
+	}
+}
+
+func TestReaderConnectRate(t *testing.T) {
+	in := start(t, options{mutate: func(c *server.Config) { c.Limits.ReaderConnects = 2 }}) // bursts of 4
+	a, b := in.from(t, "127.0.0.2"), in.from(t, "127.0.0.3")
+	refused := -1
+	for i := range 12 {
+		if conn, ans := a.ws(); conn == nil {
+			ans.refused(t, http.StatusTooManyRequests, "too_many_connects")
+			refused = i
+			break
+		}
+	}
+	if refused < 0 {
+		t.Fatal("12 connection attempts at once were all let through at 2/s (bursts of 4)")
+	}
+	if refused < 4 {
+		t.Fatalf("refused attempt %d, within the burst of 4", refused+1)
+	}
+	if conn, ans := b.ws(); conn == nil {
+		t.Fatalf("another address was refused: %+v", ans)
+	}
+}
+
+func TestPublicAPIRate(t *testing.T) {
+	in := start(t, options{mutate: func(c *server.Config) { c.Limits.APIRequests = 2 }}) // bursts of 4
+	a, b := in.from(t, "127.0.0.2"), in.from(t, "127.0.0.3")
+	refused := -1
+	for i := range 20 {
+		if ans := a.get("/api/v1/items", nil); ans.status != http.StatusOK {
+			ans.refused(t, http.StatusTooManyRequests, "too_many_requests")
+			refused = i
+			break
+		}
+	}
+	if refused < 4 {
+		t.Fatalf("refused at request %d, want after the burst of 4 and before 20", refused+1)
+	}
+	if ans := b.get("/api/v1/items", nil); ans.status != http.StatusOK {
+		t.Fatalf("another address was refused: %+v", ans)
+	}
+	// An editor from the same address is not counted.
+	for range 10 {
+		if ans := a.get("/api/v1/items", map[string]string{"Authorization": "Bearer " + in.token}); ans.status != http.StatusOK {
+			t.Fatalf("an editor was limited as the public: %+v", ans)
+		}
+	}
+}
+
+func TestAuthFailuresLimit(t *testing.T) {
+	in := start(t, options{mutate: func(c *server.Config) { c.Limits.AuthFailures = 3 }})
+	a, b := in.from(t, "127.0.0.2"), in.from(t, "127.0.0.3")
+	bad := map[string]string{"Authorization": "Bearer not-a-token"}
+	good := map[string]string{"Authorization": "Bearer " + in.token}
+	for i := range 3 {
+		if ans := a.get("/api/v1/push/stats", bad); ans.status != http.StatusUnauthorized && ans.status != http.StatusServiceUnavailable {
+			t.Fatalf("bad token %d: %+v, want 401", i+1, ans)
+		}
+	}
+	// Past the limit even the right token is refused from that address...
+	a.get("/api/v1/push/stats", good).refused(t, http.StatusTooManyRequests, "too_many_failures")
+	a.get("/api/v1/push/stats", bad).refused(t, http.StatusTooManyRequests, "too_many_failures")
+	// ...the public API without a token still works there, and the right
+	// token works from elsewhere.
+	if ans := a.get("/api/v1/items", nil); ans.status != http.StatusOK {
+		t.Fatalf("public read refused after token failures: %+v", ans)
+	}
+	if ans := b.get("/api/v1/items?limit=1", good); ans.status != http.StatusOK {
+		t.Fatalf("an editor from another address was refused: %+v", ans)
+	}
+}
+
+func TestTrustedProxiesDecideTheClientAddress(t *testing.T) {
+	limitAPI := func(c *server.Config) { c.Limits.APIRequests = 1 } // bursts of 2
+	fwd := func(ip string) map[string]string { return map[string]string{"X-Forwarded-For": ip} }
+
+	// By default X-Forwarded-For is not believed: changing it does not
+	// escape the limit.
+	in := start(t, options{mutate: limitAPI})
+	a := in.from(t, "127.0.0.2")
+	statuses := ""
+	for i := range 4 {
+		statuses += strconv.Itoa(a.get("/api/v1/items", fwd("198.51.100."+strconv.Itoa(i+1))).status) + " "
+	}
+	if !strings.Contains(statuses, "429") {
+		t.Fatalf("untrusted X-Forwarded-For escaped the limit: %s", statuses)
+	}
+
+	// Behind a trusted proxy each forwarded client has its own limit, and
+	// a client that is not the proxy is still not believed.
+	in = start(t, options{mutate: func(c *server.Config) {
+		limitAPI(c)
+		c.TrustedProxies = []string{"127.0.0.2/32"}
+	}})
+	proxy, other := in.from(t, "127.0.0.2"), in.from(t, "127.0.0.3")
+	for i := range 2 {
+		if ans := proxy.get("/api/v1/items", fwd("198.51.100.1")); ans.status != http.StatusOK {
+			t.Fatalf("request %d of client 1 refused: %+v", i+1, ans)
+		}
+	}
+	proxy.get("/api/v1/items", fwd("198.51.100.1")).refused(t, http.StatusTooManyRequests, "too_many_requests")
+	if ans := proxy.get("/api/v1/items", fwd("198.51.100.2")); ans.status != http.StatusOK {
+		t.Fatalf("a second client behind the proxy was limited with the first: %+v", ans)
+	}
+	statuses = ""
+	for i := range 4 {
+		statuses += strconv.Itoa(other.get("/api/v1/items", fwd("198.51.100."+strconv.Itoa(i+10))).status) + " "
+	}
+	if !strings.Contains(statuses, "429") {
+		t.Fatalf("X-Forwarded-For from an untrusted address was believed: %s", statuses)
+	}
+}
+
+func TestAPISecurityHeaders(t *testing.T) {
+	in := start(t, options{})
+	for _, path := range []string{"/api/v1/items", "/api/v1/nothing-here", "/api/v1/taxonomy"} {
+		ans := in.from(t, "127.0.0.2").get(path, nil)
+		for k, want := range map[string]string{
+			"X-Content-Type-Options":  "nosniff",
+			"Referrer-Policy":         "no-referrer",
+			"Content-Security-Policy": "default-src 'none'; frame-ancestors 'none'",
+		} {
+			if got := ans.header.Get(k); got != want {
+				t.Errorf("GET %s: %s = %q, want %q", path, k, got, want)
+			}
+		}
+	}
+}
