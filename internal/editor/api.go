@@ -188,7 +188,7 @@ func (a *API) create(c *gin.Context) {
 	now := a.now()
 	it.Editor = editor
 	it.PublishedAt, it.UpdatedAt = now, now
-	seq, dup, err := a.cfg.Stream.Publish(ctx, news.Event{Type: news.EventItem, Item: it}, 0, it.ID)
+	seq, dup, err := a.cfg.Stream.Publish(ctx, news.Event{Type: news.EventItem, Item: it, Client: c.ClientIP()}, 0, it.ID)
 	if dup || errors.Is(err, stream.ErrConflict) {
 		cur, err := a.cfg.Stream.Current(ctx, it.ID)
 		if err != nil {
@@ -279,7 +279,8 @@ func (a *API) change(c *gin.Context, typ string, edit func(news.Item) (news.Item
 		next.UpdatedAt = a.now()
 		next.UpdatedBy = editor
 		msgID := id + "." + strconv.Itoa(next.Version) + "." + news.NewID()
-		seq, _, err := a.cfg.Stream.Publish(ctx, news.Event{Type: typ, Item: next}, cur.Seq, msgID)
+		ev := news.Event{Type: typ, Item: next, Client: c.ClientIP(), Before: &cur}
+		seq, _, err := a.cfg.Stream.Publish(ctx, ev, cur.Seq, msgID)
 		if errors.Is(err, stream.ErrConflict) {
 			continue
 		}

@@ -5,6 +5,8 @@
 // Writes go to the stream package and are answered only after JetStream has
 // stored them; corrections use optimistic concurrency on the item's last
 // seq, so concurrent editors on any instance never overwrite each other.
+// Every event also carries, for the audit trail only, the editor's client
+// address and, for a correction or retraction, the item as it was before.
 // Lists are read from the history projection. An *API is safe for concurrent
 // use; it holds no lock of its own.
 package editor

@@ -58,10 +58,18 @@ const (
 // Event is one entry of the news stream: a new item, a correction or a
 // retraction, with the item as it is after the event. Seq is the stream
 // sequence, set when the event is read back from the stream.
+//
+// Client and Before are for the audit trail only: the address of the
+// editor's client, and for a correction or retraction the item as it was
+// before it. They are stored with the event but never shown to readers
+// (public answers are built from Item.Public()), and the live projection
+// does not keep them.
 type Event struct {
-	Type string `json:"type"`
-	Seq  uint64 `json:"seq"`
-	Item Item   `json:"item"`
+	Type   string `json:"type"`
+	Seq    uint64 `json:"seq"`
+	Item   Item   `json:"item"`
+	Client string `json:"client,omitempty"`
+	Before *Item  `json:"before,omitempty"`
 }
 
 var idEncoding = base32.NewEncoding("abcdefghijklmnopqrstuvwxyz234567").WithPadding(base32.NoPadding)

@@ -1,6 +1,7 @@
 // Package stream is Newsflash's connection to NATS JetStream: it runs the
 // embedded nats-server (the default) or connects to an external cluster,
-// sets up the news stream and the idempotency key-value bucket, publishes
+// sets up the news stream, the idempotency key-value bucket and the audit
+// stream (a server-side copy of the news stream, kept longer), publishes
 // events with optimistic concurrency, reads items back, and follows the
 // stream with one ordered consumer per instance, handing every event, in
 // stream order, to a single callback.

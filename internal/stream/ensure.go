@@ -20,8 +20,8 @@ var ErrIncompatible = errors.New("existing stream is incompatible")
 //   - limits that would drop stored messages (a shorter MaxAge, fewer MaxMsgs,
 //     a smaller MaxBytes) are not applied: the larger existing value is kept
 //     and a warning logged;
-//   - other differences (replicas, larger limits, the duplicate window) are
-//     applied.
+//   - other differences (replicas, larger limits, the duplicate window, the
+//     streams it sources from) are applied.
 //
 // An unchanged stream is not updated at all: an update on every start races
 // in nats-server with consumers being created by other instances.
@@ -63,7 +63,23 @@ func sameStream(have, cfg jetstream.StreamConfig) bool {
 		unlimited(int64(have.MaxMsgSize)) == unlimited(int64(cfg.MaxMsgSize)) &&
 		(cfg.Duplicates == 0 || have.Duplicates == cfg.Duplicates) && unlimited(have.MaxMsgsPerSubject) == unlimited(cfg.MaxMsgsPerSubject) &&
 		have.Description == cfg.Description && have.DenyDelete == cfg.DenyDelete && have.DenyPurge == cfg.DenyPurge &&
-		have.AllowDirect == cfg.AllowDirect && have.AllowRollup == cfg.AllowRollup && have.Discard == cfg.Discard
+		have.AllowDirect == cfg.AllowDirect && have.AllowRollup == cfg.AllowRollup && have.Discard == cfg.Discard &&
+		sameSources(have.Sources, cfg.Sources)
+}
+
+// sameSources compares what Newsflash sets of a stream's sources.
+func sameSources(have, want []*jetstream.StreamSource) bool {
+	if len(have) != len(want) {
+		return false
+	}
+	for i, w := range want {
+		h := have[i]
+		if h.Name != w.Name || h.FilterSubject != w.FilterSubject || h.OptStartSeq != w.OptStartSeq ||
+			len(h.SubjectTransforms) != len(w.SubjectTransforms) || (h.External == nil) != (w.External == nil) {
+			return false
+		}
+	}
+	return true
 }
 
 // EnsureKeyValue opens a bucket, creating it, or updating it only when its

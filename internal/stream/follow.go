@@ -79,6 +79,8 @@ func (s *Stream) Follow(ctx context.Context, fn func(news.Event), caughtUp func(
 			if err != nil {
 				s.log.Error("follow: skipping undecodable event", "seq", seq, "err", err)
 			} else {
+				// What only the audit needs stays out of the live projection.
+				ev.Client, ev.Before = "", nil
 				fn(ev)
 			}
 			if !signalled && meta.NumPending == 0 {

@@ -12,10 +12,13 @@ import (
 	"newsflash/internal/news"
 )
 
-// wireEvent is an event as stored: the seq is the message's own.
+// wireEvent is an event as stored: the seq is the message's own. Client and
+// Before are kept for the audit trail (see news.Event).
 type wireEvent struct {
-	Type string    `json:"type"`
-	Item news.Item `json:"item"`
+	Type   string     `json:"type"`
+	Item   news.Item  `json:"item"`
+	Client string     `json:"client,omitempty"`
+	Before *news.Item `json:"before,omitempty"`
 }
 
 // Publish appends an event for ev.Item.ID to the stream and returns its seq
@@ -29,7 +32,7 @@ func (s *Stream) Publish(ctx context.Context, ev news.Event, expectLast uint64, 
 	}
 	it := ev.Item
 	it.Seq = 0
-	data, err := json.Marshal(wireEvent{Type: ev.Type, Item: it})
+	data, err := json.Marshal(wireEvent{Type: ev.Type, Item: it, Client: ev.Client, Before: ev.Before})
 	if err != nil {
 		return 0, false, fmt.Errorf("encode event: %w", err)
 	}
@@ -76,6 +79,10 @@ func (s *Stream) Current(ctx context.Context, id string) (news.Item, error) {
 	return ev.Item, nil
 }
 
+// DecodeEvent reads an event as the stream stores it (the audit stream keeps
+// the same bytes) and stamps it with seq, the news stream's sequence of it.
+func DecodeEvent(data []byte, seq uint64) (news.Event, error) { return decode(data, seq) }
+
 // decode reads a stored event and stamps it with its seq.
 func decode(data []byte, seq uint64) (news.Event, error) {
 	var w wireEvent
@@ -94,5 +101,5 @@ func decode(data []byte, seq uint64) (news.Event, error) {
 	if w.Type == news.EventItem || w.Item.PublishedSeq == 0 {
 		w.Item.PublishedSeq = seq
 	}
-	return news.Event{Type: w.Type, Seq: seq, Item: w.Item}, nil
+	return news.Event{Type: w.Type, Seq: seq, Item: w.Item, Client: w.Client, Before: w.Before}, nil
 }

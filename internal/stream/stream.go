@@ -47,6 +47,10 @@ type Config struct {
 	// MaxAge and MaxEvents bound the stream's history. Defaults 30 days, 100,000.
 	MaxAge    time.Duration
 	MaxEvents int64
+	// AuditMaxAge is how long the audit stream (StreamName + "_AUDIT", a
+	// copy of every event) keeps events, whatever the news stream's own
+	// limits. Default 90 days.
+	AuditMaxAge time.Duration
 	// IdempotencyWindow is how long an Idempotency-Key is remembered.
 	// Default 24 h, and never longer than MaxAge.
 	IdempotencyWindow time.Duration
@@ -75,6 +79,9 @@ func (c *Config) setDefaults() {
 	if c.MaxEvents == 0 {
 		c.MaxEvents = 100_000
 	}
+	if c.AuditMaxAge == 0 {
+		c.AuditMaxAge = 90 * 24 * time.Hour
+	}
 	if c.IdempotencyWindow == 0 {
 		c.IdempotencyWindow = 24 * time.Hour
 	}
@@ -102,6 +109,7 @@ type Stream struct {
 	js    jetstream.JetStream
 	str   jetstream.Stream
 	idem  jetstream.KeyValue
+	audit jetstream.Stream
 	epoch string
 	// closed is closed when the NATS connection has closed.
 	closed chan struct{}
@@ -188,6 +196,7 @@ func (s *Stream) setup(ctx context.Context) error {
 		Storage:      jetstream.FileStorage,
 		Replicas:     s.cfg.Replicas,
 	}
+	ac := s.auditConfig()
 	return Retry(ctx, s.cfg.Timeout, s.log, func(ctx context.Context) error {
 		str, err := EnsureStream(ctx, s.js, sc, s.log)
 		if errors.Is(err, ErrIncompatible) {
@@ -200,7 +209,14 @@ func (s *Stream) setup(ctx context.Context) error {
 		if err != nil {
 			return fmt.Errorf("create bucket %s: %w", kc.Bucket, err)
 		}
-		s.str, s.idem = str, kv
+		audit, err := EnsureStream(ctx, s.js, ac, s.log)
+		if errors.Is(err, ErrIncompatible) {
+			return RetryStop{err}
+		}
+		if err != nil {
+			return fmt.Errorf("create stream %s: %w", ac.Name, err)
+		}
+		s.str, s.idem, s.audit = str, kv, audit
 		s.epoch = strconv.FormatInt(str.CachedInfo().Created.UnixNano(), 36)
 		return nil
 	})
