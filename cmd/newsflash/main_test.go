@@ -274,6 +274,7 @@ func TestServeInvalidConfig(t *testing.T) {
 		{"reader connects -5", []string{"--reader-connects-per-second", "-5"}, nil, []string{"--reader-connects-per-second -5"}},
 		{"api requests 0", nil, map[string]string{"NEWSFLASH_API_REQUESTS_PER_SECOND": "0"}, []string{"--api-requests-per-second 0"}},
 		{"auth failures -3", []string{"--auth-failures-per-minute", "-3"}, nil, []string{"--auth-failures-per-minute -3"}},
+		{"metrics allow nonsense", []string{"--metrics-allow", "prometheus"}, nil, []string{`--metrics-allow "prometheus"`}},
 		{"trusted proxies nonsense", []string{"--trusted-proxies", "10.0.0.0/8,proxy.local"}, nil, []string{`--trusted-proxies "proxy.local"`}},
 		{"debug addr nonsense", []string{"--debug-addr", "6060"}, nil, []string{`--debug-addr "6060"`, "host:port"}},
 		{"NEWSFLASH_ADDR nonsense", nil, map[string]string{"NEWSFLASH_ADDR": "nonsense"}, []string{`--addr "nonsense"`}},

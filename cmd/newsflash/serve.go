@@ -36,7 +36,7 @@ type serveFlags struct {
 	shutdownTimeout, pingInterval            time.Duration
 	writeTimeout, sseHeartbeat, startTimeout time.Duration
 	readerQueue                              int
-	trustedProxies                           listFlag
+	trustedProxies, metricsAllow             listFlag
 	maxReaders, readersPerAddress            int
 	readerConnects, apiRequests, authFails   int
 	logFormat, logLevel                      string
@@ -73,6 +73,7 @@ func serveFlagSet() (*flags, *serveFlags) {
 	fs.DurationVar(&v.sseHeartbeat, "sse-heartbeat", 15*time.Second, "SSE comment heartbeat interval")
 	fs.IntVar(&v.readerQueue, "reader-queue", 256, "events a reader may have waiting before it is closed as a slow consumer")
 	fs.Var(&v.trustedProxies, "trusted-proxies", "proxies (addresses or CIDRs, such as 10.0.0.0/8) whose X-Forwarded-For names the client; default none")
+	fs.Var(&v.metricsAllow, "metrics-allow", "client addresses or CIDRs that may read GET /metrics; default loopback and private networks")
 	fs.IntVar(&v.maxReaders, "max-readers", 0, "readers this instance takes before answering new ones 503; 0: the open files limit less 1024; -1: no limit")
 	fs.IntVar(&v.readersPerAddress, "readers-per-address", 200, "readers one client address (IPv6: /64) may have open; -1: no limit")
 	fs.IntVar(&v.readerConnects, "reader-connects-per-second", 20, "WebSocket and SSE connection attempts per second per client address (bursts of twice that); -1: no limit")
@@ -137,10 +138,12 @@ func (v *serveFlags) config(stderr io.Writer) (server.Config, *slog.Logger, erro
 			return cfg, nil, fmt.Errorf("invalid --%s %d: must be at least 1, or -1 for no limit", name, n)
 		}
 	}
-	for _, p := range v.trustedProxies {
-		if _, err := netip.ParsePrefix(p); err != nil {
-			if _, err := netip.ParseAddr(p); err != nil {
-				return cfg, nil, fmt.Errorf("invalid --trusted-proxies %q: want addresses or CIDRs, such as 10.0.0.0/8", p)
+	for name, list := range map[string]listFlag{"trusted-proxies": v.trustedProxies, "metrics-allow": v.metricsAllow} {
+		for _, p := range list {
+			if _, err := netip.ParsePrefix(p); err != nil {
+				if _, err := netip.ParseAddr(p); err != nil {
+					return cfg, nil, fmt.Errorf("invalid --%s %q: want addresses or CIDRs, such as 10.0.0.0/8", name, p)
+				}
 			}
 		}
 	}
@@ -222,7 +225,7 @@ func (v *serveFlags) config(stderr io.Writer) (server.Config, *slog.Logger, erro
 		Heartbeat: v.sseHeartbeat, AllowedOrigins: v.allowedOrigins,
 		MaxReaders: v.maxReaders, ReadersPerAddress: v.readersPerAddress,
 	}
-	cfg.TrustedProxies = v.trustedProxies
+	cfg.TrustedProxies, cfg.MetricsAllow = v.trustedProxies, v.metricsAllow
 	cfg.Limits = server.Limits{ReaderConnects: v.readerConnects, APIRequests: v.apiRequests, AuthFailures: v.authFails}
 	cfg.Logger = log
 	return cfg, log, nil

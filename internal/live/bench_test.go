@@ -67,9 +67,9 @@ func BenchmarkReaderQueue(b *testing.B) {
 	var buf [][]byte
 	b.ReportAllocs()
 	for i := 0; b.Loop(); i++ {
-		r.enqueue(frame)
+		r.enqueue(frame, 0)
 		if i%64 == 63 {
-			buf, _ = r.take(buf)
+			buf, _, _ = r.take(buf)
 		}
 	}
 }

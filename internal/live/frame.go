@@ -12,7 +12,10 @@ import (
 const (
 	transportWS = iota
 	transportSSE
+	numTransports
 )
+
+var transportNames = [numTransports]string{"ws", "sse"}
 
 // kinds of frames a reader gets for an event.
 const (

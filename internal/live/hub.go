@@ -8,8 +8,11 @@ import (
 	"sync/atomic"
 	"time"
 
+	"github.com/prometheus/client_golang/prometheus"
+
 	"newsflash/internal/history"
 	"newsflash/internal/limit"
+	"newsflash/internal/metrics"
 	"newsflash/internal/news"
 )
 
@@ -43,6 +46,8 @@ type Config struct {
 	CatchUpWait time.Duration
 	// Logger. Default slog.Default().
 	Logger *slog.Logger
+	// Metrics to report to. Default: metrics of its own (not served).
+	Metrics *metrics.Metrics
 }
 
 // Backfill limits.
@@ -59,11 +64,14 @@ type Hub struct {
 	wg      sync.WaitGroup // one per connected reader
 	runq    *runQueue
 	perAddr *limit.Conns
+	m       *metrics.Metrics
+	tm      [numTransports]transportMetrics
 
 	mu       sync.Mutex
 	groups   map[groupKey]*group
 	closing  bool
-	count    int       // subscribed
+	count    int // subscribed
+	counts   [numTransports]int
 	admitted int       // subscribed, or admitted and about to
 	due      []*reader // Deliver's readers to schedule, reused
 }
@@ -103,8 +111,72 @@ func New(cfg Config) (*Hub, error) {
 	if cfg.Logger == nil {
 		cfg.Logger = slog.Default()
 	}
-	return &Hub{cfg: cfg, log: cfg.Logger, groups: make(map[groupKey]*group), runq: newRunQueue(),
-		perAddr: limit.NewConns(cfg.ReadersPerAddress)}, nil
+	if cfg.Metrics == nil {
+		cfg.Metrics = metrics.New()
+	}
+	h := &Hub{cfg: cfg, log: cfg.Logger, groups: make(map[groupKey]*group), runq: newRunQueue(),
+		perAddr: limit.NewConns(cfg.ReadersPerAddress), m: cfg.Metrics}
+	for t := range numTransports {
+		name := transportNames[t]
+		h.tm[t] = transportMetrics{
+			connects:  h.m.Connects.WithLabelValues(name),
+			delivered: h.m.Delivered.WithLabelValues(name),
+		}
+	}
+	h.registerGauges()
+	return h, nil
+}
+
+// transportMetrics are the labelled children a hot path uses.
+type transportMetrics struct {
+	connects, delivered prometheus.Counter
+}
+
+// wrote counts frames written to a reader and, for the oldest event among
+// them (published at Unix ns at, 0 if none), the delivery lag.
+func (h *Hub) wrote(transport, frames int, at int64) {
+	h.tm[transport].delivered.Add(float64(frames))
+	if at > 0 {
+		h.m.DeliveryLag.Observe(float64(time.Now().UnixNano()-at) / 1e9)
+	}
+}
+
+func (h *Hub) registerGauges() {
+	h.m.GaugeVec("readers", "Connected readers, by transport.", "transport", transportNames[:], func(name string) float64 {
+		h.mu.Lock()
+		defer h.mu.Unlock()
+		for t, n := range transportNames {
+			if n == name {
+				return float64(h.counts[t])
+			}
+		}
+		return 0
+	})
+	h.m.Gauge("reader_queued_frames", "Frames waiting in readers' queues, over all readers.", func() float64 {
+		n, _ := h.queueDepth()
+		return float64(n)
+	})
+	h.m.Gauge("reader_queue_max", "The longest reader queue, in frames.", func() float64 {
+		_, m := h.queueDepth()
+		return float64(m)
+	})
+	h.m.Gauge("readers_waiting_for_writer", "Readers with frames to write that wait for one of the hub's writers.", func() float64 {
+		return float64(h.runq.len())
+	})
+}
+
+// queueDepth sums and maxes the readers' queues; at scrape time only.
+func (h *Hub) queueDepth() (sum, most int) {
+	h.mu.Lock()
+	defer h.mu.Unlock()
+	for _, g := range h.groups {
+		for r := range g.readers {
+			n := r.queuedLen()
+			sum += n
+			most = max(most, n)
+		}
+	}
+	return sum, most
 }
 
 // SetReady opens the hub to readers: call it once history has caught up
@@ -127,6 +199,9 @@ func (h *Hub) Deliver(e *history.Entry) {
 	if e == nil {
 		return
 	}
+	// The delivery lag counts from the item's publication by the editor API
+	// (its updated_at, stamped just before the write to JetStream).
+	at := e.Event.Item.UpdatedAt.UnixNano()
 	h.mu.Lock()
 	defer h.mu.Unlock()
 	for _, g := range h.groups {
@@ -136,7 +211,7 @@ func (h *Hub) Deliver(e *history.Entry) {
 		}
 		frame := eventFrame(e, g.transport, kind)
 		for r := range g.readers {
-			if e.Event.Seq > r.after && r.enqueue(frame) {
+			if e.Event.Seq > r.after && r.enqueue(frame, at) {
 				h.due = append(h.due, r)
 			}
 		}
@@ -212,8 +287,11 @@ func (h *Hub) subscribe(transport int, q resume, addrKey string, hk hooks) (*rea
 	hk.schedule = h.schedule
 	r := newReader(g, head, h.cfg.QueueSize, frames, hk)
 	r.addrKey = addrKey
+	r.transport = transport
 	g.readers[r] = struct{}{}
 	h.count++
+	h.counts[transport]++
+	h.tm[transport].connects.Inc()
 	h.wg.Add(1)
 	return r, nil
 }
@@ -228,7 +306,15 @@ func (h *Hub) unsubscribe(r *reader) {
 		delete(h.groups, groupKey{transport: g.transport, filter: g.filter.Key()})
 	}
 	h.count--
+	h.counts[r.transport]--
 	h.mu.Unlock()
+	r.mu.Lock()
+	reason := r.gone
+	r.mu.Unlock()
+	if reason == "" {
+		reason = metrics.ReasonClosed
+	}
+	h.m.Disconnects.WithLabelValues(transportNames[r.transport], reason).Inc()
 	h.release(r.addrKey)
 	h.wg.Done()
 }

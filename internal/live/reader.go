@@ -2,6 +2,8 @@ package live
 
 import (
 	"sync"
+
+	"newsflash/internal/metrics"
 )
 
 // reader states.
@@ -36,15 +38,24 @@ type reader struct {
 	after uint64 // events up to this seq came as history
 	max   int    // queue bound
 	hooks
-	addrKey string // the client address it was admitted from
+	addrKey   string // the client address it was admitted from
+	transport int
 
 	// guarded by mu
 	mu      sync.Mutex
 	first   [][]byte // welcome and history, written before the queue
-	queue   [][]byte
+	queue   []queued
 	state   int
-	running bool // run is scheduled or under way
-	blocked bool // the peer has not taken what run wrote last
+	gone    string // why it was told to go: metrics.ReasonSlow or ReasonShutdown
+	running bool   // run is scheduled or under way
+	blocked bool   // the peer has not taken what run wrote last
+}
+
+// queued is a frame waiting for the writer, with its event's publication
+// time (Unix ns) for the delivery lag.
+type queued struct {
+	frame []byte
+	at    int64
 }
 
 func newReader(g *group, after uint64, max int, first [][]byte, hk hooks) *reader {
@@ -82,7 +93,7 @@ func (r *reader) startLocked() bool {
 // and drops what it held, since it will resume from history anyway. It
 // reports whether run is to be scheduled, which the caller does (Deliver
 // schedules its readers together).
-func (r *reader) enqueue(frame []byte) bool {
+func (r *reader) enqueue(frame []byte, at int64) bool {
 	r.mu.Lock()
 	if r.state != stateOpen {
 		r.mu.Unlock()
@@ -93,7 +104,7 @@ func (r *reader) enqueue(frame []byte) bool {
 		r.queue = nil
 		r.first = nil
 	} else {
-		r.queue = append(r.queue, frame)
+		r.queue = append(r.queue, queued{frame, at})
 	}
 	if r.run == nil {
 		r.mu.Unlock()
@@ -127,43 +138,70 @@ func (r *reader) unblock() {
 	}
 }
 
-// take hands the writer everything queued, reusing buf, and the state.
-func (r *reader) take(buf [][]byte) ([][]byte, int) {
+// take hands the writer everything queued, reusing buf, the publication
+// time of its oldest event (0 if none) and the state.
+func (r *reader) take(buf [][]byte) ([][]byte, int64, int) {
 	r.mu.Lock()
 	defer r.mu.Unlock()
-	return r.takeLocked(buf), r.state
+	buf, at := r.takeLocked(buf)
+	if r.state == stateSlow || r.state == stateShutdown {
+		r.gone = goneReason(r.state)
+	}
+	return buf, at, r.state
 }
 
-func (r *reader) takeLocked(buf [][]byte) [][]byte {
+func (r *reader) takeLocked(buf [][]byte) ([][]byte, int64) {
 	buf = append(buf[:0], r.first...)
 	r.first = nil
-	buf = append(buf, r.queue...)
+	var at int64
+	if len(r.queue) > 0 {
+		at = r.queue[0].at
+	}
+	for _, q := range r.queue {
+		buf = append(buf, q.frame)
+	}
 	clear(r.queue)
 	r.queue = r.queue[:0]
-	return buf
+	return buf, at
+}
+
+func goneReason(state int) string {
+	if state == stateSlow {
+		return metrics.ReasonSlow
+	}
+	return metrics.ReasonShutdown
+}
+
+// queued reports how many frames wait (metrics).
+func (r *reader) queuedLen() int {
+	r.mu.Lock()
+	defer r.mu.Unlock()
+	return len(r.first) + len(r.queue)
 }
 
 // next is take for run: it returns what to write and the state, with more
 // false when run should return. An open reader with nothing queued stops
 // run; a reader told to go (slow, shutdown) is handed its state once, and
 // is closed from then on.
-func (r *reader) next(buf [][]byte) (batch [][]byte, state int, more bool) {
+func (r *reader) next(buf [][]byte) (batch [][]byte, at int64, state int, more bool) {
 	r.mu.Lock()
 	defer r.mu.Unlock()
 	switch r.state {
 	case stateOpen:
 		if len(r.first) == 0 && len(r.queue) == 0 {
 			r.running = false
-			return buf[:0], stateOpen, false
+			return buf[:0], 0, stateOpen, false
 		}
-		return r.takeLocked(buf), stateOpen, true
+		batch, at = r.takeLocked(buf)
+		return batch, at, stateOpen, true
 	case stateClosed:
 		r.running = false
-		return buf[:0], stateClosed, false
+		return buf[:0], 0, stateClosed, false
 	default:
 		st := r.state
+		r.gone = goneReason(st)
 		r.state = stateClosed
-		return buf[:0], st, true
+		return buf[:0], 0, st, true
 	}
 }
 

@@ -50,6 +50,13 @@ func (q *runQueue) push(rs ...*reader) {
 	}
 }
 
+// len is how many readers wait for a worker.
+func (q *runQueue) len() int {
+	q.mu.Lock()
+	defer q.mu.Unlock()
+	return len(q.items)
+}
+
 // workChunk is how many readers a worker takes at once.
 const workChunk = 64
 

@@ -181,26 +181,26 @@ func TestReaderRunsOneWriterAtATime(t *testing.T) {
 		schedule: func(*reader) { started++ },
 	})
 	r.signal()
-	if r.enqueue([]byte("a")) || r.enqueue([]byte("b")) {
+	if r.enqueue([]byte("a"), 0) || r.enqueue([]byte("b"), 0) {
 		t.Fatal("enqueue asked to schedule a reader that is scheduled already")
 	}
 	if started != 1 {
 		t.Fatalf("scheduled %d times, want 1", started)
 	}
-	batch, st, more := r.next(nil)
+	batch, _, st, more := r.next(nil)
 	if !more || st != stateOpen || len(batch) != 3 || string(batch[0]) != "welcome" || string(batch[2]) != "b" {
 		t.Fatalf("next = %q, %d, %v; want welcome, a, b", batch, st, more)
 	}
-	if _, _, more := r.next(nil); more {
+	if _, _, _, more := r.next(nil); more {
 		t.Fatal("next with nothing queued should stop the writer")
 	}
-	if !r.enqueue([]byte("c")) {
+	if !r.enqueue([]byte("c"), 0) {
 		t.Fatal("an event after the writer stopped should schedule it")
 	}
 	// Blocked (the peer is behind): events queue, nothing is scheduled
 	// until unblock.
 	r.block()
-	if r.enqueue([]byte("d")) {
+	if r.enqueue([]byte("d"), 0) {
 		t.Fatal("a blocked reader was scheduled")
 	}
 	r.unblock()
@@ -209,16 +209,16 @@ func TestReaderRunsOneWriterAtATime(t *testing.T) {
 	}
 	// Overflow: the queue is dropped and the writer is told once.
 	for range 5 {
-		r.enqueue([]byte("x"))
+		r.enqueue([]byte("x"), 0)
 	}
-	batch, st, more = r.next(nil)
+	batch, _, st, more = r.next(nil)
 	if !more || st != stateSlow || len(batch) != 0 {
 		t.Fatalf("after overflow next = %q, %d, %v; want nothing, slow, more", batch, st, more)
 	}
-	if _, st, more := r.next(nil); more || st != stateClosed {
+	if _, _, st, more := r.next(nil); more || st != stateClosed {
 		t.Fatalf("after the slow state was handed over next = %d, %v; want closed, stop", st, more)
 	}
-	if r.enqueue([]byte("y")) {
+	if r.enqueue([]byte("y"), 0) {
 		t.Fatal("a closed reader was scheduled")
 	}
 	r.setState(stateShutdown)

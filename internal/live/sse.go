@@ -63,16 +63,21 @@ func (h *Hub) ServeSSE(c *gin.Context) {
 		}
 		return rc.Flush()
 	}
-	first, _ := r.take(nil)
+	first, _, _ := r.take(nil)
 	if err := write(first); err != nil {
 		return
 	}
+	h.wrote(transportSSE, len(first), 0)
 
 	ctx := c.Request.Context()
 	beat := time.NewTicker(h.cfg.Heartbeat)
 	defer beat.Stop()
 	var batch [][]byte
 	for {
+		var (
+			at     int64
+			events bool
+		)
 		select {
 		case <-ctx.Done():
 			return
@@ -80,7 +85,8 @@ func (h *Hub) ServeSSE(c *gin.Context) {
 			batch = append(batch[:0], heartbeat)
 		case <-wake:
 			var st int
-			batch, st = r.take(batch)
+			batch, at, st = r.take(batch)
+			events = true
 			if st == stateSlow {
 				h.log.Info("closing slow reader", "transport", "sse", "remote", c.ClientIP())
 				return
@@ -92,6 +98,9 @@ func (h *Hub) ServeSSE(c *gin.Context) {
 		if len(batch) > 0 {
 			if err := write(batch); err != nil {
 				return
+			}
+			if events {
+				h.wrote(transportSSE, len(batch), at)
 			}
 			clear(batch)
 		}

@@ -101,20 +101,23 @@ func (w *wsReader) drain(r *reader) {
 	batch := arr[:0]
 	for {
 		var (
+			at   int64
 			st   int
 			more bool
 		)
-		batch, st, more = r.next(batch)
+		batch, at, st, more = r.next(batch)
 		if !more {
 			return
 		}
 		if len(batch) > 0 {
 			kept, err := w.sock.send(batch, r)
+			n := len(batch)
 			clear(batch)
 			if err != nil {
 				w.kill() // the read side ends the reader
 				return
 			}
+			w.h.wrote(transportWS, n, at)
 			if kept {
 				return
 			}

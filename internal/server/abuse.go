@@ -1,6 +1,7 @@
 package server
 
 import (
+	"errors"
 	"net/http"
 	"strings"
 	"syscall"
@@ -140,5 +141,23 @@ func securityHeaders() gin.HandlerFunc {
 		h.Set("Content-Security-Policy", "default-src 'none'; frame-ancestors 'none'")
 		h.Set("X-Frame-Options", "DENY")
 		c.Next()
+	}
+}
+
+// countRefusals counts the answers of the abuse limits, by error code.
+func (s *Server) countRefusals() gin.HandlerFunc {
+	return func(c *gin.Context) {
+		c.Next()
+		st := c.Writer.Status()
+		if st != http.StatusTooManyRequests && st != http.StatusServiceUnavailable {
+			return
+		}
+		for _, e := range c.Errors {
+			var he *httperr.Error
+			if errors.As(e.Err, &he) && (he.Status == http.StatusTooManyRequests || he.Code == "server_full") {
+				s.metrics.Refused.WithLabelValues(he.Code).Inc()
+				return
+			}
+		}
 	}
 }

@@ -26,7 +26,7 @@ func (s *Server) routes(api *editor.API) (*gin.Engine, error) {
 		return nil, fmt.Errorf("trusted proxies: %w", err)
 	}
 	// Security headers go on every answer; pages set their own CSP over it.
-	e.Use(s.requestLog(), s.recover(), securityHeaders())
+	e.Use(s.requestLog(), s.recover(), securityHeaders(), s.countRefusals())
 	e.NoRoute(func(c *gin.Context) {
 		httperr.Abort(c, httperr.New(http.StatusNotFound, "no_route", "no such endpoint"))
 	})
@@ -40,6 +40,11 @@ func (s *Server) routes(api *editor.API) (*gin.Engine, error) {
 	}
 	e.GET("/healthz", func(c *gin.Context) { c.JSON(http.StatusOK, gin.H{"status": "ok"}) })
 	e.GET("/readyz", s.ready)
+	allow, err := metricsAllow(s.cfg.MetricsAllow)
+	if err != nil {
+		return nil, err
+	}
+	e.GET("/metrics", s.serveMetrics(allow))
 
 	v1 := e.Group("/api/v1", s.cors())
 	// Streams have no overall deadline; the hub bounds each write itself.
@@ -47,6 +52,7 @@ func (s *Server) routes(api *editor.API) (*gin.Engine, error) {
 	v1.GET("/sse", s.readerConnects(), s.hub.ServeSSE)
 	rest := v1.Group("", s.limits(), s.authFailures(), s.apiRequests())
 	api.Register(rest)
+	s.audit.Register(rest.Group("", s.cfg.Editors.RequireEditor()))
 	if s.push != nil {
 		s.push.Register(rest, rest.Group("", s.cfg.Editors.RequireEditor()))
 	} else {

@@ -14,9 +14,11 @@ import (
 
 	"github.com/gin-gonic/gin"
 
+	"newsflash/internal/audit"
 	"newsflash/internal/editor"
 	"newsflash/internal/history"
 	"newsflash/internal/live"
+	"newsflash/internal/metrics"
 	"newsflash/internal/news"
 	"newsflash/internal/push"
 	"newsflash/internal/pushpolicy"
@@ -47,6 +49,9 @@ type Config struct {
 	// Push tunes delivery (TTLs, concurrency, limits); the required fields
 	// are filled in here.
 	Push push.Config
+	// Audit tunes the audit trail's reads; JetStream, Stream and Logger are
+	// filled in here. Its retention is Stream.AuditMaxAge.
+	Audit audit.Config
 	// TrustedProxies are the proxies (addresses or CIDRs) whose
 	// X-Forwarded-For and X-Real-IP headers name the client. Default none:
 	// the connection's own address is the client's.
@@ -55,6 +60,9 @@ type Config struct {
 	// defaults to the open files limit less 1024 (-1: no limit) and
 	// Live.ReadersPerAddress to DefaultReadersPerAddress (-1: no limit).
 	Limits Limits
+	// MetricsAllow are the client addresses (CIDRs) that may read
+	// GET /metrics. Default: loopback and private addresses.
+	MetricsAllow []string
 	// MaxBodyBytes bounds request bodies. Default 64 KiB.
 	MaxBodyBytes int64
 	// RequestTimeout bounds reading and writing a non-streaming request.
@@ -66,16 +74,18 @@ type Config struct {
 
 // Server is one running instance.
 type Server struct {
-	cfg    Config
-	log    *slog.Logger
-	stream *stream.Stream
-	hist   *history.Log
-	hub    *live.Hub
-	push   *push.Service // nil when Web Push is off
-	assets *web.Assets
-	abuse  *abuse
-	engine *gin.Engine
-	http   *http.Server
+	cfg     Config
+	log     *slog.Logger
+	stream  *stream.Stream
+	hist    *history.Log
+	hub     *live.Hub
+	push    *push.Service // nil when Web Push is off
+	audit   *audit.Trail
+	assets  *web.Assets
+	abuse   *abuse
+	metrics *metrics.Metrics
+	engine  *gin.Engine
+	http    *http.Server
 
 	stopFollow context.CancelFunc
 	followDone chan struct{}
@@ -133,14 +143,24 @@ func New(ctx context.Context, cfg Config) (*Server, error) {
 	s := &Server{cfg: cfg, log: log, stream: st, caughtUp: make(chan struct{}), followDone: make(chan struct{})}
 	s.hist = history.New(history.Config{MaxEvents: int(cfg.Stream.MaxEvents), MaxAge: cfg.Stream.MaxAge})
 
+	s.metrics = metrics.New()
+	s.metrics.Gauge("nats_connected", "1 while the NATS connection is up, else 0.", func() float64 { return boolGauge(st.Connected()) })
+	s.metrics.Gauge("stream_follow_stalled", "1 while following the stream is stalled (the watchdog restarts it), else 0.", func() float64 { return boolGauge(st.Stalled()) })
+	s.metrics.Gauge("stream_seq", "The newest event this instance has in its history.", func() float64 { return float64(s.hist.Head()) })
 	lc := cfg.Live
-	lc.Log, lc.Taxonomy, lc.Epoch, lc.LastSeq, lc.Logger = s.hist, cfg.Taxonomy, st.Epoch(), st.LastSeq, log
+	lc.Log, lc.Taxonomy, lc.Epoch, lc.LastSeq, lc.Logger, lc.Metrics = s.hist, cfg.Taxonomy, st.Epoch(), st.LastSeq, log, s.metrics
 	if s.hub, err = live.New(lc); err != nil {
 		st.Close()
 		return nil, err
 	}
 	api, err := editor.New(editor.Config{Stream: st, Log: s.hist, Taxonomy: cfg.Taxonomy, Editors: cfg.Editors, Logger: log})
 	if err != nil {
+		st.Close()
+		return nil, err
+	}
+	ac := cfg.Audit
+	ac.JetStream, ac.Stream, ac.Logger = st.JetStream(), st.AuditName(), log
+	if s.audit, err = audit.New(ac); err != nil {
 		st.Close()
 		return nil, err
 	}
@@ -209,6 +229,16 @@ func (s *Server) newPush(ctx context.Context) (*push.Service, error) {
 	s.log.Info("Web Push on", "vapid_public_key", id.PublicKey, "subject", id.Subject())
 	return svc, nil
 }
+
+func boolGauge(b bool) float64 {
+	if b {
+		return 1
+	}
+	return 0
+}
+
+// Metrics are the instance's metrics (served at GET /metrics).
+func (s *Server) Metrics() *metrics.Metrics { return s.metrics }
 
 // Push is the Web Push service, nil when it is off (tests and tools).
 func (s *Server) Push() *push.Service { return s.push }

@@ -272,6 +272,12 @@ func (s *Stream) Ready(ctx context.Context) error {
 	return nil
 }
 
+// Connected reports whether the NATS connection is up (metrics).
+func (s *Stream) Connected() bool { return s.nc.IsConnected() }
+
+// Stalled reports whether following the stream is stalled (metrics).
+func (s *Stream) Stalled() bool { return s.stalled.Load() }
+
 // LastSeq asks the stream for its newest sequence.
 func (s *Stream) LastSeq(ctx context.Context) (uint64, error) {
 	info, err := s.str.Info(ctx)
