@@ -1,0 +1,237 @@
+package audit
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"log/slog"
+	"strconv"
+	"strings"
+	"time"
+
+	"github.com/nats-io/nats.go/jetstream"
+
+	"newsflash/internal/news"
+	"newsflash/internal/stream"
+)
+
+// Page sizes of a query.
+const (
+	DefaultLimit = 100
+	MaxLimit     = 1000
+)
+
+// Config wires a Trail. JetStream and Stream are required.
+type Config struct {
+	// JetStream is the handle to read with.
+	JetStream jetstream.JetStream
+	// Stream is the audit stream's name (stream.Stream.AuditName).
+	Stream string
+	// MaxScan bounds the events one query reads, matching or not (the
+	// editor and since filters are applied to what is read). Default 5,000.
+	MaxScan int
+	// Timeout bounds one query. Default 5 s.
+	Timeout time.Duration
+	// Logger. Default slog.Default().
+	Logger *slog.Logger
+}
+
+// Trail reads the audit stream.
+type Trail struct {
+	cfg Config
+	log *slog.Logger
+}
+
+// New checks cfg and returns a Trail.
+func New(cfg Config) (*Trail, error) {
+	if cfg.JetStream == nil || cfg.Stream == "" {
+		return nil, errors.New("audit: JetStream and Stream are required")
+	}
+	if cfg.MaxScan <= 0 {
+		cfg.MaxScan = 5000
+	}
+	if cfg.Timeout <= 0 {
+		cfg.Timeout = 5 * time.Second
+	}
+	if cfg.Logger == nil {
+		cfg.Logger = slog.Default()
+	}
+	return &Trail{cfg: cfg, log: cfg.Logger}, nil
+}
+
+// Query selects records. The zero value asks for the oldest DefaultLimit
+// records of every item and editor.
+type Query struct {
+	// Item keeps one item's records. Default: all items.
+	Item string
+	// Editor keeps the records of changes by this editor. Default: all.
+	Editor string
+	// Since keeps records whose time is at or after it. Default: no bound.
+	Since time.Time
+	// Cursor starts the read at this position, from Page.NextCursor.
+	// Default: the oldest record (at or after Since).
+	Cursor uint64
+	// Limit is the page size, 1 to MaxLimit. Default DefaultLimit.
+	Limit int
+}
+
+// Actions of records.
+const (
+	ActionPost    = "post"
+	ActionCorrect = "correct"
+	ActionRetract = "retract"
+)
+
+var actions = map[string]string{news.EventItem: ActionPost, news.EventUpdate: ActionCorrect, news.EventRetract: ActionRetract}
+
+// Record is one post, correction or retraction. Seq is the news stream's
+// seq of the event (the after item's seq); Time is when the editor API made
+// the change; Editor is who made it. Client is the address the request came
+// from, and Before the item as it was (nil for a post); both are empty for
+// events stored before Newsflash kept them.
+type Record struct {
+	Seq    uint64     `json:"seq"`
+	Action string     `json:"action"`
+	Item   string     `json:"item"`
+	Editor string     `json:"editor"`
+	Time   time.Time  `json:"time"`
+	Client string     `json:"client,omitempty"`
+	Before *news.Item `json:"before,omitempty"`
+	After  news.Item  `json:"after"`
+}
+
+// Page is one answer. NextCursor is where the read stopped: pass it as the
+// next query's Cursor (with the same filters) to go on, now or later. More
+// says that the read stopped before the end of what matches, at the page
+// size or the scan bound, so the next page may hold records now.
+type Page struct {
+	Records    []Record `json:"records"`
+	NextCursor uint64   `json:"next_cursor"`
+	More       bool     `json:"more"`
+}
+
+// ErrUnavailable: the audit stream did not answer.
+var ErrUnavailable = errors.New("audit stream unavailable")
+
+// clockSkew is how much earlier than Since the read starts. The audit
+// stream stamps a copy when it stores it, after the editor API stamped the
+// change, but on another machine's clock; Since is checked against the
+// change's own time.
+const clockSkew = time.Minute
+
+// Read answers a query, reading at most MaxScan events.
+func (t *Trail) Read(ctx context.Context, q Query) (Page, error) {
+	if q.Limit <= 0 {
+		q.Limit = DefaultLimit
+	}
+	q.Limit = min(q.Limit, MaxLimit)
+	ctx, cancel := context.WithTimeout(ctx, t.cfg.Timeout)
+	defer cancel()
+
+	occ := jetstream.OrderedConsumerConfig{DeliverPolicy: jetstream.DeliverAllPolicy, InactiveThreshold: 2 * t.cfg.Timeout}
+	if q.Item != "" {
+		occ.FilterSubjects = []string{stream.ItemSubject(q.Item)}
+	}
+	switch {
+	case q.Cursor > 0:
+		occ.DeliverPolicy, occ.OptStartSeq = jetstream.DeliverByStartSequencePolicy, q.Cursor
+	case !q.Since.IsZero():
+		start := q.Since.Add(-clockSkew)
+		occ.DeliverPolicy, occ.OptStartTime = jetstream.DeliverByStartTimePolicy, &start
+	}
+	cons, err := t.cfg.JetStream.OrderedConsumer(ctx, t.cfg.Stream, occ)
+	if err != nil {
+		return Page{}, fmt.Errorf("%w: %v", ErrUnavailable, err)
+	}
+	defer t.drop(cons)
+	info := cons.CachedInfo()
+	page := Page{Records: []Record{}, NextCursor: max(info.Delivered.Stream+1, q.Cursor)}
+	// What matched when the consumer was made bounds the read: what comes
+	// later is for the next page.
+	budget := min(uint64(t.cfg.MaxScan), info.NumPending)
+	if q.Editor == "" && q.Since.IsZero() {
+		budget = min(budget, uint64(q.Limit))
+	}
+	if budget == 0 {
+		return page, nil
+	}
+	it, err := cons.Messages(jetstream.PullMaxMessages(int(min(budget, 256))), jetstream.StopAfter(int(budget)))
+	if err != nil {
+		return Page{}, fmt.Errorf("%w: %v", ErrUnavailable, err)
+	}
+	defer it.Stop()
+	for read := uint64(0); read < budget && len(page.Records) < q.Limit; read++ {
+		msg, err := it.Next(jetstream.NextContext(ctx))
+		if err != nil {
+			if read > 0 && errors.Is(err, context.DeadlineExceeded) {
+				// Out of time: what was read is an answer.
+				page.More = true
+				return page, nil
+			}
+			return Page{}, fmt.Errorf("%w: %v", ErrUnavailable, err)
+		}
+		meta, err := msg.Metadata()
+		if err != nil {
+			return Page{}, fmt.Errorf("%w: message without metadata: %v", ErrUnavailable, err)
+		}
+		page.NextCursor, page.More = meta.Sequence.Stream+1, meta.NumPending > 0
+		rec, err := t.record(msg)
+		if err != nil {
+			t.log.Error("audit: skipping undecodable event", "audit_seq", meta.Sequence.Stream, "err", err)
+			continue
+		}
+		if q.Editor != "" && rec.Editor != q.Editor || rec.Time.Before(q.Since) {
+			continue
+		}
+		page.Records = append(page.Records, rec)
+	}
+	return page, nil
+}
+
+// drop deletes the query's consumer rather than leave it to expire.
+func (t *Trail) drop(cons jetstream.Consumer) {
+	info := cons.CachedInfo()
+	if info == nil {
+		return
+	}
+	ctx, cancel := context.WithTimeout(context.Background(), t.cfg.Timeout)
+	defer cancel()
+	if err := t.cfg.JetStream.DeleteConsumer(ctx, t.cfg.Stream, info.Name); err != nil && !errors.Is(err, jetstream.ErrConsumerNotFound) {
+		t.log.Debug("audit: delete consumer", "consumer", info.Name, "err", err)
+	}
+}
+
+// sourceHeader is set by JetStream on a sourced copy:
+// "<stream> <seq> <filter> <transform> <subject> [<ident>]".
+const sourceHeader = "Nats-Stream-Source"
+
+// record decodes one copied event.
+func (t *Trail) record(msg jetstream.Msg) (Record, error) {
+	seq, err := sourceSeq(msg.Headers().Get(sourceHeader))
+	if err != nil {
+		return Record{}, err
+	}
+	ev, err := stream.DecodeEvent(msg.Data(), seq)
+	if err != nil {
+		return Record{}, err
+	}
+	rec := Record{Seq: seq, Action: actions[ev.Type], Item: ev.Item.ID, Editor: ev.Item.UpdatedBy, Time: ev.Item.UpdatedAt,
+		Client: ev.Client, Before: ev.Before, After: ev.Item}
+	if ev.Type == news.EventItem {
+		rec.Editor = ev.Item.Editor
+	}
+	return rec, nil
+}
+
+// sourceSeq reads the news stream's seq from a copy's source header.
+func sourceSeq(h string) (uint64, error) {
+	f := strings.Fields(h)
+	if len(f) < 2 {
+		return 0, fmt.Errorf("source header %q", h)
+	}
+	seq, err := strconv.ParseUint(f[1], 10, 64)
+	if err != nil || seq == 0 {
+		return 0, fmt.Errorf("source header %q", h)
+	}
+	return seq, nil
+}
