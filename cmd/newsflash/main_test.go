@@ -115,6 +115,7 @@ func TestTokenNew(t *testing.T) {
 var wantServeFlags = []struct{ name, env, def string }{
 	{"addr", "NEWSFLASH_ADDR", ":8080"},
 	{"allowed-origins", "NEWSFLASH_ALLOWED_ORIGINS", `""`},
+	{"audit-max-age", "NEWSFLASH_AUDIT_MAX_AGE", "2160h0m0s"},
 	{"data-dir", "NEWSFLASH_DATA_DIR", "./data"},
 	{"editor-hashes", "NEWSFLASH_EDITOR_HASHES", `""`},
 	{"editors", "NEWSFLASH_EDITORS", `""`},
@@ -268,6 +269,8 @@ func TestServeInvalidConfig(t *testing.T) {
 		{"shutdown timeout 0", []string{"--shutdown-timeout", "0s"}, nil, []string{"--shutdown-timeout"}},
 		{"history max events 0", []string{"--history-max-events", "0"}, nil, []string{"--history-max-events 0"}},
 		{"history max age 1m", []string{"--history-max-age", "1m"}, nil, []string{"--history-max-age 1m0s", "at least 5m"}},
+		{"audit max age 30m", []string{"--audit-max-age", "30m"}, nil, []string{"--audit-max-age 30m0s", "at least 1h"}},
+		{"NEWSFLASH_AUDIT_MAX_AGE in days", nil, map[string]string{"NEWSFLASH_AUDIT_MAX_AGE": "90d"}, []string{`NEWSFLASH_AUDIT_MAX_AGE="90d"`, "--audit-max-age"}},
 		{"addr nonsense", []string{"--addr", "nonsense"}, nil, []string{`--addr "nonsense"`, "host:port"}},
 		{"max readers -2", []string{"--max-readers", "-2"}, nil, []string{"--max-readers -2", "-1 for no limit"}},
 		{"readers per address 0", []string{"--readers-per-address", "0"}, nil, []string{"--readers-per-address 0"}},

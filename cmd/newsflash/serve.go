@@ -31,6 +31,7 @@ type serveFlags struct {
 	natsMaxStore, natsMaxMemory              byteSize
 	historyMaxAge                            time.Duration
 	historyMaxEvents                         int64
+	auditMaxAge                              time.Duration
 	taxonomy, editorsFile, editorHashes      string
 	allowedOrigins                           listFlag
 	shutdownTimeout, pingInterval            time.Duration
@@ -62,6 +63,7 @@ func serveFlagSet() (*flags, *serveFlags) {
 	fs.Var(&v.natsMaxMemory, "nats-max-memory", "embedded JetStream memory limit (an external cluster sets its own)")
 	fs.DurationVar(&v.historyMaxAge, "history-max-age", 30*24*time.Hour, "how long events are kept for resuming readers and lists")
 	fs.Int64Var(&v.historyMaxEvents, "history-max-events", 100_000, "how many events are kept at most")
+	fs.DurationVar(&v.auditMaxAge, "audit-max-age", 90*24*time.Hour, "how long the audit trail keeps every post, correction and retraction (at least 1h)")
 	fs.StringVar(&v.taxonomy, "taxonomy", "", "JSON file replacing the default regions, topics and languages")
 	fs.StringVar(&v.editorsFile, "editors", "", "file of editors, one name:sha256hex line each (see newsflash token new)")
 	fs.StringVar(&v.editorHashes, "editor-hashes", "", "editors as name:sha256hex entries separated by commas (instead of --editors)")
@@ -121,6 +123,9 @@ func (v *serveFlags) config(stderr io.Writer) (server.Config, *slog.Logger, erro
 	}
 	if v.historyMaxAge < 5*time.Minute {
 		return cfg, nil, fmt.Errorf("invalid --history-max-age %s: must be at least 5m", v.historyMaxAge)
+	}
+	if v.auditMaxAge < time.Hour {
+		return cfg, nil, fmt.Errorf("invalid --audit-max-age %s: must be at least 1h", v.auditMaxAge)
 	}
 	if v.readerQueue < 16 || v.readerQueue > 65536 {
 		return cfg, nil, fmt.Errorf("invalid --reader-queue %d: must be 16 to 65536", v.readerQueue)
@@ -218,7 +223,7 @@ func (v *serveFlags) config(stderr io.Writer) (server.Config, *slog.Logger, erro
 	cfg.Stream = stream.Config{
 		URL: v.natsURL, CredsFile: v.natsCreds, Listen: v.natsListen, Replicas: v.natsReplicas,
 		MaxStore: int64(v.natsMaxStore), MaxMemory: int64(v.natsMaxMemory),
-		MaxAge: v.historyMaxAge, MaxEvents: v.historyMaxEvents,
+		MaxAge: v.historyMaxAge, MaxEvents: v.historyMaxEvents, AuditMaxAge: v.auditMaxAge,
 	}
 	cfg.Live = live.Config{
 		QueueSize: v.readerQueue, PingInterval: v.pingInterval, WriteTimeout: v.writeTimeout,
