@@ -8,6 +8,7 @@
 package httperr
 
 import (
+	"bytes"
 	"context"
 	"encoding/json"
 	"errors"
@@ -18,6 +19,7 @@ import (
 	"strconv"
 	"strings"
 	"time"
+	"unicode/utf8"
 
 	"github.com/gin-gonic/gin"
 
@@ -109,13 +111,23 @@ func Abort(c *gin.Context, err error) {
 
 // DecodeJSON reads the request body as exactly one JSON value into dst,
 // refusing unknown fields, other media types and trailing data. Its errors
-// are *Error with stable codes: empty_body, malformed_json, unknown_field,
-// invalid_type, unsupported_media_type, body_too_large.
+// are *Error with stable codes: empty_body, malformed_json, invalid_utf8,
+// unknown_field, invalid_type, unsupported_media_type, body_too_large.
+//
+// The body must be valid UTF-8: encoding/json would quietly turn invalid
+// bytes into U+FFFD, and an item's text is stored as the editor sent it.
 func DecodeJSON(c *gin.Context, dst any) error {
 	if ct := c.ContentType(); ct != "" && ct != "application/json" {
 		return New(http.StatusUnsupportedMediaType, "unsupported_media_type", "the body must be application/json")
 	}
-	dec := json.NewDecoder(c.Request.Body)
+	body, err := io.ReadAll(c.Request.Body)
+	if err != nil {
+		return decodeError(err)
+	}
+	if !utf8.Valid(body) {
+		return New(http.StatusBadRequest, "invalid_utf8", "the body is not valid UTF-8")
+	}
+	dec := json.NewDecoder(bytes.NewReader(body))
 	dec.DisallowUnknownFields()
 	if err := dec.Decode(dst); err != nil {
 		return decodeError(err)

@@ -36,6 +36,7 @@ func TestBadInput(t *testing.T) {
 		{"array body", "POST", "/api/v1/items", `[1,2]`, nil, 400, "invalid_type", ""},
 		{"trailing data", "POST", "/api/v1/items", good("") + `{}`, nil, 400, "malformed_json", ""},
 		{"empty body", "POST", "/api/v1/items", ``, nil, 400, "empty_body", ""},
+		{"invalid utf-8", "POST", "/api/v1/items", "{\"text\":\"bad \xff\xfe\",\"lang\":\"en\",\"regions\":[\"mena\"]}", nil, 400, "invalid_utf8", ""},
 		{"body over 64 KiB", "POST", "/api/v1/items", good(`,"source":"` + strings.Repeat("x", 70<<10) + `"`), nil, 413, "body_too_large", ""},
 		{"unknown field", "POST", "/api/v1/items", good(`,"color":"red"`), nil, 400, "unknown_field", "color"},
 		{"wrong type", "POST", "/api/v1/items", `{"text":5,"lang":"en","regions":["mena"]}`, nil, 400, "invalid_type", "text"},

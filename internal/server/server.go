@@ -68,6 +68,9 @@ type Config struct {
 	// RequestTimeout bounds reading and writing a non-streaming request.
 	// Default 30 s.
 	RequestTimeout time.Duration
+	// ReadHeaderTimeout bounds reading a request's headers (slowloris).
+	// Default 10 s.
+	ReadHeaderTimeout time.Duration
 	// Logger. Default slog.Default().
 	Logger *slog.Logger
 }
@@ -110,6 +113,9 @@ func New(ctx context.Context, cfg Config) (*Server, error) {
 	}
 	if cfg.RequestTimeout <= 0 {
 		cfg.RequestTimeout = 30 * time.Second
+	}
+	if cfg.ReadHeaderTimeout <= 0 {
+		cfg.ReadHeaderTimeout = 10 * time.Second
 	}
 	if cfg.Logger == nil {
 		cfg.Logger = slog.Default()
@@ -179,7 +185,7 @@ func New(ctx context.Context, cfg Config) (*Server, error) {
 	}
 	s.http = &http.Server{
 		Handler:           s.engine,
-		ReadHeaderTimeout: 10 * time.Second,
+		ReadHeaderTimeout: cfg.ReadHeaderTimeout,
 		IdleTimeout:       120 * time.Second,
 		MaxHeaderBytes:    16 << 10,
 		ErrorLog:          slog.NewLogLogger(log.Handler(), slog.LevelWarn),
