@@ -128,3 +128,28 @@ func waitAudit(t *testing.T, s *Stream, n uint64) jetstream.Stream {
 		time.Sleep(10 * time.Millisecond)
 	}
 }
+
+// TestAuditMaxAgeReconciled: a longer --audit-max-age is applied to the
+// existing audit stream, a shorter one is not (it would delete records).
+func TestAuditMaxAgeReconciled(t *testing.T) {
+	dir := t.TempDir()
+	var logs bytes.Buffer
+	maxAge := func(age time.Duration) time.Duration {
+		t.Helper()
+		s, err := Open(context.Background(), Config{StoreDir: dir, AuditMaxAge: age, Logger: slog.New(slog.NewTextHandler(&logs, nil))})
+		if err != nil {
+			t.Fatal(err)
+		}
+		defer s.Close()
+		return s.audit.CachedInfo().Config.MaxAge
+	}
+	if got := maxAge(0); got != 90*24*time.Hour {
+		t.Fatalf("default audit max age %s", got)
+	}
+	if got := maxAge(365 * 24 * time.Hour); got != 365*24*time.Hour {
+		t.Fatalf("audit max age not grown: %s", got)
+	}
+	if got := maxAge(time.Hour); got != 365*24*time.Hour || !strings.Contains(logs.String(), "not shrinking") {
+		t.Fatalf("audit max age shrunk to %s; log: %s", got, logs.String())
+	}
+}
