@@ -2,6 +2,7 @@ package deploy
 
 import (
 	"maps"
+	"net/netip"
 	"os"
 	"path"
 	"path/filepath"
@@ -29,6 +30,7 @@ type composeService struct {
 type composeSetup struct {
 	nats, newsflash []composeService
 	proxy           composeService
+	networks        map[string]any // the top-level networks
 }
 
 func (c composeSetup) natsByName(name string) (composeService, bool) {
@@ -44,8 +46,9 @@ func (c composeSetup) natsByName(name string) (composeService, bool) {
 // image, Newsflash by being built from this repository, nginx by image.
 func loadCompose(t *testing.T) composeSetup {
 	t.Helper()
-	var c composeSetup
-	services := obj(yamlDocs(t, composeFile)[0], "services")
+	doc := yamlDocs(t, composeFile)[0]
+	c := composeSetup{networks: obj(doc, "networks")}
+	services := obj(doc, "services")
 	names := slices.Sorted(maps.Keys(services))
 	var proxies []composeService
 	for _, name := range names {
@@ -334,6 +337,101 @@ func TestComposeProxy(t *testing.T) {
 	}
 	if len(list(c.proxy.def, "ports")) == 0 {
 		t.Errorf("%s: publishes no port", where)
+	}
+
+	// Metrics are not served to the public through nginx: a client on the
+	// host's loopback comes from Docker's gateway, a private address.
+	if m := block(t, conf, text, `location\s+=\s+/metrics`); strings.Contains(m, "proxy_pass") ||
+		!regexp.MustCompile(`(deny\s+all|return\s+(403|404))\s*;`).MatchString(m) {
+		t.Errorf("%s: location = /metrics must deny all (or return 403 or 404), not proxy", conf)
+	}
+}
+
+// composeNetworks returns the networks a service is on, each with the fixed
+// IPv4 address the service has there ("" for none).
+func composeNetworks(svc map[string]any) map[string]string {
+	nets := map[string]string{}
+	switch n := node(svc, "networks").(type) {
+	case nil:
+		nets["default"] = ""
+	case []any:
+		for _, name := range stringList(n) {
+			nets[name] = ""
+		}
+	case map[string]any:
+		for name, v := range n {
+			nets[name] = str(v, "ipv4_address")
+		}
+	}
+	return nets
+}
+
+// TestComposeClientAddresses checks that Newsflash sees each client behind
+// nginx: nginx has a fixed address in a fixed subnet, every instance trusts
+// that address (and nothing outside the subnet, nor Docker's gateway), and
+// the limits per address are left at their defaults.
+func TestComposeClientAddresses(t *testing.T) {
+	c := loadCompose(t)
+	flags := serveFlags(t)
+	ep := imageEntrypoint(t)
+	where := composeFile + ": " + c.proxy.name
+
+	var netName string
+	var proxyAddr netip.Addr
+	for name, a := range composeNetworks(c.proxy.def) {
+		if a == "" {
+			continue
+		}
+		addr, err := netip.ParseAddr(a)
+		if err != nil {
+			t.Fatalf("%s: ipv4_address %q on %s: %v", where, a, name, err)
+		}
+		netName, proxyAddr = name, addr
+	}
+	if !proxyAddr.IsValid() {
+		t.Fatalf("%s: no fixed ipv4_address: Newsflash could not trust nginx alone", where)
+	}
+	var subnet, ipRange netip.Prefix
+	var gateway netip.Addr
+	for _, cfg := range list(c.networks, netName, "ipam", "config") {
+		if p, err := netip.ParsePrefix(str(cfg, "subnet")); err == nil && p.Contains(proxyAddr) {
+			subnet = p
+			gateway, _ = netip.ParseAddr(str(cfg, "gateway"))
+			ipRange, _ = netip.ParsePrefix(str(cfg, "ip_range"))
+		}
+	}
+	if !subnet.IsValid() {
+		t.Fatalf("%s: network %s has no ipam subnet holding nginx's address %s", composeFile, netName, proxyAddr)
+	}
+	if !gateway.IsValid() {
+		gateway = subnet.Masked().Addr().Next() // Docker's default
+	}
+	if !isPrivate(subnet) {
+		t.Errorf("%s: subnet %s is not private: Prometheus on it would be refused /metrics by the default --metrics-allow", composeFile, subnet)
+	}
+	if !ipRange.IsValid() || ipRange.Contains(proxyAddr) || !subnet.Contains(ipRange.Addr()) {
+		t.Errorf("%s: network %s wants an ip_range inside %s and outside nginx's %s, or another container may be given that address first", composeFile, netName, subnet, proxyAddr)
+	}
+
+	for _, s := range c.newsflash {
+		where := composeFile + ": " + s.name
+		if _, on := composeNetworks(s.def)[netName]; !on {
+			t.Errorf("%s: not on the network %s, where nginx is", where, netName)
+		}
+		args := serveArgs(t, where, append(slices.Clone(ep[1:]), composeCommand(s.def)...), flags)
+		get := func(name string) string { return setting(flags, args, composeEnv(s.def), name) }
+		trusted := checkClientAddresses(t, where, get, flags)
+		if !slices.ContainsFunc(trusted, func(p netip.Prefix) bool { return p.Contains(proxyAddr) }) {
+			t.Errorf("%s: --trusted-proxies %s leaves out nginx's address %s", where, get("trusted-proxies"), proxyAddr)
+		}
+		for _, p := range trusted {
+			if p.Bits() < subnet.Bits() || !subnet.Contains(p.Addr()) {
+				t.Errorf("%s: --trusted-proxies %s reaches outside the compose network %s", where, p, subnet)
+			}
+			if p.Contains(gateway) {
+				t.Errorf("%s: --trusted-proxies %s holds Docker's gateway %s: a client whose connection comes through it could put any address in X-Forwarded-For", where, p, gateway)
+			}
+		}
 	}
 }
 

@@ -484,3 +484,57 @@ func orDefault(n, def int) int {
 	}
 	return n
 }
+
+// TestKubernetesClientAddresses checks that Newsflash sees each client behind
+// the ingress controller, and that /metrics stays private: the server
+// refuses public addresses itself, and the Ingress refuses /metrics on every
+// host it serves, for when the controller's address is all the server sees.
+func TestKubernetesClientAddresses(t *testing.T) {
+	ms := k8sManifests(t)
+	p := newsflashPod(t, ms)
+	cfg := p.serveConfig(t, ms)
+	where := p.dep.file + " (with its ConfigMap)"
+	for _, pr := range checkClientAddresses(t, where, cfg.get, cfg.flags) {
+		if !isPrivate(pr) {
+			t.Errorf("%s: --trusted-proxies %s is not a private network, as the controller's pods have", where, pr)
+		}
+	}
+
+	const allow = "nginx.ingress.kubernetes.io/whitelist-source-range"
+	const allowNew = "nginx.ingress.kubernetes.io/allowlist-source-range"
+	served, guarded := map[string]string{}, map[string]bool{}
+	for _, ing := range byKind(ms, "Ingress") {
+		ann := obj(ing.doc, "metadata", "annotations")
+		ranges := str(ann, allow)
+		if r := str(ann, allowNew); r != "" {
+			ranges = r
+		}
+		for _, rule := range list(ing.doc, "spec", "rules") {
+			host := str(rule, "host")
+			for _, pth := range list(rule, "http", "paths") {
+				switch path, kind := str(pth, "path"), str(pth, "pathType"); {
+				case path == "/" && kind == "Prefix":
+					served[host] = ing.file + ": Ingress " + ing.name()
+				case path == "/metrics" && kind == "Exact" && ranges != "":
+					where := ing.file + ": Ingress " + ing.name()
+					private := true
+					for _, pr := range prefixes(t, where, "source range", ranges) {
+						private = private && isPrivate(pr)
+					}
+					if !private {
+						t.Errorf("%s: /metrics is allowed from %s, beyond private addresses", where, ranges)
+					}
+					guarded[host] = private
+				}
+			}
+		}
+	}
+	if len(served) == 0 {
+		t.Errorf("no Ingress sends / to Newsflash")
+	}
+	for host, where := range served {
+		if !guarded[host] {
+			t.Errorf("%s: host %q has no Ingress path /metrics (Exact) with %s: the public would reach /metrics whenever the server sees only the controller's address", where, host, allow)
+		}
+	}
+}
