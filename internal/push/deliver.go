@@ -1,6 +1,7 @@
 package push
 
 import (
+	"bytes"
 	"context"
 	"encoding/json"
 	"errors"
@@ -11,7 +12,6 @@ import (
 	"sync"
 	"time"
 
-	webpush "github.com/SherClockHolmes/webpush-go"
 	"github.com/nats-io/nats.go/jetstream"
 
 	"newsflash/internal/history"
@@ -58,7 +58,11 @@ type run struct {
 	ttl   time.Duration // what is left of the notification's life
 	start time.Time
 
-	payloads map[string][]byte // by kind, encoded once
+	// Header values of every send, set before the first.
+	ttlHeader   []string // TTL: what is left of the notification's life
+	topicHeader []string // Topic: the item id, so a newer version replaces it; nil if none
+
+	payloads map[string][]byte // by kind, encoded once; guarded by mu
 
 	dirty chan struct{} // capacity 1: the progress changed since the last save
 
@@ -95,6 +99,10 @@ func (s *Service) deliver(ctx context.Context, j job) (bool, error) {
 	r.ttl = life - r.start.Sub(e.Event.Item.UpdatedAt)
 	if r.ttl < time.Second {
 		return true, r.finish(ctx, "expired")
+	}
+	r.ttlHeader = []string{strconv.Itoa(max(int(r.ttl/time.Second), 1))}
+	if id := e.Event.Item.ID; id != "" {
+		r.topicHeader = []string{id}
 	}
 
 	targets := s.index.match(j.P, e)
@@ -348,30 +356,11 @@ func (s *Service) send(ctx context.Context, r *run, t target, attempts int) outc
 	if until := s.hosts.until(t.sub.host); until.After(s.cfg.Now()) {
 		return deferred // the host asked us to wait
 	}
-	r.mu.Lock()
-	body, ok := r.payloads[t.kind]
-	if !ok {
-		body = encodePayload(t.kind, r.e.Event.Seq, &r.e.Event.Item)
-		r.payloads[t.kind] = body
+	if t.sub.keys == nil { // nothing can be encrypted for it: like a 400
+		s.log.Warn("push: subscription keys unusable", "id", t.sub.ID, "endpoint", pushpolicy.Redact(t.sub.Endpoint), "err", t.sub.keysErr)
+		return s.subscriptionFailed(ctx, t.sub)
 	}
-	r.mu.Unlock()
-	urgency := webpush.UrgencyNormal
-	if p := r.e.Event.Item.Priority; t.kind != news.EventRetract && (p == news.PriorityFlash || p == news.PriorityUrgent) {
-		urgency = webpush.UrgencyHigh
-	}
-	res, err := webpush.SendNotificationWithContext(ctx, body[:len(body):len(body)], &webpush.Subscription{
-		Endpoint: t.sub.Endpoint,
-		Keys:     webpush.Keys{Auth: t.sub.Auth, P256dh: t.sub.P256dh},
-	}, &webpush.Options{
-		HTTPClient:      s.vapidClient(),
-		RecordSize:      recordSize,
-		Subscriber:      s.cfg.Identity.Subscriber(),
-		VAPIDPublicKey:  s.cfg.Identity.PublicKey,
-		VAPIDPrivateKey: s.cfg.Identity.privateKey,
-		TTL:             max(int(r.ttl/time.Second), 1),
-		Topic:           r.e.Event.Item.ID,
-		Urgency:         urgency,
-	})
+	res, err := s.post(ctx, r, t)
 	if err != nil {
 		if errors.Is(err, pushpolicy.ErrRefused) {
 			s.log.Warn("push: endpoint refused by policy", "endpoint", pushpolicy.Redact(t.sub.Endpoint))
@@ -402,6 +391,61 @@ func (s *Service) send(ctx context.Context, r *run, t target, attempts int) outc
 		s.log.Warn("push: send refused", "status", code, "endpoint", pushpolicy.Redact(t.sub.Endpoint))
 		return s.subscriptionFailed(ctx, t.sub)
 	}
+}
+
+// Header values every push request shares (RFC 8030, RFC 8188). Requests
+// share these slices; nothing writes to them.
+var (
+	aes128gcm     = []string{"aes128gcm"}
+	octetStream   = []string{"application/octet-stream"}
+	urgencyHigh   = []string{"high"}
+	urgencyNormal = []string{"normal"}
+)
+
+// post encrypts the run's payload for t's subscription (RFC 8291) and
+// POSTs it to the endpoint with the VAPID header signed for the endpoint's
+// origin (RFC 8292), through the policy's client (no redirects, no proxy,
+// no private addresses). t.sub.keys must not be nil.
+func (s *Service) post(ctx context.Context, r *run, t target) (*http.Response, error) {
+	body, err := t.sub.keys.encrypt(r.payload(t.kind))
+	if err != nil {
+		return nil, err
+	}
+	auth, err := s.cfg.Identity.Header(t.sub.origin, s.cfg.Now())
+	if err != nil {
+		return nil, err
+	}
+	req, err := http.NewRequestWithContext(ctx, http.MethodPost, t.sub.Endpoint, bytes.NewReader(body))
+	if err != nil {
+		return nil, err
+	}
+	urgency := urgencyNormal
+	if p := r.e.Event.Item.Priority; t.kind != news.EventRetract && (p == news.PriorityFlash || p == news.PriorityUrgent) {
+		urgency = urgencyHigh
+	}
+	// Canonical names set directly: the map Header.Set would build.
+	h := req.Header
+	h["Ttl"] = r.ttlHeader
+	if r.topicHeader != nil {
+		h["Topic"] = r.topicHeader
+	}
+	h["Urgency"] = urgency
+	h["Content-Encoding"] = aes128gcm
+	h["Content-Type"] = octetStream
+	h["Authorization"] = []string{auth}
+	return s.client.Do(req)
+}
+
+// payload is the notification of a kind, encoded once per run.
+func (r *run) payload(kind string) []byte {
+	r.mu.Lock()
+	defer r.mu.Unlock()
+	b, ok := r.payloads[kind]
+	if !ok {
+		b = encodePayload(kind, r.e.Event.Seq, &r.e.Event.Item)
+		r.payloads[kind] = b
+	}
+	return b
 }
 
 // retryAfter reads seconds or an HTTP date.
@@ -474,22 +518,6 @@ func (s *Service) removeSubscription(ctx context.Context, id string) {
 		s.log.Warn("push: removing subscription", "id", id, "err", err)
 	}
 	s.index.remove(id)
-}
-
-// vapidClient is the HTTP client handed to webpush-go: it puts in the
-// VAPID header signed once per push-service origin, then sends through the
-// policy's client (no redirects, no proxy, no private addresses).
-func (s *Service) vapidClient() webpush.HTTPClient { return vapidClient{s} }
-
-type vapidClient struct{ s *Service }
-
-func (c vapidClient) Do(req *http.Request) (*http.Response, error) {
-	h, err := c.s.cfg.Identity.Header(req.URL.Scheme+"://"+req.URL.Host, c.s.cfg.Now())
-	if err != nil {
-		return nil, err
-	}
-	req.Header.Set("Authorization", h)
-	return c.s.client.Do(req)
 }
 
 // hostGate remembers push-service hosts that asked us to wait (Retry-After)

@@ -8,12 +8,13 @@ import (
 	"newsflash/internal/news"
 )
 
-// MaxPayload is the largest plaintext sent: with webpush-go's RecordSize
-// 3070 the encrypted body fits the 3,070-byte limit some push services
-// enforce (2,967 bytes of plaintext would fit; this leaves a margin).
+// MaxPayload is the largest plaintext sent: every encrypted body is
+// recordSize bytes, the 3,070-byte limit some push services enforce
+// (maxPlaintext, 2,967 bytes, would fit; this leaves a margin).
 const MaxPayload = 2900
 
-// recordSize is passed to webpush-go.
+// recordSize is the length of every encrypted body and its record size
+// (rs) in the aes128gcm header, as webpush-go's RecordSize 3070 gave.
 const recordSize = 3070
 
 type payloadItem struct {

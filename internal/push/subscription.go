@@ -24,8 +24,13 @@ type Subscription struct {
 	// Failures counts consecutive items that failed with 400/401/403/413.
 	Failures int `json:"failures,omitempty"`
 
-	filter news.Filter // parsed Filter, set by the index
-	host   string      // endpoint host, set by the index
+	// Derived when the subscription enters the index (prepare), then never
+	// modified: sends read them without a lock.
+	filter  news.Filter // parsed Filter
+	host    string      // endpoint host, lower case
+	origin  string      // endpoint scheme://host, the VAPID audience
+	keys    *subKeys    // decoded P256dh and Auth; nil when keysErr
+	keysErr error       // why P256dh or Auth cannot be used
 }
 
 // FilterJSON is a filter as posted and stored.
@@ -122,19 +127,13 @@ func (s *Service) parseFilter(fj FilterJSON) (news.Filter, error) {
 	return f, nil
 }
 
-// prepare fills the derived fields of a stored subscription.
+// prepare fills the derived fields of a stored subscription: the keys are
+// decoded here once, not on every send.
 func (sub *Subscription) prepare() {
 	sub.filter = news.Filter{Regions: sub.Filter.Regions, Topics: sub.Filter.Topics, Langs: sub.Filter.Langs}
 	if u, err := url.Parse(sub.Endpoint); err == nil {
 		sub.host = strings.ToLower(u.Host)
+		sub.origin = u.Scheme + "://" + u.Host
 	}
-}
-
-// origin is the push service's scheme://host, the VAPID audience.
-func origin(endpoint string) string {
-	u, err := url.Parse(endpoint)
-	if err != nil {
-		return ""
-	}
-	return u.Scheme + "://" + u.Host
+	sub.keys, sub.keysErr = parseSubKeys(sub.P256dh, sub.Auth)
 }

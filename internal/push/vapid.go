@@ -236,8 +236,9 @@ func (id *Identity) Header(audience string, now time.Time) (string, error) {
 
 var jwtHeader = base64.RawURLEncoding.EncodeToString([]byte(`{"typ":"JWT","alg":"ES256"}`))
 
-// Subscriber is the contact in the form webpush-go wants: it prefixes
-// "mailto:" itself, so a mailto subject is passed bare.
+// Subscriber is the contact in the form webpush-go wants (it prefixes
+// "mailto:" itself, so a mailto subject is passed bare), for sending with
+// webpush-go, the reference implementation in tests.
 func (id *Identity) Subscriber() string { return strings.TrimPrefix(id.subject, "mailto:") }
 
 // Subject is the contact as sent in the JWT.

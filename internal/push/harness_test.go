@@ -1,0 +1,178 @@
+package push
+
+import (
+	"bytes"
+	"context"
+	"encoding/json"
+	"io"
+	"log/slog"
+	"net/http/httptest"
+	"strings"
+	"sync"
+	"testing"
+	"time"
+
+	natsserver "github.com/nats-io/nats-server/v2/server"
+	"github.com/nats-io/nats.go"
+	"github.com/nats-io/nats.go/jetstream"
+
+	"newsflash/internal/history"
+	"newsflash/internal/news"
+	"newsflash/internal/pushpolicy"
+	"newsflash/internal/pushsink"
+)
+
+// testEnv is a Service on a real JetStream (in process, fsync on every
+// write as in production) that sends to a real local push service, the
+// pushsink, which checks the headers and VAPID and decrypts.
+type testEnv struct {
+	s    *Service
+	sink *pushsink.Sink
+	url  string // the sink's base URL
+	log  *history.Log
+	logs *lockedBuffer // what the Service logged
+}
+
+type lockedBuffer struct {
+	mu sync.Mutex
+	b  bytes.Buffer
+}
+
+func (l *lockedBuffer) Write(p []byte) (int, error) {
+	l.mu.Lock()
+	defer l.mu.Unlock()
+	return l.b.Write(p)
+}
+
+func (l *lockedBuffer) String() string {
+	l.mu.Lock()
+	defer l.mu.Unlock()
+	return l.b.String()
+}
+
+func newTestEnv(tb testing.TB, partitions int, sinkOpts pushsink.Options) *testEnv {
+	tb.Helper()
+	ns, err := natsserver.NewServer(&natsserver.Options{JetStream: true, StoreDir: tb.TempDir(), SyncAlways: true,
+		DontListen: true, NoLog: true, NoSigs: true})
+	if err != nil {
+		tb.Fatal(err)
+	}
+	ns.Start()
+	if !ns.ReadyForConnections(10 * time.Second) {
+		tb.Fatal("nats-server not ready")
+	}
+	tb.Cleanup(func() { ns.Shutdown(); ns.WaitForShutdown() })
+	nc, err := nats.Connect("", nats.InProcessServer(ns))
+	if err != nil {
+		tb.Fatal(err)
+	}
+	tb.Cleanup(nc.Close)
+	js, err := jetstream.New(nc)
+	if err != nil {
+		tb.Fatal(err)
+	}
+
+	sink := pushsink.New(sinkOpts)
+	srv := httptest.NewServer(sink)
+	tb.Cleanup(srv.Close)
+	policy, err := pushpolicy.New(pushpolicy.Options{InsecureTestEndpoints: []string{strings.TrimPrefix(srv.URL, "http://")}})
+	if err != nil {
+		tb.Fatal(err)
+	}
+	id, err := LoadIdentity(IdentityConfig{DataDir: tb.TempDir(), Subject: "mailto:ops@newsroom.example"})
+	if err != nil {
+		tb.Fatal(err)
+	}
+	logs := &lockedBuffer{}
+	hist := history.New(history.Config{})
+	ctx, cancel := context.WithTimeout(context.Background(), 20*time.Second)
+	defer cancel()
+	s, err := New(ctx, Config{JetStream: js, NewsStream: "NEWS", NewsSubjects: "news.*", Log: hist, Taxonomy: news.DefaultTaxonomy(),
+		Identity: id, Policy: policy, Partitions: partitions, MaxAttempts: 2, MaxRetryTime: time.Second,
+		Logger: slog.New(slog.NewTextHandler(io.MultiWriter(logs, testOutput(tb)), nil))})
+	if err != nil {
+		tb.Fatal(err)
+	}
+	return &testEnv{s: s, sink: sink, url: srv.URL, log: hist, logs: logs}
+}
+
+// testOutput shows the Service's logs with -v.
+func testOutput(tb testing.TB) io.Writer {
+	if testing.Verbose() {
+		return tWriter{tb}
+	}
+	return io.Discard
+}
+
+type tWriter struct{ tb testing.TB }
+
+func (w tWriter) Write(p []byte) (int, error) {
+	w.tb.Log(strings.TrimSpace(string(p)))
+	return len(p), nil
+}
+
+// store puts a subscription into the bucket and the index, as a subscribe
+// request and the watcher would (without their checks).
+func (e *testEnv) store(tb testing.TB, sub Subscription) *Subscription {
+	tb.Helper()
+	b, _ := json.Marshal(sub)
+	if _, err := e.s.subs.Put(context.Background(), sub.ID, b); err != nil {
+		tb.Fatal(err)
+	}
+	e.s.index.put(&sub)
+	got, _ := e.s.index.get(sub.ID)
+	return got
+}
+
+// subscribe makes a sink subscription and stores it, matching everything.
+func (e *testEnv) subscribe(tb testing.TB) (pushsink.Subscription, *Subscription) {
+	tb.Helper()
+	ps, err := e.sink.Subscribe(e.url)
+	if err != nil {
+		tb.Fatal(err)
+	}
+	return ps, e.store(tb, Subscription{ID: IDFor(ps.Endpoint), Endpoint: ps.Endpoint, P256dh: ps.Keys.P256dh, Auth: ps.Keys.Auth})
+}
+
+// post appends a new item to the history and returns its entry.
+func (e *testEnv) post(text, priority string) *history.Entry {
+	seq := e.log.Head() + 1
+	now := time.Now().UTC()
+	return e.log.Append(news.Event{Type: news.EventItem, Seq: seq, Item: news.Item{ID: news.NewID(), Seq: seq, PublishedSeq: seq,
+		Version: 1, Status: news.StatusLive, Text: text, Lang: "en", Regions: []string{"mena"}, Priority: priority,
+		PublishedAt: now, UpdatedAt: now}})
+}
+
+// deliverAll runs every partition's job of an entry at once, as the
+// workers do, and returns their progress records.
+func (e *testEnv) deliverAll(tb testing.TB, entry *history.Entry) []progress {
+	tb.Helper()
+	ctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
+	defer cancel()
+	var wg sync.WaitGroup
+	errs := make([]error, e.s.cfg.Partitions)
+	for p := range e.s.cfg.Partitions {
+		wg.Go(func() {
+			done, err := e.s.deliver(ctx, job{Seq: entry.Event.Seq, Item: entry.Event.Item.ID, P: p})
+			if err == nil && !done {
+				err = context.DeadlineExceeded
+			}
+			errs[p] = err
+		})
+	}
+	wg.Wait()
+	out := make([]progress, len(errs))
+	for p, err := range errs {
+		if err != nil {
+			tb.Fatalf("job %d: %v", p, err)
+		}
+		kv, err := e.s.prog.Get(ctx, job{Seq: entry.Event.Seq, Item: entry.Event.Item.ID, P: p}.key())
+		if err != nil {
+			tb.Fatal(err)
+		}
+		if err := json.Unmarshal(kv.Value(), &out[p]); err != nil {
+			tb.Fatal(err)
+		}
+	}
+	return out
+}
