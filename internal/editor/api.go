@@ -15,6 +15,7 @@ import (
 
 	"newsflash/internal/history"
 	"newsflash/internal/httperr"
+	"newsflash/internal/metrics"
 	"newsflash/internal/news"
 	"newsflash/internal/stream"
 )
@@ -31,6 +32,8 @@ type Config struct {
 	Now func() time.Time
 	// MaxTries of a correction that keeps meeting concurrent ones. Default 5.
 	MaxTries int
+	// Metrics to report to. Default: metrics of its own (not served).
+	Metrics *metrics.Metrics
 }
 
 // API serves the item endpoints.
@@ -53,7 +56,20 @@ func New(cfg Config) (*API, error) {
 	if cfg.MaxTries <= 0 {
 		cfg.MaxTries = 5
 	}
+	if cfg.Metrics == nil {
+		cfg.Metrics = metrics.New()
+	}
 	return &API{cfg: cfg, log: cfg.Logger}, nil
+}
+
+// publish writes an event to the stream, timing it for the metrics.
+func (a *API) publish(ctx context.Context, ev news.Event, expectSeq uint64, msgID string) (uint64, bool, error) {
+	start := time.Now()
+	seq, dup, err := a.cfg.Stream.Publish(ctx, ev, expectSeq, msgID)
+	if err == nil {
+		a.cfg.Metrics.PublishLatency.Observe(time.Since(start).Seconds())
+	}
+	return seq, dup, err
 }
 
 // Register adds the routes under g (the /api/v1 group).
@@ -188,7 +204,7 @@ func (a *API) create(c *gin.Context) {
 	now := a.now()
 	it.Editor = editor
 	it.PublishedAt, it.UpdatedAt = now, now
-	seq, dup, err := a.cfg.Stream.Publish(ctx, news.Event{Type: news.EventItem, Item: it, Client: c.ClientIP()}, 0, it.ID)
+	seq, dup, err := a.publish(ctx, news.Event{Type: news.EventItem, Item: it, Client: c.ClientIP()}, 0, it.ID)
 	if dup || errors.Is(err, stream.ErrConflict) {
 		cur, err := a.cfg.Stream.Current(ctx, it.ID)
 		if err != nil {
@@ -211,6 +227,7 @@ func (a *API) create(c *gin.Context) {
 
 // replay answers a repeated create with the item it made first.
 func (a *API) replay(c *gin.Context, it news.Item) {
+	a.cfg.Metrics.IdempotentReplays.Inc()
 	c.Header("Idempotent-Replayed", "true")
 	c.Header("Location", "/api/v1/items/"+it.ID)
 	c.JSON(http.StatusCreated, it)
@@ -280,7 +297,7 @@ func (a *API) change(c *gin.Context, typ string, edit func(news.Item) (news.Item
 		next.UpdatedBy = editor
 		msgID := id + "." + strconv.Itoa(next.Version) + "." + news.NewID()
 		ev := news.Event{Type: typ, Item: next, Client: c.ClientIP(), Before: &cur}
-		seq, _, err := a.cfg.Stream.Publish(ctx, ev, cur.Seq, msgID)
+		seq, _, err := a.publish(ctx, ev, cur.Seq, msgID)
 		if errors.Is(err, stream.ErrConflict) {
 			continue
 		}

@@ -49,6 +49,13 @@ func TestMetrics(t *testing.T) {
 	local := in.from(t, "127.0.0.1")
 	r, _ := in.dialWS("")
 	in.post(item("Counted", "en", []string{"mena"}, nil))
+	// A repeated Idempotency-Key is answered from the first post.
+	for range 2 {
+		if code, _, _ := in.do("POST", "/api/v1/items", item("Once", "en", []string{"mena"}, nil), map[string]string{"Idempotency-Key": "metrics-1"}); code != 201 {
+			t.Fatalf("post with key: %d", code)
+		}
+	}
+	r.next()
 	if f := r.next(); f.Type != "item" {
 		t.Fatalf("got %q, want the item", f.Type)
 	}

@@ -159,7 +159,7 @@ func New(ctx context.Context, cfg Config) (*Server, error) {
 		st.Close()
 		return nil, err
 	}
-	api, err := editor.New(editor.Config{Stream: st, Log: s.hist, Taxonomy: cfg.Taxonomy, Editors: cfg.Editors, Logger: log})
+	api, err := editor.New(editor.Config{Stream: st, Log: s.hist, Taxonomy: cfg.Taxonomy, Editors: cfg.Editors, Logger: log, Metrics: s.metrics})
 	if err != nil {
 		st.Close()
 		return nil, err
