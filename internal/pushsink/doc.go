@@ -13,8 +13,10 @@
 // with Messages, Count and Wait, and script answers with Respond and Gone.
 //
 // Concurrency: a Sink is safe for use by any number of goroutines; ServeHTTP
-// runs concurrently for concurrent requests. One mutex (Sink.mu) guards all
-// mutable state; crypto and Response delays run outside it, so a delayed
-// answer to one subscription never holds up another. Wait blocks on a
+// runs concurrently for concurrent requests. One mutex (Sink.mu) guards the
+// subscriptions, messages and counts; crypto and Response delays run outside
+// it, so a delayed answer to one subscription never holds up another. The
+// cache of verified VAPID tokens has a lock of its own, never held with
+// Sink.mu. Wait blocks on a
 // channel, not a timer, and returns when its context ends.
 package pushsink

@@ -111,7 +111,7 @@ func (s *Sink) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 		s.refuse(w, sub, &m, status, err)
 		return
 	}
-	claims, err := verifyVAPID(r.Header.Get("Authorization"), origin(r), at)
+	claims, err := s.vapid.verify(r.Header.Get("Authorization"), origin(r), at)
 	if err == nil && s.vapidKey != nil && !bytes.Equal(claims.key, s.vapidKey) {
 		err = fmt.Errorf("%w: k is not the application server key this sink expects", ErrVAPID)
 	}

@@ -83,7 +83,8 @@ type Sink struct {
 	sample   int
 	maxBody  int
 	now      func() time.Time
-	bufs     sync.Pool // *[]byte of cap maxBody+1, for bodies being decrypted
+	bufs     sync.Pool  // *[]byte of cap maxBody+1, for bodies being decrypted
+	vapid    vapidCache // verified VAPID tokens; its own lock
 
 	mu       sync.Mutex
 	subs     map[string]*subscription // guarded by mu

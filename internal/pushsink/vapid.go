@@ -10,6 +10,7 @@ import (
 	"math/big"
 	"net/url"
 	"strings"
+	"sync"
 	"time"
 )
 
@@ -43,6 +44,17 @@ type vapidClaims struct {
 }
 
 func verifyVAPID(authorization, audience string, now time.Time) (vapidClaims, error) {
+	c, err := verifyToken(authorization, audience)
+	if err != nil {
+		return vapidClaims{}, err
+	}
+	return c, c.checkExp(now)
+}
+
+// verifyToken is verifyVAPID without the clock: the header's form, k, the
+// signature, aud and sub, everything that is the same for every request
+// carrying this header.
+func verifyToken(authorization, audience string) (vapidClaims, error) {
 	t, k, err := parseVAPIDHeader(authorization)
 	if err != nil {
 		return vapidClaims{}, err
@@ -99,17 +111,57 @@ func verifyVAPID(authorization, audience string, now time.Time) (vapidClaims, er
 		}
 		expSec = int64(f)
 	}
-	exp := time.Unix(expSec, 0)
-	if !exp.After(now) {
-		return vapidClaims{}, fmt.Errorf("%w: expired: exp %s is not after %s", ErrVAPID, exp.UTC().Format(time.RFC3339), now.UTC().Format(time.RFC3339))
-	}
-	if exp.Sub(now) > maxVAPIDLifetime {
-		return vapidClaims{}, fmt.Errorf("%w: exp %s is more than 24h ahead", ErrVAPID, exp.UTC().Format(time.RFC3339))
-	}
 	if err := checkSub(claims.Sub); err != nil {
 		return vapidClaims{}, err
 	}
-	return vapidClaims{sub: claims.Sub, aud: claims.Aud, exp: exp, k: k, key: key}, nil
+	return vapidClaims{sub: claims.Sub, aud: claims.Aud, exp: time.Unix(expSec, 0), k: k, key: key}, nil
+}
+
+// checkExp: exp must be after now and at most 24 hours ahead.
+func (c vapidClaims) checkExp(now time.Time) error {
+	if !c.exp.After(now) {
+		return fmt.Errorf("%w: expired: exp %s is not after %s", ErrVAPID, c.exp.UTC().Format(time.RFC3339), now.UTC().Format(time.RFC3339))
+	}
+	if c.exp.Sub(now) > maxVAPIDLifetime {
+		return fmt.Errorf("%w: exp %s is more than 24h ahead", ErrVAPID, c.exp.UTC().Format(time.RFC3339))
+	}
+	return nil
+}
+
+// vapidCache remembers the tokens verifyToken accepted, so that a sender
+// reusing its signed header (RFC 8292 allows it, and push services cache
+// the same way) costs one ECDSA verification, not one per request. exp is
+// still checked on every request. It has its own lock, never held with
+// Sink.mu.
+type vapidCache struct {
+	mu sync.Mutex
+	ok map[vapidKey]vapidClaims
+}
+
+type vapidKey struct{ authorization, audience string }
+
+// maxVAPIDCache bounds the cache; a sender has one header per origin.
+const maxVAPIDCache = 1024
+
+// verify is verifyVAPID through the cache.
+func (vc *vapidCache) verify(authorization, audience string, now time.Time) (vapidClaims, error) {
+	key := vapidKey{authorization, audience}
+	vc.mu.Lock()
+	c, ok := vc.ok[key]
+	vc.mu.Unlock()
+	if !ok {
+		var err error
+		if c, err = verifyToken(authorization, audience); err != nil {
+			return vapidClaims{}, err
+		}
+		vc.mu.Lock()
+		if vc.ok == nil || len(vc.ok) >= maxVAPIDCache {
+			vc.ok = make(map[vapidKey]vapidClaims)
+		}
+		vc.ok[key] = c
+		vc.mu.Unlock()
+	}
+	return c, c.checkExp(now)
 }
 
 // parseVAPIDHeader splits "vapid t=..., k=..." into t and k. Parameter
