@@ -30,7 +30,8 @@ type composeService struct {
 type composeSetup struct {
 	nats, newsflash []composeService
 	proxy           composeService
-	networks        map[string]any // the top-level networks
+	prometheus      []composeService // optional
+	networks        map[string]any   // the top-level networks
 }
 
 func (c composeSetup) natsByName(name string) (composeService, bool) {
@@ -43,7 +44,8 @@ func (c composeSetup) natsByName(name string) (composeService, bool) {
 }
 
 // loadCompose parses compose.yaml and tells its services apart: NATS by
-// image, Newsflash by being built from this repository, nginx by image.
+// image, Newsflash by being built from this repository, nginx and
+// Prometheus by image.
 func loadCompose(t *testing.T) composeSetup {
 	t.Helper()
 	doc := yamlDocs(t, composeFile)[0]
@@ -65,8 +67,10 @@ func loadCompose(t *testing.T) composeSetup {
 			c.newsflash = append(c.newsflash, s)
 		case strings.HasPrefix(image, "nginx:"):
 			proxies = append(proxies, s)
+		case strings.HasPrefix(image, "prom/prometheus:"):
+			c.prometheus = append(c.prometheus, s)
 		default:
-			t.Errorf("%s: service %s is neither NATS, nor Newsflash built from this repository, nor nginx", composeFile, name)
+			t.Errorf("%s: service %s is neither NATS, nor Newsflash built from this repository, nor nginx, nor Prometheus", composeFile, name)
 		}
 	}
 	if len(c.nats) != 3 || len(c.newsflash) < 2 || len(proxies) != 1 {
@@ -472,4 +476,86 @@ func stripComments(s string) string {
 func exists(p string) bool {
 	_, err := os.Stat(p)
 	return err == nil
+}
+
+// TestComposePrometheus checks the optional Prometheus: started only with a
+// profile, published on loopback only, scraping every Newsflash instance
+// directly under the job name the alert rules select, with those rules.
+func TestComposePrometheus(t *testing.T) {
+	c := loadCompose(t)
+	if len(c.prometheus) != 1 {
+		t.Fatalf("%s: want one Prometheus service, have %d", composeFile, len(c.prometheus))
+	}
+	flags := serveFlags(t)
+	ep := imageEntrypoint(t)
+	s := c.prometheus[0]
+	where := composeFile + ": " + s.name
+	if len(list(s.def, "profiles")) == 0 {
+		t.Errorf("%s: no profiles: \"docker compose up\" would start it for everyone", where)
+	}
+	for _, p := range stringList(list(s.def, "ports")) {
+		if !strings.HasPrefix(p, "127.0.0.1:") {
+			t.Errorf("%s: port %s is not on the loopback address only (Prometheus has no authentication)", where, p)
+		}
+	}
+
+	// The config and rule files are the mounted ones.
+	mounted := func(target string) string {
+		for _, v := range composeVolumes(s.def) {
+			if v.kind == "bind" && v.target == target {
+				return filepath.ToSlash(filepath.Clean(filepath.Join(composeDir, v.source)))
+			}
+		}
+		return ""
+	}
+	confPath := "/etc/prometheus/prometheus.yml"
+	for _, a := range composeCommand(s.def) {
+		if v, ok := strings.CutPrefix(a, "--config.file="); ok {
+			confPath = v
+		}
+	}
+	conf := mounted(confPath)
+	if conf == "" {
+		t.Fatalf("%s: nothing is mounted at its config %s", where, confPath)
+	}
+	cfg := yamlDocs(t, conf)[0]
+	var rules []string
+	for _, r := range stringList(list(cfg, "rule_files")) {
+		rules = append(rules, mounted(r))
+	}
+	if !slices.Contains(rules, alertsFile) {
+		t.Errorf("%s: rule_files %q do not load %s", conf, stringList(list(cfg, "rule_files")), alertsFile)
+	}
+
+	// One job scrapes every instance at the port it listens on, under the
+	// job name the alert rules select.
+	job := alertsJob(t)
+	var targets []string
+	for _, sc := range list(cfg, "scrape_configs") {
+		if str(sc, "job_name") != job {
+			continue
+		}
+		if p := str(sc, "metrics_path"); p != "" && p != "/metrics" {
+			t.Errorf("%s: job %s scrapes %s, not /metrics", conf, job, p)
+		}
+		for _, st := range list(sc, "static_configs") {
+			targets = append(targets, stringList(list(st, "targets"))...)
+		}
+	}
+	var want []string
+	for _, nf := range c.newsflash {
+		args := serveArgs(t, composeFile+": "+nf.name, append(slices.Clone(ep[1:]), composeCommand(nf.def)...), flags)
+		want = append(want, nf.name+":"+itoa(addrPort(t, nf.name, setting(flags, args, composeEnv(nf.def), "addr"))))
+		if !slices.ContainsFunc(slices.Collect(maps.Keys(composeNetworks(nf.def))), func(n string) bool {
+			_, on := composeNetworks(s.def)[n]
+			return on
+		}) {
+			t.Errorf("%s: shares no network with %s", where, nf.name)
+		}
+	}
+	slices.Sort(targets)
+	slices.Sort(want)
+	if !slices.Equal(targets, want) {
+		t.Errorf("%s: job %q scrapes %q; want every Newsflash instance directly, %q", conf, job, targets, want)
+	}
 }

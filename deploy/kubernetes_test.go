@@ -115,8 +115,9 @@ func TestKubernetesManifestsAreComplete(t *testing.T) {
 		}
 	}
 
-	// The kustomization applies every manifest, except the example Secrets
-	// (which would overwrite the real ones).
+	// The kustomization applies every manifest, except the examples: the
+	// Secrets (which would overwrite the real ones) and the ServiceMonitor
+	// (which needs the Prometheus Operator).
 	k := one(t, ms, "Kustomization")
 	listed := stringList(list(k.doc, "resources"))
 	for _, r := range listed {
@@ -134,7 +135,7 @@ func TestKubernetesManifestsAreComplete(t *testing.T) {
 		example := strings.Contains(base, ".example.")
 		if in := slices.Contains(listed, base); in == example {
 			if example {
-				t.Errorf("%s lists %s: applying it would overwrite the real Secrets", k.file, base)
+				t.Errorf("%s lists %s: an example is not to be applied as it is (it would overwrite the real Secrets, or need CRDs)", k.file, base)
 			} else {
 				t.Errorf("%s does not list %s", k.file, base)
 			}
@@ -536,5 +537,59 @@ func TestKubernetesClientAddresses(t *testing.T) {
 		if !guarded[host] {
 			t.Errorf("%s: host %q has no Ingress path /metrics (Exact) with %s: the public would reach /metrics whenever the server sees only the controller's address", where, host, allow)
 		}
+	}
+}
+
+// TestKubernetesScraping checks both ways Prometheus may find the pods: the
+// prometheus.io annotations on the pod template, and the optional
+// ServiceMonitor, whose job label (the Service's name) must be the job the
+// alert rules select.
+func TestKubernetesScraping(t *testing.T) {
+	ms := k8sManifests(t)
+	p := newsflashPod(t, ms)
+	cfg := p.serveConfig(t, ms)
+	port := addrPort(t, p.dep.file, cfg.get("addr"))
+
+	ann := obj(p.dep.doc, "spec", "template", "metadata", "annotations")
+	if str(ann, "prometheus.io/scrape") != "true" || num(ann, "prometheus.io/port") != port || str(ann, "prometheus.io/path") != "/metrics" {
+		t.Errorf("%s: want the pod annotations prometheus.io/scrape \"true\", prometheus.io/port \"%d\" (--addr) and prometheus.io/path /metrics; have %v", p.dep.file, port, ann)
+	}
+
+	svc := one(t, ms, "Service")
+	job := alertsJob(t)
+	for _, sm := range byKind(ms, "ServiceMonitor") {
+		where := sm.file + ": ServiceMonitor " + sm.name()
+		if !strings.Contains(sm.file, ".example.") {
+			t.Errorf("%s: not an example file, so the kustomization would apply it where the operator's CRDs may be missing", where)
+		}
+		sel := obj(sm.doc, "spec", "selector", "matchLabels")
+		if len(sel) == 0 {
+			t.Errorf("%s: no spec.selector.matchLabels", where)
+		}
+		for k, v := range sel {
+			if str(svc.doc, "metadata", "labels", k) != str(v) {
+				t.Errorf("%s: selects %s=%v, which the Service %s does not have", where, k, v, svc.name())
+			}
+		}
+		eps := list(sm.doc, "spec", "endpoints")
+		if len(eps) == 0 {
+			t.Errorf("%s: no endpoints", where)
+		}
+		for _, ep := range eps {
+			if !slices.ContainsFunc(list(svc.doc, "spec", "ports"), func(sp any) bool { return str(sp, "name") == str(ep, "port") }) {
+				t.Errorf("%s: endpoint port %q is not a port name of the Service", where, str(ep, "port"))
+			}
+			if pth := str(ep, "path"); pth != "" && pth != "/metrics" {
+				t.Errorf("%s: endpoint path %s, not /metrics", where, pth)
+			}
+		}
+		if jl := str(sm.doc, "spec", "jobLabel"); jl != "" {
+			t.Errorf("%s: jobLabel %q: %s selects job=%q, the Service's name, which is the job label without one", where, jl, alertsFile, job)
+		} else if svc.name() != job {
+			t.Errorf("%s: the job label is the Service's name %q, but %s selects job=%q", where, svc.name(), alertsFile, job)
+		}
+	}
+	if len(byKind(ms, "ServiceMonitor")) == 0 {
+		t.Errorf("no ServiceMonitor example in %s/", k8sDir)
 	}
 }

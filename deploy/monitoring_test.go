@@ -324,3 +324,23 @@ func TestPromChecker(t *testing.T) {
 		}
 	}
 }
+
+var jobMatcher = regexp.MustCompile(`\bjob\s*=\s*"([^"]*)"`)
+
+// alertsJob is the one scrape job name the alert rules select (for up and
+// process_*, which every job has).
+func alertsJob(t *testing.T) string {
+	t.Helper()
+	data, err := os.ReadFile(alertsFile)
+	if err != nil {
+		t.Fatal(err)
+	}
+	jobs := map[string]bool{}
+	for _, m := range jobMatcher.FindAllStringSubmatch(string(data), -1) {
+		jobs[m[1]] = true
+	}
+	if len(jobs) != 1 {
+		t.Fatalf("%s: want one job name selected, found %q", alertsFile, slices.Sorted(maps.Keys(jobs)))
+	}
+	return slices.Collect(maps.Keys(jobs))[0]
+}
