@@ -1,6 +1,7 @@
 package deploy
 
 import (
+	"encoding/json"
 	"fmt"
 	"maps"
 	"net/http/httptest"
@@ -16,8 +17,9 @@ import (
 )
 
 const (
-	metricsDoc = "docs/metrics.md" // from the repository root
-	alertsFile = "prometheus/alerts.yaml"
+	metricsDoc    = "docs/metrics.md" // from the repository root
+	alertsFile    = "prometheus/alerts.yaml"
+	dashboardFile = "grafana/newsflash.json"
 )
 
 // docMetric is one row of docs/metrics.md's tables.
@@ -343,4 +345,124 @@ func alertsJob(t *testing.T) string {
 		t.Fatalf("%s: want one job name selected, found %q", alertsFile, slices.Sorted(maps.Keys(jobs)))
 	}
 	return slices.Collect(maps.Keys(jobs))[0]
+}
+
+// dashboardPanels lists a dashboard's panels, those inside rows included.
+func dashboardPanels(v any) []any {
+	var out []any
+	for _, p := range list(v, "panels") {
+		out = append(out, p)
+		out = append(out, dashboardPanels(p)...)
+	}
+	return out
+}
+
+// TestGrafanaDashboard checks the dashboard's structure and that every query
+// uses only documented metrics, labels and label values.
+func TestGrafanaDashboard(t *testing.T) {
+	data, err := os.ReadFile(dashboardFile)
+	if err != nil {
+		t.Fatal(err)
+	}
+	var dash map[string]any
+	if err := json.Unmarshal(data, &dash); err != nil {
+		t.Fatalf("%s: %v", dashboardFile, err)
+	}
+	if str(dash, "title") == "" || str(dash, "uid") == "" || len(str(dash, "uid")) > 40 {
+		t.Errorf("%s: want a title and a uid of at most 40 characters", dashboardFile)
+	}
+	if v := num(dash, "schemaVersion"); v < 36 {
+		t.Errorf("%s: schemaVersion %d: want 36 or later (Grafana 9 and on)", dashboardFile, v)
+	}
+
+	// The data source is a variable, so that the file works imported or
+	// provisioned, on any Prometheus; job and instance select series.
+	c := newPromChecker(t)
+	c.vars = map[string]bool{}
+	var dsVar string
+	for _, v := range list(dash, "templating", "list") {
+		name := str(v, "name")
+		c.vars[name] = true
+		switch str(v, "type") {
+		case "datasource":
+			if str(v, "query") == "prometheus" {
+				dsVar = name
+			}
+		case "query":
+			if problems, _ := c.check(str(v, "query")); len(problems) > 0 {
+				t.Errorf("%s: variable %s: %s", dashboardFile, name, strings.Join(problems, "; "))
+			}
+		}
+	}
+	if dsVar == "" {
+		t.Fatalf("%s: no variable of type datasource for prometheus", dashboardFile)
+	}
+	for _, v := range []string{"job", "instance"} {
+		if !c.vars[v] {
+			t.Errorf("%s: no %s variable", dashboardFile, v)
+		}
+	}
+	usesVar := func(ds any) bool { return str(ds, "uid") == "${"+dsVar+"}" || str(ds, "uid") == "$"+dsVar }
+
+	ids := map[int]bool{}
+	used := map[string]bool{}
+	for _, p := range dashboardPanels(dash) {
+		id, title := num(p, "id"), str(p, "title")
+		where := fmt.Sprintf("%s: panel %d (%s)", dashboardFile, id, title)
+		if id <= 0 || ids[id] {
+			t.Errorf("%s: the id is missing or taken", where)
+		}
+		ids[id] = true
+		if title == "" {
+			t.Errorf("%s: no title", where)
+		}
+		if x, w, h := num(p, "gridPos", "x"), num(p, "gridPos", "w"), num(p, "gridPos", "h"); x < 0 || w <= 0 || h <= 0 || x+w > 24 {
+			t.Errorf("%s: gridPos %v does not fit the 24 columns", where, obj(p, "gridPos"))
+		}
+		if str(p, "type") == "row" {
+			continue
+		}
+		if !usesVar(obj(p, "datasource")) {
+			t.Errorf("%s: its datasource is not the variable $%s", where, dsVar)
+		}
+		targets := list(p, "targets")
+		if len(targets) == 0 {
+			t.Errorf("%s: no targets", where)
+		}
+		refs := map[string]bool{}
+		for _, tg := range targets {
+			ref := str(tg, "refId")
+			if ref == "" || refs[ref] {
+				t.Errorf("%s: a target's refId %q is empty or taken", where, ref)
+			}
+			refs[ref] = true
+			if !usesVar(obj(tg, "datasource")) {
+				t.Errorf("%s: target %s: its datasource is not the variable $%s", where, ref, dsVar)
+			}
+			expr := str(tg, "expr")
+			problems, metrics := c.check(expr)
+			for _, pr := range problems {
+				t.Errorf("%s: target %s: %s", where, ref, pr)
+			}
+			for _, m := range metrics {
+				used[m] = true
+			}
+			if strings.Contains(expr, "newsflash_") && !strings.Contains(expr, `instance=~"$instance"`) {
+				t.Errorf("%s: target %s does not select instance=~\"$instance\"", where, ref)
+			}
+		}
+	}
+	// What the dashboard is for (issue 7).
+	for _, m := range []string{
+		"newsflash_readers", "newsflash_reader_connects_total", "newsflash_reader_disconnects_total",
+		"newsflash_events_delivered_total", "newsflash_delivery_lag_seconds_bucket", "newsflash_publish_latency_seconds_bucket",
+		"newsflash_refused_total", "newsflash_reader_queued_frames", "newsflash_reader_queue_max",
+		"newsflash_push_sends_total", "newsflash_push_retries_total", "newsflash_push_subscriptions_removed_total",
+		"newsflash_nats_connected", "newsflash_stream_follow_stalled", "newsflash_idempotent_replays_total",
+		"go_goroutines", "process_resident_memory_bytes", "process_cpu_seconds_total", "process_open_fds",
+	} {
+		if !used[m] {
+			t.Errorf("%s: no panel shows %s", dashboardFile, m)
+		}
+	}
 }
