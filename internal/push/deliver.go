@@ -411,11 +411,11 @@ func (s *Service) post(ctx context.Context, r *run, t target) (*http.Response, e
 	if err != nil {
 		return nil, err
 	}
-	auth, err := s.cfg.Identity.Header(t.sub.origin, s.cfg.Now())
+	req, err := http.NewRequestWithContext(ctx, http.MethodPost, t.sub.Endpoint, bytes.NewReader(body))
 	if err != nil {
 		return nil, err
 	}
-	req, err := http.NewRequestWithContext(ctx, http.MethodPost, t.sub.Endpoint, bytes.NewReader(body))
+	auth, err := s.cfg.Identity.Header(t.sub.origin, s.cfg.Now())
 	if err != nil {
 		return nil, err
 	}

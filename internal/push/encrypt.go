@@ -95,7 +95,8 @@ func (k *subKeys) encrypt(plaintext []byte) ([]byte, error) {
 // padding: the record is body[headerLen:], plaintext, 0x02, zeros and the
 // tag. eph and salt must be fresh for every message; tests pass RFC 8291's.
 func (k *subKeys) seal(body []byte, eph *ecdh.PrivateKey, salt []byte, rs uint32, plaintext []byte) error {
-	if len(salt) != saltLen || len(body) < headerLen+len(plaintext)+1+tagLen || uint64(len(body)-headerLen) > uint64(rs) {
+	// RFC 8188 section 2: rs is at least 18 and the record no longer than rs.
+	if len(salt) != saltLen || rs < tagLen+2 || len(body) < headerLen+len(plaintext)+1+tagLen || uint64(len(body)-headerLen) > uint64(rs) {
 		return errors.New("push encryption: body, salt or record size does not fit")
 	}
 	ecdhSecret, err := eph.ECDH(k.ua)
