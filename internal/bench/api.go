@@ -33,9 +33,76 @@ func (e *apiError) Error() string {
 	return fmt.Sprintf("%d %s", e.status, e.body)
 }
 
+// code returns the error code of a JSON error answer, "" if none.
+func (e *apiError) code() string {
+	var b struct {
+		Error struct {
+			Code string `json:"code"`
+		} `json:"error"`
+	}
+	if json.Unmarshal([]byte(e.body), &b) != nil {
+		return ""
+	}
+	return b.Error.Code
+}
+
+// limitFlags name, for each refusal by one of the server's limits, the
+// serve flag that sets it and the value a load test from a few loopback
+// addresses needs.
+var limitFlags = map[string]string{
+	"too_many_readers":       "--readers-per-address -1",
+	"too_many_connects":      "--reader-connects-per-second -1",
+	"too_many_requests":      "--api-requests-per-second -1",
+	"too_many_subscriptions": "--push-subscribe-per-hour 10000 (its maximum; beyond 10,000 subscriptions an hour, add --src-ips)",
+	"too_many_failures":      "--auth-failures-per-minute (and check the editor token: invalid tokens set it off)",
+	"server_full":            "--max-readers -1 (and a higher ulimit -n)",
+}
+
+// refusal returns the code and the serve flag of an answer that is a
+// refusal by one of the server's limits (429, or 503 server_full).
+func refusal(err error) (code, flag string, ok bool) {
+	var ae *apiError
+	if !errors.As(err, &ae) || (ae.status != http.StatusTooManyRequests && ae.status != http.StatusServiceUnavailable) {
+		return "", "", false
+	}
+	code = ae.code()
+	flag, ok = limitFlags[code]
+	return code, flag, ok
+}
+
+// refusedError is a refusal by one of the server's limits, with the serve
+// flag to change.
+type refusedError struct {
+	what   string // the request refused
+	status int
+	code   string
+	flag   string
+}
+
+func (e *refusedError) Error() string {
+	return fmt.Sprintf("%s: the server refused with %d %s: restart it with %s (newsflash bench --help lists what each scenario needs)",
+		e.what, e.status, e.code, e.flag)
+}
+
+// asRefused turns a limit refusal into a *refusedError naming the flag;
+// other errors are returned as they are.
+func asRefused(what string, err error) error {
+	code, flag, ok := refusal(err)
+	if !ok {
+		return err
+	}
+	var ae *apiError
+	errors.As(err, &ae)
+	return &refusedError{what: what, status: ae.status, code: code, flag: flag}
+}
+
 // retryable reports whether a request may be sent again: network errors,
-// 429 and 5xx.
+// 429 and 5xx, but not a refusal by one of the server's per-address or
+// per-instance limits, which a retry within seconds does not lift.
 func retryable(err error) bool {
+	if _, _, ok := refusal(err); ok {
+		return false
+	}
 	var ae *apiError
 	if errors.As(err, &ae) {
 		return ae.status == http.StatusTooManyRequests || ae.status >= 500
@@ -44,7 +111,8 @@ func retryable(err error) bool {
 }
 
 // do sends one request with a timeout and decodes a JSON answer into out
-// (if not nil) when the status is one of want.
+// (if not nil; a *[]byte gets the body as it is) when the status is one of
+// want.
 func (a *api) do(ctx context.Context, method, path string, body []byte, hdr map[string]string, out any, want ...int) error {
 	ctx, cancel := context.WithTimeout(ctx, requestTimeout)
 	defer cancel()
@@ -73,6 +141,10 @@ func (a *api) do(ctx context.Context, method, path string, body []byte, hdr map[
 	}
 	for _, w := range want {
 		if res.StatusCode == w {
+			if raw, ok := out.(*[]byte); ok {
+				*raw = b
+				return nil
+			}
 			if out != nil {
 				return json.Unmarshal(b, out)
 			}
@@ -109,6 +181,17 @@ func (a *api) ready(ctx context.Context, wait time.Duration) error {
 			return fmt.Errorf("server at %s is not ready: %w", a.base, err)
 		}
 	}
+}
+
+// head returns the newest seq the server has read (GET /readyz).
+func (a *api) head(ctx context.Context) (uint64, error) {
+	var v struct {
+		Seq uint64 `json:"seq"`
+	}
+	if err := a.do(ctx, http.MethodGet, "/readyz", nil, nil, &v, http.StatusOK); err != nil {
+		return 0, fmt.Errorf("GET /readyz: %w", err)
+	}
+	return v.Seq, nil
 }
 
 // posted is the outcome of posting one item.

@@ -61,23 +61,15 @@ func (r *runner) push(ctx context.Context) error {
 	}
 	sinkAddr := ln.Addr().String()
 	sink := pushsink.New(pushsink.Options{DecryptSample: r.cfg.DecryptSample})
-	srv := &http.Server{Handler: sink, ReadHeaderTimeout: 10 * time.Second}
-	served := make(chan struct{})
-	go func() { defer close(served); _ = srv.Serve(ln) }()
-	defer func() {
-		// Close, not Shutdown: the run is over, and Shutdown would wait 5 s
-		// for connections the server's push client dialled and never used.
-		_ = srv.Close()
-		<-served
-	}()
-
-	if err := r.api.do(ctx, http.MethodGet, "/api/v1/push/key", nil, nil, nil, http.StatusOK); err != nil {
-		return fmt.Errorf("Web Push is not usable on the server (start it with --vapid-subject and --push-insecure-test-endpoints %s): GET /api/v1/push/key: %w", sinkAddr, err)
+	_, stopSink := serveSink(ln, sink)
+	defer stopSink()
+	if err := r.checkPush(ctx, sinkAddr); err != nil {
+		return err
 	}
 	f := &PushFigures{Subs: r.cfg.Subs, DecryptSample: r.cfg.DecryptSample}
 	r.res.Push = f
 	fmt.Fprintf(r.cfg.Log, "bench: registering %d push subscriptions of the sink at %s\n", r.cfg.Subs, sinkAddr)
-	subs, err := r.subscribe(ctx, sink, "http://"+sinkAddr, f)
+	subs, err := r.subscribe(ctx, sink, "http://"+sinkAddr, r.filter.regions, r.filter.topics, r.filter.langs, f)
 	if !r.spawned {
 		defer func() { f.Unsubscribed = r.unsubscribe(subs) }()
 	}
@@ -116,13 +108,36 @@ func (r *runner) push(ctx context.Context) error {
 	return nil
 }
 
-// subscribe registers cfg.Subs subscriptions of sink, spread over the
-// source addresses (the server limits new subscriptions per client
-// address). It stops at the first answer that retrying cannot change.
-func (r *runner) subscribe(ctx context.Context, sink *pushsink.Sink, sinkURL string, f *PushFigures) ([]pushsink.Subscription, error) {
+// serveSink serves h (the push sink) on ln until stop is called, which
+// closes the listener and every connection and waits for Serve to return.
+func serveSink(ln net.Listener, h http.Handler) (srv *http.Server, stop func()) {
+	srv = &http.Server{Handler: h, ReadHeaderTimeout: 10 * time.Second}
+	served := make(chan struct{})
+	go func() { defer close(served); _ = srv.Serve(ln) }()
+	return srv, func() {
+		// Close, not Shutdown: the run is over, and Shutdown would wait 5 s
+		// for connections the server's push client dialled and never used.
+		_ = srv.Close()
+		<-served
+	}
+}
+
+// checkPush checks that the server has Web Push on.
+func (r *runner) checkPush(ctx context.Context, sinkAddr string) error {
+	if err := r.api.do(ctx, http.MethodGet, "/api/v1/push/key", nil, nil, nil, http.StatusOK); err != nil {
+		return fmt.Errorf("Web Push is not usable on the server (start it with --vapid-subject and --push-insecure-test-endpoints %s): GET /api/v1/push/key: %w", sinkAddr, err)
+	}
+	return nil
+}
+
+// subscribe registers cfg.Subs subscriptions of sink with the filter
+// (regions, topics, langs), spread over the source addresses (the server
+// limits new subscriptions per client address). It stops at the first
+// answer that retrying cannot change.
+func (r *runner) subscribe(ctx context.Context, sink *pushsink.Sink, sinkURL string, regions, topics, langs []string, f *PushFigures) ([]pushsink.Subscription, error) {
 	ctx, cancel := context.WithCancel(ctx)
 	defer cancel()
-	body, err := json.Marshal(map[string][]string{"regions": nonNil(r.filter.regions), "topics": nonNil(r.filter.topics), "langs": nonNil(r.filter.langs)})
+	body, err := json.Marshal(map[string][]string{"regions": nonNil(regions), "topics": nonNil(topics), "langs": nonNil(langs)})
 	if err != nil {
 		return nil, err
 	}
@@ -178,13 +193,14 @@ func (r *runner) subscribe(ctx context.Context, sink *pushsink.Sink, sinkURL str
 	}
 	if firstErr != nil {
 		f.SubscribeError = firstErr.Error()
+		if err := asRefused("register push subscription", firstErr); err != firstErr {
+			return subs, err
+		}
 		hint := ""
 		var ae *apiError
 		if errors.As(firstErr, &ae) {
-			switch {
-			case strings.Contains(ae.body, "too_many_subscriptions"):
-				hint = ": start the server with a higher --push-subscribe-per-hour, or give more --src-ips"
-			case strings.Contains(ae.body, "endpoint_not_allowed"), strings.Contains(ae.body, "invalid_endpoint"):
+			switch ae.code() {
+			case "endpoint_not_allowed", "invalid_endpoint":
 				hint = ": start the server with --push-insecure-test-endpoints " + strings.TrimPrefix(sinkURL, "http://") + " (and give bench that --sink-addr)"
 			}
 		}

@@ -51,6 +51,21 @@ type reader struct {
 
 // dialReader opens a reader and reads its welcome frame.
 func dialReader(ctx context.Context, client *http.Client, wsURL string, items int) (*reader, error) {
+	conn, welcome, took, err := dialWS(ctx, client, wsURL)
+	if err != nil {
+		return nil, err
+	}
+	r := &reader{conn: conn, handshake: took, lastSeq: parseFrame(welcome, "").seq}
+	if items > 0 {
+		r.seen = make([]uint64, (items+63)/64)
+	}
+	return r, nil
+}
+
+// dialWS opens a WebSocket and reads its first frame, which must be a
+// welcome; it returns the frame and the time from the start of the dial to
+// the welcome. An answer other than the upgrade is an *apiError.
+func dialWS(ctx context.Context, client *http.Client, wsURL string) (*websocket.Conn, []byte, time.Duration, error) {
 	ctx, cancel := context.WithTimeout(ctx, connectTimeout)
 	defer cancel()
 	start := time.Now()
@@ -61,26 +76,21 @@ func dialReader(ctx context.Context, client *http.Client, wsURL string, items in
 			if res.Body != nil {
 				body, _ = io.ReadAll(io.LimitReader(res.Body, 512))
 			}
-			return nil, fmt.Errorf("server answered %d: %s", res.StatusCode, strings.TrimSpace(string(body)))
+			return nil, nil, 0, fmt.Errorf("server answered %w", &apiError{status: res.StatusCode, body: strings.TrimSpace(string(body))})
 		}
-		return nil, err
+		return nil, nil, 0, err
 	}
 	conn.SetReadLimit(maxFrame)
 	typ, b, err := conn.Read(ctx)
 	if err != nil {
 		conn.CloseNow()
-		return nil, fmt.Errorf("read welcome: %w", err)
+		return nil, nil, 0, fmt.Errorf("read welcome: %w", err)
 	}
-	f := parseFrame(b, "")
-	if typ != websocket.MessageText || f.kind != frameWelcome {
+	if typ != websocket.MessageText || parseFrame(b, "").kind != frameWelcome {
 		conn.CloseNow()
-		return nil, fmt.Errorf("first frame is not a welcome: %.100q", b)
+		return nil, nil, 0, fmt.Errorf("first frame is not a welcome: %.100q", b)
 	}
-	r := &reader{conn: conn, handshake: time.Since(start), lastSeq: f.seq}
-	if items > 0 {
-		r.seen = make([]uint64, (items+63)/64)
-	}
-	return r, nil
+	return conn, b, time.Since(start), nil
 }
 
 // loop reads frames until the connection ends. It reads into one buffer
