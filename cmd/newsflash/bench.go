@@ -32,8 +32,9 @@ const (
 type benchFlags struct {
 	url, token, scenario, filter, sinkAddr string
 	spawn                                  bool
-	serverPID, readers, items, subs        int
+	serverPID, readers, items, subs, churn int
 	rate, connectRate                      float64
+	corrections, retractions, pushShare    float64
 	srcIPs                                 listFlag
 	duration, drain                        time.Duration
 }
@@ -46,16 +47,20 @@ func benchFlagSet() (*flag.FlagSet, *benchFlags) {
 	fs.IntVar(&v.serverPID, "server-pid", 0, "the server's process id, to read its RSS and CPU from /proc")
 	fs.StringVar(&v.token, "token", "", "editor token for posting (default $"+benchTokenEnv+")")
 	fs.StringVar(&v.scenario, "scenario", "fanout", "idle, fanout, push or soak")
-	fs.IntVar(&v.readers, "readers", 1000, "WebSocket readers (idle, fanout)")
-	fs.IntVar(&v.items, "items", 0, "items to post (default 100 for fanout, 1 for push)")
+	fs.IntVar(&v.readers, "readers", 1000, "WebSocket readers (idle, fanout, soak)")
+	fs.IntVar(&v.items, "items", 0, "items to post (default 100 for fanout, 1 for push; soak posts for --duration)")
 	fs.Float64Var(&v.rate, "rate", 5, "items posted per second")
-	fs.IntVar(&v.subs, "subs", 1000, "push subscriptions (push)")
+	fs.IntVar(&v.subs, "subs", 1000, "push subscriptions (push, soak)")
+	fs.IntVar(&v.churn, "churn", 0, "soak: readers replaced per second, each closing normally and resuming at once with since and epoch (default 5% of --readers; 0: none)")
+	fs.Float64Var(&v.corrections, "corrections", 0.2, "soak: share of posts corrected (PATCH) 1s after the post")
+	fs.Float64Var(&v.retractions, "retractions", 0.05, "soak: share of posts retracted (DELETE) 2s after the post")
+	fs.Float64Var(&v.pushShare, "push-share", 0.2, "soak: share of posts in the push subscriptions' filter, so pushed to every one")
 	fs.Var(&v.srcIPs, "src-ips", "loopback source addresses readers are spread over; none: let the kernel pick")
 	fs.StringVar(&v.filter, "filter", "", "readers' and subscriptions' filter, e.g. regions=mena&langs=ar")
 	fs.Float64Var(&v.connectRate, "connect-rate", 1000, "reader connects started per second")
-	fs.DurationVar(&v.duration, "duration", 2*time.Second, "how long idle holds its readers")
+	fs.DurationVar(&v.duration, "duration", 0, "how long idle holds its readers (default 2s) and how long soak runs (default 1m)")
 	fs.DurationVar(&v.drain, "drain", 10*time.Second, "after posting, wait for deliveries or sends until none came for this long")
-	fs.StringVar(&v.sinkAddr, "sink-addr", "127.0.0.1:0", "loopback address of the local push service (push); a separate server must allow it with --push-insecure-test-endpoints")
+	fs.StringVar(&v.sinkAddr, "sink-addr", "127.0.0.1:0", "loopback address of the local push service (push, soak); a separate server must allow it with --push-insecure-test-endpoints")
 	return fs, v
 }
 
@@ -67,10 +72,34 @@ summary, then one JSON line with every figure. Scenarios:
   idle     readers connect and stay: connect rate, handshakes, RSS and CPU per reader
   fanout   readers, then items posted at --rate: delivered, missing, duplicated, latency, CPU per delivery
   push     push subscriptions of a local push service, then items: sends/s, CPU per send
-  soak     not yet
+  soak     for --duration: --readers readers (no filter, backfill=0) of which
+           --churn a second close normally and resume at once with since and
+           epoch; --rate posts a second, some corrected, some retracted, some
+           pushed to --subs subscriptions of the local push service. Reports
+           lost and duplicated events per reader across its reconnects, push
+           sends missing or repeated, and the server's goroutines, heap, RSS
+           and descriptors (from its GET /metrics) at the start, once the
+           readers are connected, at the end and after they left. Fails
+           unless nothing was lost or repeated and goroutines and descriptors
+           grew by no more than the readers still connected cost (measured
+           in the run) plus 64 goroutines and 32 descriptors.
 
-Exit status: 0 for a clean run, 1 when the run saw failures or could not
-run, 2 for bad flags.
+A soak (and fanout or push beyond a few readers) from a few loopback
+addresses is refused by the server's per-address limits; start the server
+for it with
+  newsflash serve --addr 127.0.0.1:18700 --readers-per-address -1 \
+    --reader-connects-per-second -1 --api-requests-per-second -1 \
+    --push-subscribe-per-hour 10000 --vapid-subject mailto:ops@newsroom.example \
+    --push-insecure-test-endpoints 127.0.0.1:18701
+and give bench --sink-addr 127.0.0.1:18701. A refusal ends the run at once
+with the flag to change. A server spawned with --spawn has these set.
+Soak example (docs/BENCHMARKS.md has the figures):
+  newsflash bench --url http://127.0.0.1:18700 --server-pid PID --scenario soak \
+    --duration 10m --readers 2000 --churn 50 --rate 5 --corrections 0.2 \
+    --retractions 0.05 --subs 1000 --sink-addr 127.0.0.1:18701
+
+Exit status: 0 for a clean run (a soak: its verdict is OK), 1 when the run
+saw failures or could not run, 2 for bad flags.
 
 Flags:
 `)
@@ -80,7 +109,7 @@ Flags:
 	for _, fl := range all {
 		def := fl.DefValue
 		switch {
-		case fl.Name == "items":
+		case fl.Name == "items", fl.Name == "duration", fl.Name == "churn":
 			def = "per scenario"
 		case def == "":
 			def = `""`
@@ -108,7 +137,24 @@ func bench(args []string, stdout, stderr io.Writer) int {
 		URL: v.url, Token: v.token, ServerPID: v.serverPID, Scenario: v.scenario,
 		Readers: v.readers, Items: v.items, Rate: v.rate, Subs: v.subs, SrcIPs: v.srcIPs,
 		Filter: v.filter, ConnectRate: v.connectRate, Duration: v.duration, Drain: v.drain,
+		Churn: v.churn, Corrections: v.corrections, Retractions: v.retractions, PushShare: v.pushShare,
 		SinkAddr: v.sinkAddr, Out: stdout, Log: stderr,
+	}
+	// In Config zero means the default and negative none; on the command
+	// line 0 means none.
+	if given["churn"] && v.churn == 0 {
+		cfg.Churn = -1
+	}
+	for name, p := range map[string]*float64{"corrections": &cfg.Corrections, "retractions": &cfg.Retractions, "push-share": &cfg.PushShare} {
+		if *p < 0 || *p > 1 {
+			return flagError(stderr, fmt.Errorf("invalid --%s %g: a share of the posts, from 0 to 1", name, *p))
+		}
+		if *p == 0 {
+			*p = -1
+		}
+	}
+	if v.churn < 0 {
+		return flagError(stderr, fmt.Errorf("invalid --churn %d: must be 0 or more", v.churn))
 	}
 	if given["src-ips"] && (len(v.srcIPs) == 0 || len(v.srcIPs) == 1 && v.srcIPs[0] == "none") {
 		cfg.SrcIPs = []string{}
@@ -122,6 +168,9 @@ func bench(args []string, stdout, stderr io.Writer) int {
 		}
 	}
 	for name, d := range map[string]time.Duration{"duration": v.duration, "drain": v.drain} {
+		if name == "duration" && !given[name] {
+			continue // per scenario
+		}
 		if err := positiveDuration(name, d); err != nil {
 			return flagError(stderr, err)
 		}
@@ -132,9 +181,6 @@ func bench(args []string, stdout, stderr io.Writer) int {
 	if v.spawn {
 		if given["url"] || given["server-pid"] {
 			return flagError(stderr, errors.New("--spawn starts its own server: leave out --url and --server-pid"))
-		}
-		if v.scenario == nfbench.ScenarioSoak {
-			return benchResult(nil, fmt.Errorf("scenario soak: %w (a later issue adds it)", nfbench.ErrNotYet), stderr)
 		}
 		sp, err := spawnServer(ctx, v.sinkAddr, stderr)
 		if err != nil {
@@ -152,9 +198,6 @@ func benchResult(res *nfbench.Result, err error, stderr io.Writer) int {
 	switch {
 	case errors.Is(err, nfbench.ErrUsage):
 		fmt.Fprintf(stderr, "newsflash bench: %v\n", strings.TrimPrefix(err.Error(), nfbench.ErrUsage.Error()+": "))
-		return 2
-	case errors.Is(err, nfbench.ErrNotYet):
-		fmt.Fprintf(stderr, "newsflash bench: %v\n", err)
 		return 2
 	case err != nil:
 		fmt.Fprintf(stderr, "newsflash bench: %v\n", err)
@@ -177,7 +220,8 @@ type spawned struct {
 
 // spawnServer starts a server on a free loopback port with a temporary
 // data directory, a fresh editor token and Web Push on, allowed to push to
-// the bench's sink.
+// the bench's sink, and without the per-address limits (every reader comes
+// from the few loopback source addresses).
 func spawnServer(ctx context.Context, sinkAddr string, stderr io.Writer) (*spawned, error) {
 	sink, err := nfbench.ListenSink(sinkAddr)
 	if err != nil {
@@ -207,6 +251,8 @@ func spawnServer(ctx context.Context, sinkAddr string, stderr io.Writer) (*spawn
 	cfg.VAPID.Subject = "mailto:bench@newsroom.example"
 	cfg.PushPolicy.InsecureTestEndpoints = []string{sink.Addr().String()}
 	cfg.Push.SubscribePerHour = 1 << 20
+	cfg.Live.ReadersPerAddress = -1
+	cfg.Limits.ReaderConnects, cfg.Limits.APIRequests = -1, -1
 	startCtx, cancel := context.WithTimeout(ctx, spawnStartTimeout)
 	defer cancel()
 	if sp.srv, err = server.New(startCtx, cfg); err != nil {

@@ -24,9 +24,6 @@ const (
 // ErrUsage is wrapped by the errors of a Config that cannot run.
 var ErrUsage = errors.New("bad bench configuration")
 
-// ErrNotYet is returned for the soak scenario, which a later issue adds.
-var ErrNotYet = errors.New("not yet")
-
 // DefaultSrcIPs are the loopback source addresses readers spread over.
 var DefaultSrcIPs = []string{"127.0.0.2", "127.0.0.3", "127.0.0.4"}
 
@@ -66,8 +63,19 @@ type Config struct {
 	// ConnectRate is reader connects started per second. Default 1000.
 	ConnectRate float64
 	// Duration is how long idle holds its readers once connected (CPU while
-	// idle is measured over it). Default 2 s.
+	// idle is measured over it), and how long soak posts and churns.
+	// Default 2 s for idle, 1 min for soak.
 	Duration time.Duration
+	// Churn is how many of soak's readers are replaced per second: each
+	// closes normally and reconnects at once with since and epoch. Default
+	// 5 % of Readers, at least 1; negative: none.
+	Churn int
+	// Corrections is the share of soak's posts corrected (PATCH, to
+	// priority urgent) a second after the post; Retractions the share
+	// retracted (DELETE) two seconds after it; PushShare the share posted in
+	// the push subscriptions' filter, and so pushed. Each 0 to 1. Defaults
+	// 0.2, 0.05 and 0.2; negative: none.
+	Corrections, Retractions, PushShare float64
 	// Drain: after posting, wait for deliveries (fanout) or sends (push)
 	// until all have come or none came for this long. Default 10 s.
 	Drain time.Duration
@@ -93,6 +101,9 @@ const (
 	maxItems   = 1_000_000
 	maxSubs    = 1_000_000
 	maxRate    = 10_000
+	maxChurn   = 10_000
+	// maxDuration bounds a soak (and idle's hold).
+	maxDuration = 7 * 24 * time.Hour
 )
 
 // withDefaults fills in defaults and checks the sizes.
@@ -128,6 +139,26 @@ func (c Config) withDefaults() (Config, error) {
 	}
 	if c.Duration == 0 {
 		c.Duration = 2 * time.Second
+		if c.Scenario == ScenarioSoak {
+			c.Duration = time.Minute
+		}
+	}
+	switch {
+	case c.Churn == 0:
+		c.Churn = min(max(1, c.Readers/20), maxChurn)
+	case c.Churn < 0:
+		c.Churn = 0
+	}
+	for _, v := range []struct {
+		p   *float64
+		def float64
+	}{{&c.Corrections, 0.2}, {&c.Retractions, 0.05}, {&c.PushShare, 0.2}} {
+		switch {
+		case *v.p == 0:
+			*v.p = v.def
+		case *v.p < 0:
+			*v.p = 0
+		}
 	}
 	if c.Drain == 0 {
 		c.Drain = 10 * time.Second
@@ -155,8 +186,12 @@ func (c Config) withDefaults() (Config, error) {
 		return c, fmt.Errorf("%w: --rate %g: want more than 0, at most %d items per second", ErrUsage, c.Rate, maxRate)
 	case !(c.ConnectRate > 0 && c.ConnectRate <= 100_000):
 		return c, fmt.Errorf("%w: --connect-rate %g: want more than 0, at most 100000 per second", ErrUsage, c.ConnectRate)
-	case c.Duration < 0:
-		return c, fmt.Errorf("%w: --duration %s: must be positive", ErrUsage, c.Duration)
+	case c.Duration < 0 || c.Duration > maxDuration:
+		return c, fmt.Errorf("%w: --duration %s: must be positive, at most %s", ErrUsage, c.Duration, maxDuration)
+	case c.Churn > c.Readers || c.Churn > maxChurn:
+		return c, fmt.Errorf("%w: --churn %d: at most --readers (%d) and %d per second", ErrUsage, c.Churn, c.Readers, maxChurn)
+	case c.Corrections > 1 || c.Retractions > 1 || c.PushShare > 1:
+		return c, fmt.Errorf("%w: --corrections %g, --retractions %g, --push-share %g: each is a share of the posts, 0 to 1", ErrUsage, c.Corrections, c.Retractions, c.PushShare)
 	case c.Drain < 0:
 		return c, fmt.Errorf("%w: --drain %s: must be positive", ErrUsage, c.Drain)
 	case c.DecryptSample < 1:
@@ -164,7 +199,10 @@ func (c Config) withDefaults() (Config, error) {
 	case c.ServerPID < 0:
 		return c, fmt.Errorf("%w: --server-pid %d", ErrUsage, c.ServerPID)
 	}
-	if c.Scenario == ScenarioPush && c.SinkListener == nil {
+	if c.Scenario == ScenarioSoak && c.Filter != "" {
+		return c, fmt.Errorf("%w: --filter: soak's readers take no filter, so that every one of them must get every event", ErrUsage)
+	}
+	if (c.Scenario == ScenarioPush || c.Scenario == ScenarioSoak) && c.SinkListener == nil {
 		if ap, err := netip.ParseAddrPort(c.SinkAddr); err != nil || !isLoopback(ap.Addr()) {
 			return c, fmt.Errorf("%w: --sink-addr %q: want a loopback ip:port such as 127.0.0.1:18700", ErrUsage, c.SinkAddr)
 		}

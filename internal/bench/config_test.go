@@ -63,8 +63,12 @@ func TestParseFilter(t *testing.T) {
 func TestRunUsageErrors(t *testing.T) {
 	ctx := context.Background()
 	_, err := Run(ctx, Config{Scenario: ScenarioSoak})
-	if !errors.Is(err, ErrNotYet) {
-		t.Errorf("soak: %v, want ErrNotYet", err)
+	if !errors.Is(err, ErrUsage) || !strings.Contains(err.Error(), "token") {
+		t.Errorf("soak without a token: %v, want ErrUsage naming the token", err)
+	}
+	_, err = Run(ctx, Config{Scenario: ScenarioSoak, Token: "t", Filter: "regions=mena"})
+	if !errors.Is(err, ErrUsage) || !strings.Contains(err.Error(), "--filter") {
+		t.Errorf("soak with a filter: %v, want ErrUsage naming --filter", err)
 	}
 	_, err = Run(ctx, Config{Scenario: ScenarioFanout})
 	if !errors.Is(err, ErrUsage) || !strings.Contains(err.Error(), "token") {

@@ -92,3 +92,29 @@ func parseUint(b []byte) (uint64, int) {
 	}
 	return v, i
 }
+
+// parseEvent reads the type and envelope seq of an item, update or retract
+// frame, as parseFrame does; ok is false for any other frame.
+func parseEvent(b []byte) (kind byte, seq uint64, ok bool) {
+	rest, ok := bytes.CutPrefix(b, prefixType)
+	if !ok {
+		return kindNone, 0, false
+	}
+	q := bytes.IndexByte(rest, '"')
+	if q < 0 {
+		return kindNone, 0, false
+	}
+	if kind = kindOf(string(rest[:q])); kind == kindNone {
+		return kindNone, 0, false
+	}
+	rest = rest[q:]
+	i := bytes.Index(rest, keySeq)
+	if i < 0 {
+		return kindNone, 0, false
+	}
+	seq, n := parseUint(rest[i+len(keySeq):])
+	if n == 0 {
+		return kindNone, 0, false
+	}
+	return kind, seq, true
+}

@@ -34,6 +34,7 @@ type Result struct {
 	Idle    *IdleFigures    `json:"-"`
 	Fanout  *FanoutFigures  `json:"-"`
 	Push    *PushFigures    `json:"-"`
+	Soak    *SoakFigures    `json:"-"`
 }
 
 // MarshalJSON gives one flat object: the fields above, then those of each
@@ -52,6 +53,9 @@ func (r *Result) MarshalJSON() ([]byte, error) {
 	}
 	if r.Push != nil {
 		parts = append(parts, r.Push)
+	}
+	if r.Soak != nil {
+		parts = append(parts, r.Soak)
 	}
 	out := []byte{'{'}
 	for _, p := range parts {
@@ -165,9 +169,110 @@ type PushFigures struct {
 	Unsubscribed        int  `json:"unsubscribed"` // subscriptions removed at the end (not with a spawned server)
 }
 
+// SoakFigures are the soak scenario's figures. Lineages are the soak's
+// readers: each keeps its place across its connections (see account).
+type SoakFigures struct {
+	DurationS float64 `json:"duration_s"` // asked
+	SoakS     float64 `json:"soak_s"`     // posting and churning, from the first post
+	DrainS    float64 `json:"drain_s"`    // from the end of the writes to the last delivery or push awaited
+
+	// Readers.
+	Readers        int     `json:"readers"`         // lineages asked
+	Lineages       int     `json:"lineages"`        // lineages connected at the start
+	LineagesFailed int     `json:"lineages_failed"` // lineages that gave up reconnecting
+	LineageError   string  `json:"lineage_error,omitempty"`
+	ChurnPerS      int     `json:"churn_per_s"`   // asked
+	Churned        int64   `json:"churned"`       // connections the tool closed normally to reconnect
+	ChurnSkipped   int64   `json:"churn_skipped"` // churn turns that found the lineage between connections
+	Reconnects     int     `json:"reconnects"`    // welcomes after each lineage's first
+	Recovered      int     `json:"recovered"`     // of those, recovered:true
+	NotRecovered   int     `json:"not_recovered"` // of those, recovered:false (same epoch)
+	EpochChanges   int     `json:"epoch_changes"` // welcomes with another epoch
+	Drops          int64   `json:"drops"`         // connections ended by the server or the network (they reconnect too)
+	DropError      string  `json:"drop_error,omitempty"`
+	ReconnectP50Ms float64 `json:"reconnect_p50_ms"` // dial to welcome
+	ReconnectP99Ms float64 `json:"reconnect_p99_ms"`
+	OtherFrames    int     `json:"other_frames"` // frames neither welcome nor event
+
+	// Writes.
+	Rate          float64 `json:"rate"` // posts per second, asked
+	Corrections   float64 `json:"corrections"`
+	Retractions   float64 `json:"retractions"`
+	PushShare     float64 `json:"push_share"`
+	Posted        int     `json:"posted"`
+	PostFailed    int     `json:"post_failed"`
+	Corrected     int     `json:"corrected"`
+	CorrectFailed int     `json:"correct_failed"`
+	Retracted     int     `json:"retracted"`
+	RetractFailed int     `json:"retract_failed"`
+	WriteError    string  `json:"write_error,omitempty"`
+	PostP50Ms     float64 `json:"post_p50_ms"`
+	PostP99Ms     float64 `json:"post_p99_ms"`
+
+	// Events at the lineages: every seq from a lineage's first welcome to
+	// FinalSeq, each once.
+	FinalSeq   uint64 `json:"final_seq"`
+	Expected   int64  `json:"expected"`
+	Delivered  int64  `json:"delivered"`
+	Lost       int64  `json:"lost"`
+	Duplicated int64  `json:"duplicated"`
+	OutOfOrder int64  `json:"out_of_order"`
+	Early      int64  `json:"early"`      // events at or below a lineage's first welcome seq
+	WrongKind  int64  `json:"wrong_kind"` // the tool's events received as another frame type
+	// The tool's own writes, counted at every lineage connected when they
+	// were made: frames expected and received, by type.
+	ItemFramesExpected     int64 `json:"item_frames_expected"`
+	ItemFramesDelivered    int64 `json:"item_frames_delivered"`
+	UpdateFramesExpected   int64 `json:"update_frames_expected"`
+	UpdateFramesDelivered  int64 `json:"update_frames_delivered"`
+	RetractFramesExpected  int64 `json:"retract_frames_expected"`
+	RetractFramesDelivered int64 `json:"retract_frames_delivered"`
+
+	// Web Push, per subscription and pushed item.
+	Subs           int    `json:"subs"`
+	Subscribed     int    `json:"subscribed"`
+	SubscribeError string `json:"subscribe_error,omitempty"`
+	PushedItems    int    `json:"pushed_items"`
+	PushExpected   int    `json:"push_expected"` // final versions: pushed items × subscriptions
+	PushReceived   int    `json:"push_received"`
+	PushMissing    int    `json:"push_missing"`
+	PushDuplicated int    `json:"push_duplicated"`
+	PushSuperseded int    `json:"push_superseded"` // earlier versions not sent because a newer one existed (allowed)
+	PushUnexpected int    `json:"push_unexpected"`
+	PushForeign    int    `json:"push_foreign"` // pushes of items the tool did not push
+	PushRefused    int    `json:"push_refused"` // pushes to this run's subscriptions the sink refused
+	PushRefusal    string `json:"push_refusal,omitempty"`
+	PushStrays     int    `json:"push_strays"` // pushes to subscriptions not of this run
+	PushAccepted   int64  `json:"push_accepted"`
+	Unsubscribed   int    `json:"unsubscribed"`
+
+	// The server: at the start, once every reader had connected, at the
+	// end (readers still connected) and once they had gone.
+	ServerStart     *ServerSample `json:"server_start,omitempty"`
+	ServerConnected *ServerSample `json:"server_connected,omitempty"`
+	ServerEnd       *ServerSample `json:"server_end,omitempty"`
+	ServerClosed    *ServerSample `json:"server_closed,omitempty"`
+	// Per reader, measured from start to connected.
+	GoroutinesPerReader float64 `json:"goroutines_per_reader"`
+	FDsPerReader        float64 `json:"fds_per_reader"`
+	// From start to end, and what the verdict allows.
+	GoroutineGrowth    int64 `json:"goroutine_growth"`
+	GoroutineAllowed   int64 `json:"goroutine_allowed"`
+	GoroutineAllowance int   `json:"goroutine_allowance"`
+	FDGrowth           int64 `json:"fd_growth"`
+	FDAllowed          int64 `json:"fd_allowed"`
+	FDAllowance        int   `json:"fd_allowance"`
+	// CPU over the soak (posting and churning), in percent of one core.
+	ServerCPUPct *float64 `json:"server_cpu_pct,omitempty"`
+	ToolCPUPct   *float64 `json:"tool_cpu_pct,omitempty"`
+
+	OK      bool     `json:"soak_ok"`
+	Reasons []string `json:"soak_reasons"` // why not OK; empty when OK
+}
+
 // Clean reports whether the run saw no failure: every reader connected and
 // stayed, every post and subscription went through, nothing missing or
-// repeated, every push sent.
+// repeated, every push sent, and a soak's verdict (SoakFigures.OK).
 func (r *Result) Clean() bool {
 	if c := r.Connect; c != nil && (c.ConnectFailed > 0 || c.Disconnected > 0 || c.Connected < c.Readers) {
 		return false
@@ -176,6 +281,9 @@ func (r *Result) Clean() bool {
 		return false
 	}
 	if p := r.Push; p != nil && (p.SubscribeFailed > 0 || p.PostFailed > 0 || p.Sent != p.Expected || p.Refused > 0) {
+		return false
+	}
+	if s := r.Soak; s != nil && !s.OK {
 		return false
 	}
 	return true
@@ -231,13 +339,18 @@ func (r *Result) write(w io.Writer) {
 				*s.ServerSent, deref(s.ServerFailed), deref(s.ServerRemoved), deref(s.ServerPending), deref(s.ServerSubscriptions))
 		}
 	}
+	if s := r.Soak; s != nil {
+		s.summary(p)
+	}
 	srvCPU := "not measured"
 	if r.ServerCPUS != nil {
 		srvCPU = fmt.Sprintf("%.2fs", *r.ServerCPUS)
 	}
 	p("  whole run: %.2fs; CPU: server %s, tool %.2fs; RSS: server %s, tool %d KiB",
 		r.WallS, srvCPU, r.ToolCPUS, kib(r.ServerRSSKiB), r.ToolRSSKiB)
-	if !r.Clean() {
+	if r.Soak != nil {
+		r.Soak.verdict(p)
+	} else if !r.Clean() {
 		p("  NOT CLEAN: see the failures above")
 	}
 	js, _ := json.Marshal(r)
