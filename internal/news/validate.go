@@ -187,8 +187,11 @@ func cleanURL(s string) (string, error) {
 	if u.User != nil {
 		return "", invalid("url", "invalid_url", "url must not contain a user name or password")
 	}
+	if !utf8.ValidString(s) {
+		return "", invalid("url", "invalid_url", "url must be valid UTF-8")
+	}
 	for _, r := range s {
-		if r <= ' ' || r == 0x7f {
+		if unicode.IsSpace(r) || unicode.IsControl(r) {
 			return "", invalid("url", "invalid_url", "url must not contain spaces or control characters")
 		}
 	}

@@ -277,6 +277,10 @@ func TestNewItemInvalid(t *testing.T) {
 		{"url with space in host", nil, func(d *news.Draft) { d.URL = "https://exa mple.com/" }, "invalid_url", "url", ""},
 		{"url with tab", nil, func(d *news.Draft) { d.URL = "https://example.com/a\tb" }, "invalid_url", "url", ""},
 		{"url with newline", nil, func(d *news.Draft) { d.URL = "https://example.com/a\nb" }, "invalid_url", "url", ""},
+		{"url with a C1 control (NEL)", nil, func(d *news.Draft) { d.URL = "https://example.com/a\u0085b" }, "invalid_url", "url", "control"},
+		{"url with a line separator", nil, func(d *news.Draft) { d.URL = "https://example.com/a\u2028b" }, "invalid_url", "url", "spaces"},
+		{"url with a no-break space", nil, func(d *news.Draft) { d.URL = "https://example.com/a\u00a0b" }, "invalid_url", "url", "spaces"},
+		{"url not UTF-8", nil, func(d *news.Draft) { d.URL = "https://example.com/\xff" }, "invalid_url", "url", "UTF-8"},
 		{"url too long", nil, func(d *news.Draft) {
 			d.URL = "https://example.com/" + strings.Repeat("a", 2049-len("https://example.com/"))
 		}, "invalid_url", "url", "2048"},
