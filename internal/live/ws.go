@@ -74,8 +74,16 @@ func (h *Hub) ServeWS(c *gin.Context) {
 		_ = conn.Close(websocket.StatusGoingAway, "server shutting down")
 		return
 	}
-	ctx := conn.CloseRead(context.Background())
-	context.AfterFunc(ctx, func() { w.end(r) })
+	// Not conn.CloseRead: on a data message its goroutine calls Close, which
+	// waits for that same goroutine to return, so the reader stayed
+	// registered for 15 s after the connection was gone (coder/websocket
+	// v1.8.15). This is the same loop without that wait.
+	go func() {
+		if _, _, err := conn.Reader(context.Background()); err == nil {
+			_ = conn.Close(websocket.StatusPolicyViolation, "unexpected data message")
+		}
+		w.end(r)
+	}()
 	r.signal() // write the welcome and history
 }
 
