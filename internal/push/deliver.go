@@ -46,6 +46,8 @@ const (
 	removed  // 404/410: the subscription is gone
 )
 
+var outcomeNames = [...]string{sent: "sent", retry: "retry", deferred: "deferred", failed: "failed", removed: "removed"}
+
 // maxFailures is how many items in a row may fail with 400/401/403/413
 // before a subscription is removed.
 const maxFailures = 5
@@ -197,6 +199,16 @@ func (r *run) count(t target, out outcome, attempts int) {
 	case r.dirty <- struct{}{}:
 	default:
 	}
+	m, name := r.s.cfg.Metrics, outcomeNames[out]
+	switch {
+	case out == removed:
+		m.PushRemoved.Inc()
+	case out == retry && attempts < r.s.cfg.MaxAttempts:
+		m.PushRetries.Inc()
+	case out == retry:
+		name = outcomeNames[failed] // the last try failed too: given up
+	}
+	m.PushSends.WithLabelValues(name, t.sub.host).Inc()
 	switch out {
 	case sent:
 		r.prog.Sent++

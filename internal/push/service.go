@@ -13,6 +13,7 @@ import (
 	"github.com/nats-io/nats.go/jetstream"
 
 	"newsflash/internal/history"
+	"newsflash/internal/metrics"
 	"newsflash/internal/news"
 	"newsflash/internal/pushpolicy"
 	"newsflash/internal/stream"
@@ -57,6 +58,8 @@ type Config struct {
 	Logger *slog.Logger
 	// Now is the clock. Default time.Now.
 	Now func() time.Time
+	// Metrics to report to. Default: metrics of its own (not served).
+	Metrics *metrics.Metrics
 }
 
 // Service is Web Push for one instance.
@@ -121,6 +124,9 @@ func New(ctx context.Context, cfg Config) (*Service, error) {
 	if cfg.Logger == nil {
 		cfg.Logger = slog.Default()
 	}
+	if cfg.Metrics == nil {
+		cfg.Metrics = metrics.New()
+	}
 	if cfg.Now == nil {
 		cfg.Now = time.Now
 	}
@@ -152,7 +158,7 @@ func (s *Service) setupOnce(ctx context.Context) error {
 	}
 	if s.prog, err = stream.EnsureKeyValue(ctx, js, jetstream.KeyValueConfig{
 		Bucket: s.cfg.Prefix + "_push_progress", Description: "Web Push delivery progress and counts per job",
-		History: 1, TTL: 48 * time.Hour, MaxValueSize: 64 << 10, Storage: jetstream.FileStorage, Replicas: r,
+		History: 1, TTL: progressTTL, MaxValueSize: 64 << 10, Storage: jetstream.FileStorage, Replicas: r,
 	}); err != nil {
 		return fmt.Errorf("push: progress bucket: %w", err)
 	}

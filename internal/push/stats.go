@@ -7,18 +7,28 @@ import (
 	"strconv"
 	"strings"
 	"sync"
+	"time"
 
 	"github.com/nats-io/nats.go/jetstream"
 )
 
+// progressTTL is how long the progress bucket keeps a job's record.
+const progressTTL = 48 * time.Hour
+
 // statsView follows the progress bucket, so any instance can answer for
 // the deliveries all instances made.
 type statsView struct {
-	mu   sync.Mutex
-	jobs map[string]progress // job key → its latest progress
+	mu    sync.Mutex
+	jobs  map[string]jobStats // job key → its latest progress
+	sweep time.Time
 }
 
-func newStatsView() *statsView { return &statsView{jobs: map[string]progress{}} }
+type jobStats struct {
+	progress
+	at time.Time // when the record was last written
+}
+
+func newStatsView() *statsView { return &statsView{jobs: map[string]jobStats{}} }
 
 func (s *Service) watchProgress(ctx context.Context) error {
 	return watchBucket(ctx, s.prog, nil, func(e jetstream.KeyValueEntry) {
@@ -30,9 +40,26 @@ func (s *Service) watchProgress(ctx context.Context) error {
 		}
 		var p progress
 		if json.Unmarshal(e.Value(), &p) == nil {
-			s.stats.jobs[e.Key()] = p
+			s.stats.jobs[e.Key()] = jobStats{progress: p, at: e.Created()}
 		}
+		s.stats.forgetExpired(s.cfg.Now())
 	})
+}
+
+// forgetExpired drops the jobs whose record the bucket's TTL has removed:
+// JetStream tells a watcher nothing when a record expires, so without this
+// the view would grow for the life of the process. At most once a minute;
+// callers hold mu.
+func (v *statsView) forgetExpired(now time.Time) {
+	if now.Sub(v.sweep) < time.Minute {
+		return
+	}
+	v.sweep = now
+	for k, j := range v.jobs {
+		if now.Sub(j.at) > progressTTL {
+			delete(v.jobs, k)
+		}
+	}
 }
 
 // ItemStats are one item's push deliveries over all its events and jobs.

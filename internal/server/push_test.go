@@ -264,6 +264,23 @@ func TestPushAnswersFromThePushService(t *testing.T) {
 	if len(st.Items) != 1 || st.Items[0].Sent != 2 || st.Items[0].Failed != 1 || st.Items[0].Removed != 1 || st.Subscriptions != 3 {
 		t.Fatalf("stats %+v", st)
 	}
+	// The same in the metrics (push-service host label aside).
+	text := scrape(t, in.from(t, "127.0.0.1"))
+	for _, c := range []struct {
+		name, label string
+		want        float64
+	}{
+		{"newsflash_push_sends_total", `outcome="sent"`, 2},    // fine, limited at its second try
+		{"newsflash_push_sends_total", `outcome="retry"`, 3},   // limited's 429, broken's first two
+		{"newsflash_push_sends_total", `outcome="failed"`, 1},  // broken's third
+		{"newsflash_push_sends_total", `outcome="removed"`, 1}, // gone
+		{"newsflash_push_retries_total", "", 3},
+		{"newsflash_push_subscriptions_removed_total", "", 1},
+	} {
+		if got := sumSamples(text, c.name, c.label); got != c.want {
+			t.Errorf("%s{%s}: %v, want %v", c.name, c.label, got, c.want)
+		}
+	}
 	lm := env.sink.Messages(limited.ID())
 	if len(lm) != 2 || lm[0].Status != 429 || lm[1].Status != 201 || lm[1].At.Sub(lm[0].At) < 2*time.Second {
 		t.Fatalf("429 with Retry-After 2: %d requests, not retried after the delay", len(lm))

@@ -226,7 +226,7 @@ func (s *Server) newPush(ctx context.Context) (*push.Service, error) {
 	}
 	pc := cfg.Push
 	pc.JetStream, pc.NewsStream, pc.NewsSubjects, pc.Replicas = s.stream.JetStream(), s.stream.Name(), s.stream.Subjects(), s.stream.Replicas()
-	pc.Log, pc.Taxonomy, pc.Identity, pc.Policy, pc.Logger = s.hist, cfg.Taxonomy, id, policy, s.log
+	pc.Log, pc.Taxonomy, pc.Identity, pc.Policy, pc.Logger, pc.Metrics = s.hist, cfg.Taxonomy, id, policy, s.log, s.metrics
 	svc, err := push.New(ctx, pc)
 	if err != nil {
 		return nil, err
