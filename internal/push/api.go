@@ -6,13 +6,13 @@ import (
 	"encoding/json"
 	"errors"
 	"net/http"
-	"strconv"
 	"strings"
 
 	"github.com/gin-gonic/gin"
 	"github.com/nats-io/nats.go/jetstream"
 
 	"newsflash/internal/httperr"
+	"newsflash/internal/limit"
 	"newsflash/internal/news"
 	"newsflash/internal/pushpolicy"
 )
@@ -69,9 +69,9 @@ func (s *Service) subscribe(c *gin.Context) {
 		httperr.Abort(c, unavailable(err))
 		return
 	}
-	if ok, wait := s.limit.allow(c.ClientIP(), s.cfg.Now()); !ok {
+	if ok, wait := s.limit.Allow(limit.Key(c.ClientIP()), s.cfg.Now()); !ok {
 		httperr.Abort(c, &httperr.Error{Status: http.StatusTooManyRequests, Code: "too_many_subscriptions",
-			Message: "too many new subscriptions from this address; try again later", RetryAfter: strconv.Itoa(int(wait.Seconds()) + 1)})
+			Message: "too many new subscriptions from this address; try again later", RetryAfter: httperr.Seconds(wait)})
 		return
 	}
 	b, _ := json.Marshal(sub)

@@ -13,6 +13,7 @@ import (
 	"github.com/nats-io/nats.go/jetstream"
 
 	"newsflash/internal/history"
+	"newsflash/internal/limit"
 	"newsflash/internal/metrics"
 	"newsflash/internal/news"
 	"newsflash/internal/pushpolicy"
@@ -73,7 +74,7 @@ type Service struct {
 	jobs   jetstream.Stream   // work queue of delivery jobs
 	index  *index
 	stats  *statsView
-	limit  *limiter
+	limit  *limit.Rate // new subscriptions per client address
 	hosts  *hostGate
 
 	stop    context.CancelFunc
@@ -132,7 +133,7 @@ func New(ctx context.Context, cfg Config) (*Service, error) {
 	}
 	s := &Service{
 		cfg: cfg, log: cfg.Logger, policy: cfg.Policy, client: cfg.Policy.Client(),
-		index: newIndex(cfg.Partitions), stats: newStatsView(), limit: newLimiter(cfg.SubscribePerHour, time.Hour),
+		index: newIndex(cfg.Partitions), stats: newStatsView(), limit: limit.NewRate(cfg.SubscribePerHour, time.Hour, cfg.SubscribePerHour, 0),
 		hosts: newHostGate(), started: make(chan struct{}),
 	}
 	if err := s.setup(ctx); err != nil {
