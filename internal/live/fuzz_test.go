@@ -15,6 +15,7 @@ import (
 	"net/http/httptest"
 	"net/url"
 	"reflect"
+	"slices"
 	"strconv"
 	"strings"
 	"syscall"
@@ -123,7 +124,7 @@ func FuzzParseResume(f *testing.F) {
 				"too_many_regions": {"regions"}, "too_many_topics": {"topics"}, "too_many_langs": {"langs"},
 				"unknown_region": {"regions"}, "unknown_topic": {"topics"}, "unknown_lang": {"langs"},
 			}[he.Code]
-			if he.Status != http.StatusBadRequest || !containsString(fields, he.Field) || he.Message == "" {
+			if he.Status != http.StatusBadRequest || !slices.Contains(fields, he.Field) || he.Message == "" {
 				t.Fatalf("query %q: %#v", query, he)
 			}
 			return
@@ -177,15 +178,6 @@ func FuzzParseResume(f *testing.F) {
 			t.Fatalf("query %q: %d groups and %d readers left after the reader left", query, groups, h.Readers())
 		}
 	})
-}
-
-func containsString(list []string, s string) bool {
-	for _, v := range list {
-		if v == s {
-			return true
-		}
-	}
-	return false
 }
 
 // checkOriginRule checks OriginAllowed: no origin, the request's own host,
