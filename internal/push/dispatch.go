@@ -34,15 +34,7 @@ func (j job) key() string {
 // after a crash is dropped by the work queue's duplicate window, and jobs
 // already done are skipped by their progress record.
 func (s *Service) plan(ctx context.Context) error {
-	cons, err := s.ensureConsumer(ctx, s.cfg.NewsStream, jetstream.ConsumerConfig{
-		Durable:       s.cfg.Prefix + "_push_planner",
-		Description:   "Web Push: splits each news event into delivery jobs",
-		FilterSubject: s.cfg.NewsSubjects,
-		DeliverPolicy: jetstream.DeliverNewPolicy,
-		AckPolicy:     jetstream.AckExplicitPolicy,
-		AckWait:       30 * time.Second,
-		MaxAckPending: 256,
-	})
+	cons, err := s.ensureConsumer(ctx, s.cfg.NewsStream, s.plannerConfig())
 	if err != nil {
 		return fmt.Errorf("planner consumer: %w", err)
 	}
@@ -76,6 +68,21 @@ func (s *Service) plan(ctx context.Context) error {
 		if err := msg.DoubleAck(ctx); err != nil {
 			s.log.Warn("push: planner ack", "seq", j.Seq, "err", err)
 		}
+	}
+}
+
+// plannerConfig is the planner's durable consumer. It starts with the
+// events published after its creation, which New does before the server
+// takes any post: so no event is published that it does not see.
+func (s *Service) plannerConfig() jetstream.ConsumerConfig {
+	return jetstream.ConsumerConfig{
+		Durable:       s.cfg.Prefix + "_push_planner",
+		Description:   "Web Push: splits each news event into delivery jobs",
+		FilterSubject: s.cfg.NewsSubjects,
+		DeliverPolicy: jetstream.DeliverNewPolicy,
+		AckPolicy:     jetstream.AckExplicitPolicy,
+		AckWait:       30 * time.Second,
+		MaxAckPending: 256,
 	}
 }
 

@@ -26,6 +26,7 @@ import (
 // write as in production) that sends to a real local push service, the
 // pushsink, which checks the headers and VAPID and decrypts.
 type testEnv struct {
+	js   jetstream.JetStream
 	s    *Service
 	sink *pushsink.Sink
 	url  string // the sink's base URL
@@ -72,6 +73,10 @@ func newTestEnv(tb testing.TB, partitions int, sinkOpts pushsink.Options) *testE
 		tb.Fatal(err)
 	}
 
+	if _, err := js.CreateStream(context.Background(), jetstream.StreamConfig{Name: "NEWS", Subjects: []string{"news.*"}}); err != nil {
+		tb.Fatal(err)
+	}
+
 	sink := pushsink.New(sinkOpts)
 	srv := httptest.NewServer(sink)
 	tb.Cleanup(srv.Close)
@@ -93,7 +98,7 @@ func newTestEnv(tb testing.TB, partitions int, sinkOpts pushsink.Options) *testE
 	if err != nil {
 		tb.Fatal(err)
 	}
-	return &testEnv{s: s, sink: sink, url: srv.URL, log: hist, logs: logs}
+	return &testEnv{s: s, js: js, sink: sink, url: srv.URL, log: hist, logs: logs}
 }
 
 // testOutput shows the Service's logs with -v.

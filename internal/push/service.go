@@ -170,6 +170,12 @@ func (s *Service) setupOnce(ctx context.Context) error {
 	}, s.log); err != nil {
 		return fmt.Errorf("push: job queue: %w", err)
 	}
+	// The planner's consumer exists before the server takes posts (it is
+	// created here, not when the planner starts): an event published
+	// before it exists would never be pushed.
+	if _, err := s.ensureConsumer(ctx, s.cfg.NewsStream, s.plannerConfig()); err != nil {
+		return fmt.Errorf("push: planner consumer: %w", err)
+	}
 	return nil
 }
 

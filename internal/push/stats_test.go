@@ -1,8 +1,11 @@
 package push
 
 import (
+	"context"
 	"testing"
 	"time"
+
+	"newsflash/internal/pushsink"
 )
 
 func TestStatsViewForgetsExpiredJobs(t *testing.T) {
@@ -26,5 +29,28 @@ func TestStatsViewForgetsExpiredJobs(t *testing.T) {
 	v.forgetExpired(now.Add(2 * time.Minute))
 	if _, ok := v.jobs["old.3.0"]; ok {
 		t.Fatal("the next sweep kept an expired job")
+	}
+}
+
+// TestPlannerSeesEventsPublishedBeforeStart: the planner's consumer exists
+// once New returns, so an event published before the planner runs (the
+// server takes posts as soon as it listens) is planned, not skipped.
+func TestPlannerSeesEventsPublishedBeforeStart(t *testing.T) {
+	env := newTestEnv(t, 2, pushsink.Options{})
+	ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
+	defer cancel()
+	if _, err := env.js.Publish(ctx, "news.abcdefghijklmnopqrst", []byte(`{}`)); err != nil {
+		t.Fatal(err)
+	}
+	cons, err := env.js.Consumer(ctx, "NEWS", env.s.plannerConfig().Durable)
+	if err != nil {
+		t.Fatalf("the planner's consumer does not exist after New: %v", err)
+	}
+	info, err := cons.Info(ctx)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if info.NumPending != 1 {
+		t.Fatalf("the planner's consumer has %d events pending, want the 1 published before Start", info.NumPending)
 	}
 }
