@@ -332,7 +332,7 @@ func (r *Result) write(w io.Writer) {
 		postLine(p, s.PostFigures)
 		p("  sent %d of %d (sink refused %d); first post to last send %.0fms; %.0f sends/s",
 			s.Sent, s.Expected, s.Refused, s.PostToLastSendMs, s.SendsPerS)
-		p("  CPU per send: server %s, tool %s (the tool's includes its push sink, which decrypts each subscription's first push and 1 in %d after)",
+		p("  CPU per send: server %s, tool %s (the tool's includes its push sink, which decrypts 1 push in %d)",
 			us(s.ServerCPUUsPerSend), us(s.ToolCPUUsPerSend), s.DecryptSample)
 		if s.ServerSent != nil {
 			p("  server push stats: sent %d, failed %d, removed %d, pending %d, subscriptions %d",

@@ -54,9 +54,9 @@ func (s *Sink) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 	var gone bool
 	var n int
 	if sub != nil {
-		gone, n = sub.gone, sub.seen
+		gone, n = sub.gone, s.seen
 		if !gone {
-			sub.seen++
+			s.seen++
 		}
 	}
 	s.mu.Unlock()

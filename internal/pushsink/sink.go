@@ -60,8 +60,10 @@ type Options struct {
 	// k= in every Authorization header; another key is refused with 403.
 	// Default: any key. New panics if it is not a P-256 point.
 	VAPIDPublicKey string
-	// DecryptSample: decrypt and verify only 1 request in N per subscription
-	// after the first (0 or 1 = every request); for load tests. Requests
+	// DecryptSample: decrypt and verify only 1 request in N, counted over
+	// all subscriptions, the first one included (0 or 1 = every request);
+	// for load tests, where one item to 100,000 subscriptions must not
+	// cost the sink 100,000 decryptions. Requests
 	// that are not decrypted still have their headers, body size and
 	// Authorization form (and k, with VAPIDPublicKey) checked, and when
 	// accepted they are counted (Count, Accepted, Wait) but not kept in
@@ -91,6 +93,7 @@ type Sink struct {
 	strays   map[string][]Message     // requests to unknown ids; guarded by mu
 	accepted int                      // guarded by mu
 	refused  int                      // guarded by mu
+	seen     int                      // requests that reached the checks, for DecryptSample; guarded by mu
 	notify   chan struct{}            // closed on the next accept, if a Wait needs it; guarded by mu
 }
 
@@ -104,7 +107,6 @@ type subscription struct {
 	gone     bool
 	queue    []Response
 	msgs     []Message
-	seen     int // requests that reached the checks, for DecryptSample
 	accepted int
 }
 
