@@ -86,8 +86,8 @@ type Config struct {
 	// SinkAddr is the loopback host:port push's sink listens on when
 	// SinkListener is nil. Default 127.0.0.1:0 (a free port).
 	SinkAddr string
-	// DecryptSample: the sink decrypts and verifies 1 push in this many per
-	// subscription after the first, which it always decrypts. Default 1000.
+	// DecryptSample: the sink decrypts and verifies 1 push in this many,
+	// over all subscriptions (the first always). Default 1000.
 	DecryptSample int
 	// Out gets the human summary and then one JSON line. Default io.Discard.
 	Out io.Writer
