@@ -56,7 +56,12 @@ var _ http.Hijacker = (*hijackWriter)(nil)
 // through Write and keep their order with ours.
 type sock struct {
 	net.Conn
-	raw syscall.RawConn // nil: every write goes through the flusher
+	// fd is the connection's descriptor, written to directly (a RawConn
+	// write costs its locks and checks again per write): safe because every
+	// direct write happens under mu with closed false, and Close sets closed
+	// under mu before the descriptor is closed. -1: every write goes
+	// through the flusher.
+	fd int
 
 	// owned by the connection's one read goroutine
 	pre []byte // read by net/http before the hijack
@@ -71,6 +76,7 @@ type sock struct {
 	flushing bool
 	err      error   // the first write error; every later write fails
 	waiter   *reader // unblocked when the flusher is done
+	closed   bool
 }
 
 // outBufs recycles the buffers of kept bytes and batches.
@@ -80,13 +86,24 @@ var outBufs = sync.Pool{New: func() any { b := make([]byte, 0, 4096); return &b 
 const maxPooledOut = 64 << 10
 
 func newSock(c net.Conn, pre []byte) *sock {
-	s := &sock{Conn: c, pre: pre}
+	s := &sock{Conn: c, pre: pre, fd: -1}
 	if sc, ok := c.(syscall.Conn); ok {
 		if raw, err := sc.SyscallConn(); err == nil {
-			s.raw = raw
+			_ = raw.Control(func(fd uintptr) { s.fd = int(fd) })
 		}
 	}
 	return s
+}
+
+// Close closes the connection; no direct write can be under way or follow.
+func (s *sock) Close() error {
+	s.mu.Lock()
+	s.closed = true
+	if s.err == nil {
+		s.err = net.ErrClosed
+	}
+	s.mu.Unlock()
+	return s.Conn.Close()
 }
 
 func (s *sock) Read(p []byte) (int, error) {
@@ -177,22 +194,18 @@ func (s *sock) release() {
 // tryWrite writes what the kernel takes now, without waiting, and returns
 // how much that was; a failure is kept in s.err.
 func (s *sock) tryWrite(p []byte) int {
-	if s.raw == nil {
+	if s.fd < 0 || s.closed {
 		return 0
 	}
 	var (
 		n   int
 		err error
 	)
-	if rerr := s.raw.Write(func(fd uintptr) bool {
-		for {
-			n, err = syscall.Write(int(fd), p)
-			if err != syscall.EINTR {
-				return true
-			}
+	for {
+		n, err = syscall.Write(s.fd, p)
+		if err != syscall.EINTR {
+			break
 		}
-	}); rerr != nil {
-		err = rerr
 	}
 	switch {
 	case err == syscall.EAGAIN:

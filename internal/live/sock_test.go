@@ -93,8 +93,8 @@ func TestSockKeepsWhatThePeerCannotTake(t *testing.T) {
 	conn := <-accepted
 	defer conn.Close()
 	s := newSock(conn, nil)
-	if s.raw == nil {
-		t.Fatal("a TCP connection should give raw access")
+	if s.fd < 0 {
+		t.Fatal("a TCP connection should give its descriptor")
 	}
 	s.timeout, s.kill = 30*time.Second, func() { conn.Close() }
 
@@ -224,5 +224,40 @@ func TestReaderRunsOneWriterAtATime(t *testing.T) {
 	r.setState(stateShutdown)
 	if started != 2 {
 		t.Fatalf("a closed reader was scheduled: %d", started)
+	}
+}
+
+// TestSockClosedRefusesWrites: after Close nothing is written to the
+// descriptor, which the system may already have given to another
+// connection.
+func TestSockClosedRefusesWrites(t *testing.T) {
+	ln, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer ln.Close()
+	go func() {
+		if c, err := ln.Accept(); err == nil {
+			defer c.Close()
+			_, _ = io.Copy(io.Discard, c)
+		}
+	}()
+	conn, err := net.Dial("tcp", ln.Addr().String())
+	if err != nil {
+		t.Fatal(err)
+	}
+	s := newSock(conn, nil)
+	s.timeout, s.kill = time.Second, func() {}
+	if kept, err := s.send([][]byte{[]byte("before")}, nil); kept || err != nil {
+		t.Fatalf("send before Close = %v, %v", kept, err)
+	}
+	if err := s.Close(); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := s.send([][]byte{[]byte("after")}, nil); err == nil {
+		t.Fatal("send after Close did not fail")
+	}
+	if _, err := s.Write([]byte("after")); err == nil {
+		t.Fatal("Write after Close did not fail")
 	}
 }
