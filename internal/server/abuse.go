@@ -131,15 +131,20 @@ func bearer(c *gin.Context) string {
 	return strings.TrimSpace(token)
 }
 
-// securityHeaders are sent with every API answer: JSON is never sniffed as
-// something else, never framed, and takes no referrer along.
-func securityHeaders() gin.HandlerFunc {
+// securityHeaders go on every answer: nothing is sniffed as something
+// else or framed. Answers that are not the site's own files (the API, health
+// and errors) also get a CSP that allows nothing and take no referrer along;
+// the files keep theirs (web.Assets sets the pages' CSP, and a CSP on sw.js
+// would bind the service worker: its fetches and notification icons).
+func securityHeaders(assets map[string]bool) gin.HandlerFunc {
 	return func(c *gin.Context) {
 		h := c.Writer.Header()
 		h.Set("X-Content-Type-Options", "nosniff")
-		h.Set("Referrer-Policy", "no-referrer")
-		h.Set("Content-Security-Policy", "default-src 'none'; frame-ancestors 'none'")
 		h.Set("X-Frame-Options", "DENY")
+		if !assets[c.Request.URL.Path] {
+			h.Set("Referrer-Policy", "no-referrer")
+			h.Set("Content-Security-Policy", "default-src 'none'; frame-ancestors 'none'")
+		}
 		c.Next()
 	}
 }

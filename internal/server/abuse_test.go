@@ -277,6 +277,29 @@ func TestTrustedProxiesDecideTheClientAddress(t *testing.T) {
 	}
 }
 
+// TestAssetsKeepTheirOwnHeaders: the API's CSP must not reach the site's
+// files: on sw.js it would bind the service worker (its fetches, its
+// notification icons).
+func TestAssetsKeepTheirOwnHeaders(t *testing.T) {
+	in := start(t, options{})
+	c := in.from(t, "127.0.0.2")
+	for _, path := range []string{"/sw.js", "/static/icon-192.png", "/static/ticker.js"} {
+		ans := c.get(path, nil)
+		if ans.status != http.StatusOK {
+			t.Fatalf("GET %s: %d", path, ans.status)
+		}
+		if csp := ans.header.Get("Content-Security-Policy"); csp != "" {
+			t.Errorf("GET %s has CSP %q, want none", path, csp)
+		}
+		if got := ans.header.Get("X-Content-Type-Options"); got != "nosniff" {
+			t.Errorf("GET %s: X-Content-Type-Options %q", path, got)
+		}
+	}
+	if csp := c.get("/", nil).header.Get("Content-Security-Policy"); !strings.Contains(csp, "script-src 'self'") {
+		t.Errorf("the page's own CSP is gone: %q", csp)
+	}
+}
+
 func TestAPISecurityHeaders(t *testing.T) {
 	in := start(t, options{})
 	for _, path := range []string{"/api/v1/items", "/api/v1/nothing-here", "/api/v1/taxonomy"} {

@@ -25,8 +25,11 @@ func (s *Server) routes(api *editor.API) (*gin.Engine, error) {
 	if err := e.SetTrustedProxies(s.cfg.TrustedProxies); err != nil {
 		return nil, fmt.Errorf("trusted proxies: %w", err)
 	}
-	// Security headers go on every answer; pages set their own CSP over it.
-	e.Use(s.requestLog(), s.recover(), securityHeaders(), s.countRefusals())
+	assets := map[string]bool{}
+	for _, p := range s.assets.Paths() {
+		assets[p] = true
+	}
+	e.Use(s.requestLog(), s.recover(), securityHeaders(assets), s.countRefusals())
 	e.NoRoute(func(c *gin.Context) {
 		httperr.Abort(c, httperr.New(http.StatusNotFound, "no_route", "no such endpoint"))
 	})
