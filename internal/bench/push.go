@@ -10,6 +10,7 @@ import (
 	"net/netip"
 	"strings"
 	"sync"
+	"sync/atomic"
 	"time"
 
 	"newsflash/internal/pushsink"
@@ -147,44 +148,29 @@ func (r *runner) subscribe(ctx context.Context, sink *pushsink.Sink, sinkURL str
 		subs     []pushsink.Subscription
 		failed   int
 		firstErr error
-		next     int
-		wg       sync.WaitGroup
 	)
 	start := time.Now()
-	for w := range min(subscribeWorkers, r.cfg.Subs) {
-		a := &api{base: r.base, client: r.clients[w%len(r.clients)]}
-		wg.Go(func() {
-			for {
-				mu.Lock()
-				i := next
-				next++
-				mu.Unlock()
-				if i >= r.cfg.Subs || ctx.Err() != nil {
-					return
-				}
-				sub, err := sink.Subscribe(sinkURL)
-				if err == nil {
-					b, _ := json.Marshal(sub)
-					req := []byte(`{"subscription":` + string(b) + `,"filter":` + filterJSON + `}`)
-					err = withRetry(ctx, func() error {
-						return a.do(ctx, http.MethodPost, "/api/v1/push/subscriptions", req, nil, nil, http.StatusCreated, http.StatusOK)
-					})
-				}
-				mu.Lock()
-				if err != nil {
-					failed++
-					if firstErr == nil && ctx.Err() == nil {
-						firstErr = err
-					}
-					cancel() // the same answer would come for the others
-				} else {
-					subs = append(subs, sub)
-				}
-				mu.Unlock()
+	r.each(ctx, r.cfg.Subs, func(a *api, _ int) {
+		sub, err := sink.Subscribe(sinkURL)
+		if err == nil {
+			b, _ := json.Marshal(sub)
+			req := []byte(`{"subscription":` + string(b) + `,"filter":` + filterJSON + `}`)
+			err = withRetry(ctx, func() error {
+				return a.do(ctx, http.MethodPost, "/api/v1/push/subscriptions", req, nil, nil, http.StatusCreated, http.StatusOK)
+			})
+		}
+		mu.Lock()
+		defer mu.Unlock()
+		if err != nil {
+			failed++
+			if firstErr == nil && ctx.Err() == nil {
+				firstErr = err
 			}
-		})
-	}
-	wg.Wait()
+			cancel() // the same answer would come for the others
+			return
+		}
+		subs = append(subs, sub)
+	})
 	elapsed := time.Since(start)
 	f.Subscribed, f.SubscribeFailed = len(subs), r.cfg.Subs-len(subs)
 	f.SubscribeS = round(elapsed.Seconds(), 3)
@@ -218,34 +204,36 @@ func (r *runner) unsubscribe(subs []pushsink.Subscription) int {
 	}
 	fmt.Fprintf(r.cfg.Log, "bench: removing %d push subscriptions\n", len(subs))
 	ctx := context.Background() // each request has its own timeout
-	var mu sync.Mutex
-	removed, next := 0, 0
+	var removed atomic.Int64
+	r.each(ctx, len(subs), func(a *api, i int) {
+		b, _ := json.Marshal(map[string]string{"endpoint": subs[i].Endpoint, "auth": subs[i].Keys.Auth})
+		if err := withRetry(ctx, func() error {
+			return a.do(ctx, http.MethodDelete, "/api/v1/push/subscriptions", b, nil, nil, http.StatusNoContent)
+		}); err == nil {
+			removed.Add(1)
+		}
+	})
+	return int(removed.Load())
+}
+
+// each calls fn for 0..n-1 on up to subscribeWorkers goroutines, each with
+// an API client of its own source address, until done or ctx ends.
+func (r *runner) each(ctx context.Context, n int, fn func(a *api, i int)) {
+	var next atomic.Int64
 	var wg sync.WaitGroup
-	for w := range min(subscribeWorkers, len(subs)) {
+	for w := range min(subscribeWorkers, n) {
 		a := &api{base: r.base, client: r.clients[w%len(r.clients)]}
 		wg.Go(func() {
 			for {
-				mu.Lock()
-				i := next
-				next++
-				mu.Unlock()
-				if i >= len(subs) {
+				i := int(next.Add(1) - 1)
+				if i >= n || ctx.Err() != nil {
 					return
 				}
-				b, _ := json.Marshal(map[string]string{"endpoint": subs[i].Endpoint, "auth": subs[i].Keys.Auth})
-				err := withRetry(ctx, func() error {
-					return a.do(ctx, http.MethodDelete, "/api/v1/push/subscriptions", b, nil, nil, http.StatusNoContent)
-				})
-				if err == nil {
-					mu.Lock()
-					removed++
-					mu.Unlock()
-				}
+				fn(a, i)
 			}
 		})
 	}
 	wg.Wait()
-	return removed
 }
 
 // readPushStats reads the server's counts for the posted items, waiting at

@@ -378,33 +378,18 @@ func errText(s string) string {
 	return " (first: " + s + ")"
 }
 
-func us(v *float64) string {
+// orNA formats *v, or says n/a for a figure that was not measured.
+func orNA[T any](format string, v *T) string {
 	if v == nil {
 		return "n/a"
 	}
-	return fmt.Sprintf("%.1fµs", *v)
+	return fmt.Sprintf(format, *v)
 }
 
-func pct(v *float64) string {
-	if v == nil {
-		return "n/a"
-	}
-	return fmt.Sprintf("%.1f%%", *v)
-}
-
-func kib(v *int64) string {
-	if v == nil {
-		return "n/a"
-	}
-	return fmt.Sprintf("%d KiB", *v)
-}
-
-func kibF(v *float64) string {
-	if v == nil {
-		return "n/a"
-	}
-	return fmt.Sprintf("%.1f KiB", *v)
-}
+func us(v *float64) string   { return orNA("%.1fµs", v) }
+func pct(v *float64) string  { return orNA("%.1f%%", v) }
+func kib(v *int64) string    { return orNA("%d KiB", v) }
+func kibF(v *float64) string { return orNA("%.1f KiB", v) }
 
 func deref(v *int) int {
 	if v == nil {
