@@ -3,8 +3,6 @@ package push
 import (
 	"bytes"
 	"context"
-	"crypto/ecdh"
-	"crypto/rand"
 	"encoding/json"
 	"io"
 	"net/http"
@@ -80,14 +78,7 @@ func TestSendMatchesWebpushGo(t *testing.T) {
 func TestSendRefusesBadKeys(t *testing.T) {
 	env := newTestEnv(t, 1, pushsink.Options{})
 	good, _ := env.subscribe(t)
-	priv, err := ecdh.P256().GenerateKey(rand.Reader)
-	if err != nil {
-		t.Fatal(err)
-	}
-	pub := priv.PublicKey().Bytes()
-	offCurve := bytes.Clone(pub)
-	offCurve[64] ^= 1
-	auth := encodeB64(make([]byte, 16))
+	pub, offCurve, auth := keyInputs(t)
 	cases := []struct{ name, p256dh, auth, log string }{
 		{"short p256dh", encodeB64(pub[:64]), auth, "p256dh is 64 bytes"},
 		{"off-curve p256dh", encodeB64(offCurve), auth, "p256dh is not a point on P-256"},

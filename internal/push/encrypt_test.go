@@ -145,14 +145,7 @@ func TestEncryptFresh(t *testing.T) {
 }
 
 func TestParseSubKeysRefuses(t *testing.T) {
-	priv, err := ecdh.P256().GenerateKey(rand.Reader)
-	if err != nil {
-		t.Fatal(err)
-	}
-	pub := priv.PublicKey().Bytes()
-	offCurve := bytes.Clone(pub)
-	offCurve[64] ^= 1
-	auth := encodeB64(make([]byte, 16))
+	pub, offCurve, auth := keyInputs(t)
 	for _, tc := range []struct {
 		name, p256dh, auth, want string
 	}{
@@ -172,4 +165,18 @@ func TestParseSubKeysRefuses(t *testing.T) {
 			}
 		})
 	}
+}
+
+// keyInputs are a valid subscription public key, the same point moved off
+// the curve, and a valid auth secret (base64url), for tests of bad keys.
+func keyInputs(t *testing.T) (pub, offCurve []byte, auth string) {
+	t.Helper()
+	priv, err := ecdh.P256().GenerateKey(rand.Reader)
+	if err != nil {
+		t.Fatal(err)
+	}
+	pub = priv.PublicKey().Bytes()
+	offCurve = bytes.Clone(pub)
+	offCurve[64] ^= 1
+	return pub, offCurve, encodeB64(make([]byte, 16))
 }
