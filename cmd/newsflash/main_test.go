@@ -136,6 +136,7 @@ var wantServeFlags = []struct{ name, env, def string }{
 	{"taxonomy", "NEWSFLASH_TAXONOMY", `""`},
 	{"write-timeout", "NEWSFLASH_WRITE_TIMEOUT", "10s"},
 	{"ws-ping-interval", "NEWSFLASH_WS_PING_INTERVAL", "30s"},
+	{"ws-writers", "NEWSFLASH_WS_WRITERS", "0"},
 }
 
 func TestVAPIDNew(t *testing.T) {
@@ -257,6 +258,8 @@ func TestServeInvalidConfig(t *testing.T) {
 			[]string{`NEWSFLASH_READER_QUEUE="abc"`, "--reader-queue"}},
 		{"NEWSFLASH_READER_QUEUE too small", nil, map[string]string{"NEWSFLASH_READER_QUEUE": "8"}, []string{"--reader-queue 8", "16 to 65536"}},
 		{"reader queue too large", []string{"--reader-queue", "65537"}, nil, []string{"--reader-queue 65537"}},
+		{"ws writers negative", []string{"--ws-writers", "-1"}, nil, []string{"--ws-writers -1", "0 (automatic) to 1024"}},
+		{"NEWSFLASH_WS_WRITERS too many", nil, map[string]string{"NEWSFLASH_WS_WRITERS": "1025"}, []string{"--ws-writers 1025"}},
 		{"a flag wins over its variable", []string{"--reader-queue", "64", "--nats-replicas", "9"},
 			map[string]string{"NEWSFLASH_READER_QUEUE": "abc"}, []string{"--nats-replicas 9"}},
 		{"NEWSFLASH_NATS_MAX_MEMORY", nil, map[string]string{"NEWSFLASH_NATS_MAX_MEMORY": "lots"},

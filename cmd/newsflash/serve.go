@@ -37,6 +37,7 @@ type serveFlags struct {
 	shutdownTimeout, pingInterval            time.Duration
 	writeTimeout, sseHeartbeat, startTimeout time.Duration
 	readerQueue                              int
+	wsWriters                                int
 	trustedProxies, metricsAllow             listFlag
 	maxReaders, readersPerAddress            int
 	readerConnects, apiRequests, authFails   int
@@ -74,6 +75,7 @@ func serveFlagSet() (*flags, *serveFlags) {
 	fs.DurationVar(&v.writeTimeout, "write-timeout", 10*time.Second, "time limit for writing to one reader")
 	fs.DurationVar(&v.sseHeartbeat, "sse-heartbeat", 15*time.Second, "SSE comment heartbeat interval")
 	fs.IntVar(&v.readerQueue, "reader-queue", 256, "events a reader may have waiting before it is closed as a slow consumer")
+	fs.IntVar(&v.wsWriters, "ws-writers", 0, "goroutines writing frames to WebSocket readers; 0: half the CPUs Go uses, at least 1")
 	fs.Var(&v.trustedProxies, "trusted-proxies", "proxies (addresses or CIDRs, such as 10.0.0.0/8) whose X-Forwarded-For names the client; default none")
 	fs.Var(&v.metricsAllow, "metrics-allow", "client addresses or CIDRs that may read GET /metrics; default loopback and private networks")
 	fs.IntVar(&v.maxReaders, "max-readers", 0, "readers this instance takes before answering new ones 503; 0: the open files limit less 1024; -1: no limit")
@@ -129,6 +131,9 @@ func (v *serveFlags) config(stderr io.Writer) (server.Config, *slog.Logger, erro
 	}
 	if v.readerQueue < 16 || v.readerQueue > 65536 {
 		return cfg, nil, fmt.Errorf("invalid --reader-queue %d: must be 16 to 65536", v.readerQueue)
+	}
+	if v.wsWriters < 0 || v.wsWriters > 1024 {
+		return cfg, nil, fmt.Errorf("invalid --ws-writers %d: must be 0 (automatic) to 1024", v.wsWriters)
 	}
 	for name, d := range map[string]time.Duration{"shutdown-timeout": v.shutdownTimeout, "start-timeout": v.startTimeout,
 		"ws-ping-interval": v.pingInterval, "write-timeout": v.writeTimeout, "sse-heartbeat": v.sseHeartbeat,
@@ -226,7 +231,7 @@ func (v *serveFlags) config(stderr io.Writer) (server.Config, *slog.Logger, erro
 		MaxAge: v.historyMaxAge, MaxEvents: v.historyMaxEvents, AuditMaxAge: v.auditMaxAge,
 	}
 	cfg.Live = live.Config{
-		QueueSize: v.readerQueue, PingInterval: v.pingInterval, WriteTimeout: v.writeTimeout,
+		QueueSize: v.readerQueue, Writers: v.wsWriters, PingInterval: v.pingInterval, WriteTimeout: v.writeTimeout,
 		Heartbeat: v.sseHeartbeat, AllowedOrigins: v.allowedOrigins,
 		MaxReaders: v.maxReaders, ReadersPerAddress: v.readersPerAddress,
 	}

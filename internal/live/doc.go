@@ -5,12 +5,13 @@
 // Each reader has a bounded send queue and exactly one writer at a time.
 // An SSE reader's writer is its handler's goroutine. A WebSocket reader has
 // no writer goroutine of its own: when it has frames queued it is put on the
-// hub's run queue, and one of a few workers (GOMAXPROCS, at least 2) writes
-// everything queued in one non-blocking system call (sock.go); what the
-// kernel does not take at once is written by a flusher goroutine with the
-// write timeout while the reader waits (reader.block), so a slow peer never
-// holds a worker. The one goroutine a WebSocket reader keeps is its read
-// side, which answers pings and notices the peer going.
+// hub's run queue, and one of a few workers (Config.Writers: half of
+// GOMAXPROCS, at least 1) writes everything queued in one non-blocking
+// system call (sock.go); what the kernel does not take at once is written
+// by a flusher goroutine with the write timeout while the reader waits
+// (reader.block), so a slow peer never holds a worker. The one goroutine a
+// WebSocket reader keeps is its read side, which answers pings and notices
+// the peer going.
 //
 // The hub never blocks on a reader: a reader whose queue is full is closed
 // as a slow consumer (WebSocket status 1008) and resumes from history with

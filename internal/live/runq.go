@@ -1,7 +1,6 @@
 package live
 
 import (
-	"runtime"
 	"sync"
 )
 
@@ -23,8 +22,8 @@ type runQueue struct {
 	wg      sync.WaitGroup
 }
 
-func newRunQueue() *runQueue {
-	q := &runQueue{workers: max(2, runtime.GOMAXPROCS(0))}
+func newRunQueue(workers int) *runQueue {
+	q := &runQueue{workers: max(1, workers)}
 	q.cond.L = &q.mu
 	return q
 }

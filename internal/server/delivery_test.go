@@ -8,6 +8,7 @@ import (
 	"testing"
 
 	"newsflash/internal/news"
+	"newsflash/internal/server"
 )
 
 func TestPostReachesWebSocketAndSSE(t *testing.T) {
@@ -59,7 +60,9 @@ func TestPostReachesWebSocketAndSSE(t *testing.T) {
 // TestFilterMatrix posts items across regions, topics and languages and
 // checks that each reader gets exactly the ones it asked for, in order.
 func TestFilterMatrix(t *testing.T) {
-	in := start(t, options{})
+	// Several WebSocket writers (the default on 2 CPUs is 1), so that the
+	// race detector sees them share the run queue.
+	in := start(t, options{mutate: func(c *server.Config) { c.Live.Writers = 4 }})
 	items := []struct {
 		label, lang     string
 		regions, topics []string
