@@ -47,6 +47,7 @@ type serveFlags struct {
 	pushAllowedHosts, pushInsecureEndpoints                     listFlag
 	pushTTLFlash, pushTTLUrgent, pushTTLBreaking                time.Duration
 	pushJobs, pushPerHost, pushSubscribePerHour                 int
+	pushCheckpoint                                              time.Duration
 }
 
 func serveFlagSet() (*flags, *serveFlags) {
@@ -94,6 +95,7 @@ func serveFlagSet() (*flags, *serveFlags) {
 	fs.DurationVar(&v.pushTTLBreaking, "push-ttl-breaking", 24*time.Hour, "how long push services keep an undelivered breaking notification")
 	fs.IntVar(&v.pushJobs, "push-jobs", 256, "delivery jobs (an event's share of subscriptions) this instance works on at once")
 	fs.IntVar(&v.pushPerHost, "push-per-host", 64, "sends in flight from this instance to one push-service host")
+	fs.DurationVar(&v.pushCheckpoint, "push-checkpoint-interval", 20*time.Millisecond, "how often at most a push delivery job records its progress; a crash repeats the sends since (0: after every send, slower)")
 	fs.IntVar(&v.pushSubscribePerHour, "push-subscribe-per-hour", 30, "new push subscriptions one client address may create per hour")
 	fs.StringVar(&v.logFormat, "log-format", "text", "log format: text or json")
 	fs.StringVar(&v.logLevel, "log-level", "info", "log level: debug, info, warn or error")
@@ -162,6 +164,9 @@ func (v *serveFlags) config(stderr io.Writer) (server.Config, *slog.Logger, erro
 			return cfg, nil, fmt.Errorf("invalid --%s %d: must be 1 to 10000", name, n)
 		}
 	}
+	if v.pushCheckpoint < 0 || v.pushCheckpoint > 10*time.Second {
+		return cfg, nil, fmt.Errorf("invalid --push-checkpoint-interval %s: must be 0 to 10s", v.pushCheckpoint)
+	}
 	for name, d := range map[string]time.Duration{"push-ttl-flash": v.pushTTLFlash, "push-ttl-urgent": v.pushTTLUrgent, "push-ttl-breaking": v.pushTTLBreaking} {
 		if d < time.Second || d > 28*24*time.Hour {
 			return cfg, nil, fmt.Errorf("invalid --%s %s: must be 1s to 672h", name, d)
@@ -190,6 +195,10 @@ func (v *serveFlags) config(stderr io.Writer) (server.Config, *slog.Logger, erro
 	cfg.Push = push.Config{
 		TTL:  map[string]time.Duration{news.PriorityFlash: v.pushTTLFlash, news.PriorityUrgent: v.pushTTLUrgent, news.PriorityBreaking: v.pushTTLBreaking},
 		Jobs: v.pushJobs, PerHost: v.pushPerHost, SubscribePerHour: v.pushSubscribePerHour,
+		CheckpointInterval: v.pushCheckpoint,
+	}
+	if v.pushCheckpoint == 0 {
+		cfg.Push.CheckpointInterval = -1 // after every change
 	}
 	if _, _, err := net.SplitHostPort(v.addr); err != nil {
 		return cfg, nil, fmt.Errorf("invalid --addr %q: want host:port, such as :8080", v.addr)

@@ -339,20 +339,43 @@ func (r *run) save(ctx context.Context) error {
 	return err
 }
 
-// saveOnChange records the progress whenever it changed, one save at a
-// time: under load one save covers many sends, and what a crash can make be
-// sent twice shrinks to the sends in flight and those of one save.
+// saveOnChange records the progress when it changed, one save at a time
+// and at most once every CheckpointInterval: under load one save covers
+// many sends, and what a crash can make be sent twice is the sends in
+// flight and those finished since the last save.
 func (r *run) saveOnChange(ctx context.Context) {
 	for {
 		select {
 		case <-ctx.Done():
 			return
 		case <-r.dirty:
-			if err := r.save(ctx); err != nil && ctx.Err() == nil {
-				r.s.log.Warn("push: saving progress", "job", r.j.key(), "err", err)
-				time.Sleep(100 * time.Millisecond)
+		}
+		began := time.Now()
+		if err := r.save(ctx); err != nil && ctx.Err() == nil {
+			r.s.log.Warn("push: saving progress", "job", r.j.key(), "err", err)
+			if !sleep(ctx, 100*time.Millisecond) {
+				return
 			}
 		}
+		if !sleep(ctx, r.s.cfg.CheckpointInterval-time.Since(began)) {
+			return
+		}
+	}
+}
+
+// sleep waits for d (nothing when d ≤ 0) and reports false if ctx ended
+// first.
+func sleep(ctx context.Context, d time.Duration) bool {
+	if d <= 0 {
+		return ctx.Err() == nil
+	}
+	t := time.NewTimer(d)
+	defer t.Stop()
+	select {
+	case <-ctx.Done():
+		return false
+	case <-t.C:
+		return true
 	}
 }
 

@@ -45,6 +45,14 @@ type Config struct {
 	// PerHost is how many sends to one push-service host may be in flight
 	// from this instance, over all jobs. Default 64.
 	PerHost int
+	// CheckpointInterval is how often at most a job records its progress
+	// while it sends (a fsynced JetStream write each time). A crash makes
+	// again the sends in flight and those finished since the job's last
+	// record: at most PerHost per host plus about CheckpointInterval × the
+	// instance's sends a second. Default 20 ms; negative: record after every
+	// change, one record at a time (measured on 2 cores: about one record
+	// per 2 sends, a third of the push throughput; docs/BENCHMARKS.md).
+	CheckpointInterval time.Duration
 	// MaxAttempts of one send (429, 5xx, network errors). Default 5.
 	MaxAttempts int
 	// MaxRetryTime bounds the retries of one job. Default 10 min (and never
@@ -109,6 +117,9 @@ func New(ctx context.Context, cfg Config) (*Service, error) {
 	}
 	if cfg.PerHost <= 0 {
 		cfg.PerHost = 64
+	}
+	if cfg.CheckpointInterval == 0 {
+		cfg.CheckpointInterval = 20 * time.Millisecond
 	}
 	if cfg.MaxAttempts <= 0 {
 		cfg.MaxAttempts = 5
