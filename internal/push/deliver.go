@@ -344,38 +344,26 @@ func (r *run) save(ctx context.Context) error {
 // many sends, and what a crash can make be sent twice is the sends in
 // flight and those finished since the last save.
 func (r *run) saveOnChange(ctx context.Context) {
+	var pause <-chan time.Time // nil before the first save
 	for {
+		if pause != nil {
+			select {
+			case <-ctx.Done():
+				return
+			case <-pause:
+			}
+		}
 		select {
 		case <-ctx.Done():
 			return
 		case <-r.dirty:
 		}
-		began := time.Now()
+		began, wait := time.Now(), r.s.cfg.CheckpointInterval
 		if err := r.save(ctx); err != nil && ctx.Err() == nil {
 			r.s.log.Warn("push: saving progress", "job", r.j.key(), "err", err)
-			if !sleep(ctx, 100*time.Millisecond) {
-				return
-			}
+			wait = max(wait, 100*time.Millisecond)
 		}
-		if !sleep(ctx, r.s.cfg.CheckpointInterval-time.Since(began)) {
-			return
-		}
-	}
-}
-
-// sleep waits for d (nothing when d ≤ 0) and reports false if ctx ended
-// first.
-func sleep(ctx context.Context, d time.Duration) bool {
-	if d <= 0 {
-		return ctx.Err() == nil
-	}
-	t := time.NewTimer(d)
-	defer t.Stop()
-	select {
-	case <-ctx.Done():
-		return false
-	case <-t.C:
-		return true
+		pause = time.After(wait - time.Since(began)) // at once when not positive
 	}
 }
 
