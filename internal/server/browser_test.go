@@ -100,11 +100,17 @@ func eval[T any](t *testing.T, ctx context.Context, js string) T {
 // poll waits until the JavaScript expression is truthy.
 func poll(t *testing.T, ctx context.Context, what, js string) {
 	t.Helper()
-	sctx, cancel := within(ctx)
-	defer cancel()
-	if _, err := chromedp.Run(sctx, chromedp.Poll[bool](js, chromedp.WithPollingInterval(25*time.Millisecond))); err != nil {
+	if err := pollErr(ctx, js); err != nil {
 		t.Fatalf("waiting for %s (%s): %v", what, js, err)
 	}
+}
+
+// pollErr is poll for callers that say more when it times out.
+func pollErr(ctx context.Context, js string) error {
+	sctx, cancel := within(ctx)
+	defer cancel()
+	_, err := chromedp.Run(sctx, chromedp.Poll[bool](js, chromedp.WithPollingInterval(25*time.Millisecond)))
+	return err
 }
 
 // screenshot saves a picture into $NEWSFLASH_SCREENSHOTS (docs/ when
@@ -199,7 +205,13 @@ func TestBrowserServiceWorkerNotifications(t *testing.T) {
 	const count = `navigator.serviceWorker.ready.then(r => r.getNotifications()).then(ns => ns.length === %d)`
 	waitCount := func(n int) {
 		t.Helper()
-		poll(t, ctx, "notifications", strings.Replace(count, "%d", itoa(uint64(n)), 1))
+		js := strings.Replace(count, "%d", itoa(uint64(n)), 1)
+		if err := pollErr(ctx, js); err != nil {
+			// Say what the browser shows and how its service worker is,
+			// so that a failure tells more than a timeout.
+			state := eval[string](t, ctx, `navigator.serviceWorker.getRegistration('/').then(r => r ? JSON.stringify({active: r.active && r.active.state, waiting: !!r.waiting, installing: !!r.installing}) : 'no registration')`)
+			t.Fatalf("waiting for %d notifications: %v; shown: %+v; service worker: %s", n, err, notifications(), state)
+		}
 	}
 
 	deliver(`{"type":"item","seq":7,"item":{"id":"aaaaaaaaaaaaaaaaaaaa","version":1,"text":"Flash: strike reported","lang":"en","regions":["mena"],"priority":"flash","url":"https://news.example/1"}}`)
