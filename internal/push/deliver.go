@@ -344,7 +344,7 @@ func (r *run) save(ctx context.Context) error {
 // many sends, and what a crash can make be sent twice is the sends in
 // flight and those finished since the last save.
 func (r *run) saveOnChange(ctx context.Context) {
-	var pause <-chan time.Time // nil before the first save
+	var pause <-chan time.Time // nil: no wait before the next save
 	for {
 		if pause != nil {
 			select {
@@ -363,7 +363,10 @@ func (r *run) saveOnChange(ctx context.Context) {
 			r.s.log.Warn("push: saving progress", "job", r.j.key(), "err", err)
 			wait = max(wait, 100*time.Millisecond)
 		}
-		pause = time.After(wait - time.Since(began)) // at once when not positive
+		pause = nil
+		if d := wait - time.Since(began); d > 0 {
+			pause = time.After(d)
+		}
 	}
 }
 
