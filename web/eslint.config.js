@@ -9,6 +9,16 @@ export default [
   {
     linterOptions: { reportUnusedDisableDirectives: "error" },
     languageOptions: { ecmaVersion: 2022 },
+    rules: {
+      // Text is never HTML: what the server or the address says goes into
+      // the page as text nodes and attributes only.
+      "no-restricted-properties": ["error",
+        ...["innerHTML", "outerHTML", "insertAdjacentHTML", "createContextualFragment", "srcdoc"].map((property) =>
+          ({ property, message: "Text is never HTML: use textContent, DOM nodes or setAttribute." })),
+        { object: "document", property: "write", message: "Text is never HTML." },
+        { object: "document", property: "writeln", message: "Text is never HTML." },
+      ],
+    },
   },
   {
     // Modules of the pages: the ticker, the reader client, the console.
