@@ -1,7 +1,11 @@
 // Package web holds the pages and scripts Newsflash serves itself, embedded
 // in the binary: the embeddable live ticker (/ticker.js), the demo page with
 // the push opt-in (/), the service worker (/sw.js) and the newsroom console
-// (/newsroom). Plain JavaScript and CSS, no build step.
+// (/newsroom). Plain JavaScript and CSS, no build step: the ticker and the
+// console are ES modules sharing the reader-protocol client (reader.js), and
+// the notification titles (titles.js) are one classic script that the
+// service worker imports too. The JavaScript linter's files (package.json,
+// eslint.config.js, node_modules) sit in web/, outside the embedded static/.
 //
 // Handler serves them with strong ETags, cache headers and a
 // Content-Security-Policy that needs no 'unsafe-inline'. Everything is built
@@ -33,6 +37,19 @@ type asset struct {
 	ctype string
 	cache string
 	page  bool // an HTML page: gets the CSP
+	cors  bool // a script other sites load as a module: readable from any origin
+}
+
+// types are the Content-Types of the files we ship, the same on every
+// system (mime.TypeByExtension reads the system's tables; a module script
+// must come with a JavaScript type or the browser refuses it).
+var types = map[string]string{
+	".html": "text/html; charset=utf-8",
+	".js":   "text/javascript; charset=utf-8",
+	".css":  "text/css; charset=utf-8",
+	".svg":  "image/svg+xml",
+	".png":  "image/png",
+	".json": "application/json",
 }
 
 // Assets are the embedded files by URL path.
@@ -61,26 +78,37 @@ func Load() (*Assets, error) {
 		}
 		name := strings.TrimPrefix(p, "static/")
 		sum := sha256.Sum256(body)
-		ct := mime.TypeByExtension(path.Ext(name))
+		ct := types[path.Ext(name)]
+		if ct == "" {
+			ct = mime.TypeByExtension(path.Ext(name))
+		}
 		if ct == "" {
 			ct = "application/octet-stream"
 		}
 		as := &asset{body: body, etag: `"` + hex.EncodeToString(sum[:12]) + `"`, ctype: ct, cache: "public, max-age=300"}
-		if strings.HasSuffix(name, ".html") || name == "sw.js" {
-			// Pages and the service worker are revalidated every time (cheap
-			// with the ETag), so a deploy is seen at once.
+		if strings.HasSuffix(name, ".html") || name == "sw.js" || name == "titles.js" {
+			// Pages, the service worker and the script it imports are
+			// revalidated every time (cheap with the ETag), so a deploy is
+			// seen at once.
 			as.cache = "no-cache"
 		}
 		as.page = strings.HasSuffix(name, ".html")
+		// The ticker on another site loads /ticker.js and what it imports
+		// as modules, which the browser fetches with CORS. They are public
+		// and sent without credentials, so any origin may read them.
+		as.cors = strings.HasSuffix(name, ".js")
 		a.byPath["/static/"+name] = as
 		return nil
 	})
 	if err != nil {
 		return nil, err
 	}
+	// A routed file has that one URL: the modules a script imports are
+	// found relative to it (/ticker.js imports ./static/reader.js).
 	for route, name := range routes {
 		if as, ok := a.byPath["/static/"+name]; ok {
 			a.byPath[route] = as
+			delete(a.byPath, "/static/"+name)
 		}
 	}
 	return a, nil
@@ -108,6 +136,9 @@ func (a *Assets) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 	h.Set("Cache-Control", as.cache)
 	h.Set("X-Content-Type-Options", "nosniff")
 	h.Set("Referrer-Policy", "strict-origin-when-cross-origin")
+	if as.cors {
+		h.Set("Access-Control-Allow-Origin", "*")
+	}
 	if as.page {
 		h.Set("Content-Security-Policy", CSP)
 		h.Set("X-Frame-Options", "DENY")

@@ -283,7 +283,7 @@ func TestTrustedProxiesDecideTheClientAddress(t *testing.T) {
 func TestAssetsKeepTheirOwnHeaders(t *testing.T) {
 	in := start(t, options{})
 	c := in.from(t, "127.0.0.2")
-	for _, path := range []string{"/sw.js", "/static/icon-192.png", "/static/ticker.js"} {
+	for _, path := range []string{"/sw.js", "/static/icon-192.png", "/ticker.js"} {
 		ans := c.get(path, nil)
 		if ans.status != http.StatusOK {
 			t.Fatalf("GET %s: %d", path, ans.status)

@@ -240,8 +240,9 @@ func TestBrowserServiceWorkerNotifications(t *testing.T) {
 	}
 }
 
-// TestBrowserNewsroomConsole signs in, posts through the form, sees the
-// item in the live list, and sees a field error from the API.
+// TestBrowserNewsroomConsole reads where the token is, signs in, posts
+// through the form, sees the item in the live list, and sees a field error
+// from the API.
 func TestBrowserNewsroomConsole(t *testing.T) {
 	in := start(t, options{mutate: withPush()})
 	ctx := newBrowser(t)
@@ -254,6 +255,15 @@ func TestBrowserNewsroomConsole(t *testing.T) {
 	run(t, ctx,
 		chromedp.Navigate(in.base+"/newsroom"),
 		chromedp.WaitVisible(chromedp.CSS("#nr-token")),
+	)
+	// The sign-in says where the first token is and how to make more.
+	where := eval[string](t, ctx, `document.querySelector('#nr-token-where').textContent.replace(/\s+/g, ' ')`)
+	for _, want := range []string{"DATA/editor-token", "./data/editor-token", "--data-dir", "newsflash token new NAME", "--editors"} {
+		if !strings.Contains(where, want) {
+			t.Errorf("the sign-in hint %q does not say %q", where, want)
+		}
+	}
+	run(t, ctx,
 		chromedp.SendKeys(chromedp.CSS("#nr-token"), in.token),
 		chromedp.Click(chromedp.CSS("#nr-signin")),
 	)

@@ -1,6 +1,7 @@
 // The demo page: pickers that re-aim the ticker, and the Web Push opt-in.
-// Runs before /ticker.js (both deferred), so the ticker starts with the
-// filter in the address (?regions=mena&langs=ar).
+// Runs before /ticker.js (a deferred script, then a module: both run in
+// document order), so the ticker starts with the filter in the address
+// (?regions=mena&langs=ar).
 (() => {
   "use strict";
 
@@ -41,11 +42,18 @@
     showEmbed(f);
   }
 
+  // attr escapes a value for a double-quoted attribute of the embed code:
+  // the code is HTML that a site pastes in, and the filter may come from the
+  // address, so no value may close the quote or open a tag.
+  const ESCAPES = { "&": "&amp;", '"': "&quot;", "'": "&#39;", "<": "&lt;", ">": "&gt;" };
+  const attr = (v) => String(v).replace(/[&"'<>]/g, (c) => ESCAPES[c]);
+
+  // showEmbed shows the embed code as text (never parsed here).
   function showEmbed(f) {
     let attrs = "";
-    for (const d of DIMS) if (f[d.key].length) attrs += ` ${d.attr}="${f[d.key].join(",")}"`;
+    for (const d of DIMS) if (f[d.key].length) attrs += ` ${d.attr}="${attr(f[d.key].join(","))}"`;
     $("#embed-code").textContent =
-      `<div data-newsflash-ticker${attrs}></div>\n<script src="${location.origin}/ticker.js" async></script>`;
+      `<div data-newsflash-ticker${attrs}></div>\n<script type="module" src="${attr(location.origin + "/ticker.js")}"></script>`;
   }
 
   function restartTicker() {
@@ -328,12 +336,17 @@
       unavailable("Couldn't reach Newsflash to set up alerts. Reload the page to try again.");
       return;
     }
-    if (res.status === 503) {
-      unavailable("Breaking news alerts are not available on this server.");
+    const body = await res.json().catch(() => null);
+    if (res.status === 503 && body && body.error && body.error.code === "push_disabled") {
+      unavailable("Breaking news alerts are off on this server. Its operator turns them on by starting it with " +
+        "--vapid-subject mailto:you@your-newsroom.example (or the environment variable NEWSFLASH_VAPID_SUBJECT).");
       return;
     }
-    const body = res.ok ? await res.json().catch(() => null) : null;
-    if (!body || typeof body.public_key !== "string") {
+    if (res.status === 503) {
+      unavailable("Breaking news alerts are not available on this server right now. Reload the page later to try again.");
+      return;
+    }
+    if (!res.ok || !body || typeof body.public_key !== "string") {
       unavailable("Alerts can't be set up right now. Reload the page to try again.");
       return;
     }

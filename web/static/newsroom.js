@@ -2,10 +2,12 @@
 // watch the live list over the reader WebSocket, correct and retract items,
 // and see each item's Web Push delivery counts.
 //
-// Plain script, no build step, no framework. Everything the server sends is
+// A module without a build step or framework; the reader protocol is
+// reader.js's, shared with the ticker. Everything the server sends is
 // inserted as text (textContent), never as HTML; no inline code or styles, so
 // the page runs under a CSP without 'unsafe-inline'.
-'use strict';
+import { Reader } from './reader.js';
+import './titles.js';
 
 (() => {
   const API = '/api/v1';
@@ -18,13 +20,6 @@
   const SINGLE_STATS_MAX_AGE = 30000; // per-item stats for items outside the newest 50
   const SINGLE_STATS_PER_TICK = 4;
   const PRIORITY_LABELS = { flash: 'Flash', urgent: 'Urgent', breaking: 'Breaking' };
-  // Notification titles by language, as the service worker (sw.js) shows
-  // them: the priority in the item's language, English when unknown.
-  const NOTIFICATION_TITLES = {
-    en: { flash: 'FLASH', urgent: 'URGENT', breaking: 'BREAKING' },
-    ar: { flash: 'عاجل جداً', urgent: 'عاجل', breaking: 'خبر عاجل' },
-    es: { flash: 'ÚLTIMA HORA', urgent: 'URGENTE', breaking: 'ÚLTIMO MOMENTO' },
-  };
   const FALLBACK_RTL = new Set(['ar', 'he', 'fa', 'ur', 'ps', 'sd', 'yi', 'dv', 'ckb']);
 
   const $ = (sel, root = document) => root.querySelector(sel);
@@ -64,13 +59,7 @@
     gen: 0,            // bumped on sign-in and sign-out: answers from before are dropped
     tax: null,         // GET /api/v1/taxonomy
     items: new Map(),  // id → entry {item, li, parts, editor}
-    // Reader connection (see the README's reader protocol).
-    ws: null,
-    cursor: null,
-    epoch: null,
-    snapshot: null,    // {remaining, items} while a fresh snapshot is arriving
-    attempt: 0,
-    reconnectTimer: 0,
+    connTimer: 0,      // the "retrying in N s" countdown
     // Push stats.
     push: { enabled: null, bulk: new Map(), single: new Map(), timer: 0, busy: false },
     // Compose.
@@ -419,16 +408,11 @@
         h('span', { class: 'nr-np-app' }, 'Newsflash'),
         h('span', { class: 'nr-np-origin' }, location.host),
         h('span', { class: 'nr-np-when' }, 'now')),
-      h('div', { class: 'nr-np-title', dir, lang: d.lang || 'en' }, notificationTitle(d.lang, d.priority)),
+      // The title as the service worker (sw.js) shows it.
+      h('div', { class: 'nr-np-title', dir, lang: d.lang || 'en' }, self.NewsflashTitles.title(d.lang, d.priority)),
       h('div', { class: text ? 'nr-np-body' : 'nr-np-body nr-placeholder', dir, lang: d.lang || 'en' },
         text || 'The notification text'),
       href ? h('div', { class: 'nr-np-url' }, `Opens ${hostOf(href)}`) : null);
-  }
-
-  function notificationTitle(lang, priority) {
-    const l = String(lang || '').toLowerCase();
-    const t = NOTIFICATION_TITLES[l] || NOTIFICATION_TITLES[l.split('-')[0]] || NOTIFICATION_TITLES.en;
-    return t[priority] || t.breaking;
   }
 
   function setPosting(on) {
@@ -879,113 +863,35 @@
     el.conn.textContent = text;
   }
 
-  function connect() {
-    clearTimeout(state.reconnectTimer);
-    if (!state.token || state.ws) return;
-    const q = new URLSearchParams({ backfill: String(BACKFILL) });
-    if (state.cursor !== null && state.epoch) {
-      q.set('since', String(state.cursor));
-      q.set('epoch', state.epoch);
-    }
-    const scheme = location.protocol === 'https:' ? 'wss:' : 'ws:';
-    let ws;
-    try {
-      ws = new WebSocket(`${scheme}//${location.host}${API}/ws?${q}`);
-    } catch {
-      scheduleReconnect(0);
-      return;
-    }
-    state.ws = ws;
-    setConn('connecting', state.attempt ? 'Reconnecting…' : 'Connecting…');
-    ws.addEventListener('message', (ev) => {
-      if (state.ws === ws) onFrame(ev.data);
-    });
-    ws.addEventListener('close', (ev) => {
-      if (state.ws !== ws) return;
-      state.ws = null;
-      if (state.snapshot) {
-        // Dropped inside a snapshot: ask for a whole one again.
-        state.snapshot = null;
-        state.cursor = null;
-      }
-      if (state.token) scheduleReconnect(ev.code);
-    });
-  }
-
-  function disconnect() {
-    clearTimeout(state.reconnectTimer);
-    const ws = state.ws;
-    state.ws = null;
-    if (ws) ws.close(1000);
-    state.cursor = null;
-    state.epoch = null;
-    state.snapshot = null;
-    state.attempt = 0;
-    setConn('off', 'Not connected');
-  }
-
-  function scheduleReconnect(code) {
-    clearTimeout(state.reconnectTimer);
-    // A slow-consumer close resumes at once; anything else backs off
-    // exponentially with jitter, up to 15 s.
-    const base = code === 1008 && state.attempt === 0 ? 200 : Math.min(15000, 1000 * 2 ** state.attempt);
-    const delay = Math.round(base * (0.5 + Math.random() * 0.5));
-    state.attempt++;
-    const until = Date.now() + delay;
-    const tick = () => {
-      const left = Math.ceil((until - Date.now()) / 1000);
-      setConn('wait', left > 0 ? `Disconnected · retrying in ${left} s` : 'Reconnecting…');
-      if (left > 0) state.reconnectTimer = setTimeout(tick, Math.min(1000, until - Date.now()));
-      else connect();
-    };
-    state.reconnectTimer = setTimeout(tick, 0);
-  }
-
-  window.addEventListener('online', () => {
-    if (state.token && !state.ws) {
-      state.attempt = 0;
-      connect();
-    }
+  // The live list: every item, the newest BACKFILL as the snapshot.
+  const reader = new Reader({
+    query: () => new URLSearchParams({ backfill: String(BACKFILL) }),
+    maxDelay: 15000,
+    onSnapshot: (items) => {
+      replaceAll(items);
+      refreshStatsSoon();
+    },
+    onEvent: (type, item) => {
+      if (type === 'retract') onRetractFrame(item);
+      else upsert(item);
+    },
+    onState: (s, info) => {
+      clearTimeout(state.connTimer);
+      if (s === 'live') setConn('live', info.recovered ? 'Live · resumed' : 'Live');
+      else if (s === 'connecting') setConn('connecting', info.attempt ? 'Reconnecting…' : 'Connecting…');
+      else if (s === 'off') setConn('off', 'Not connected');
+      else countdown(Date.now() + info.delay);
+    },
   });
 
-  function onFrame(data) {
-    let f;
-    try {
-      f = JSON.parse(data);
-    } catch {
-      return;
-    }
-    if (!f || typeof f !== 'object') return;
-    if (f.type === 'welcome') {
-      state.epoch = f.epoch;
-      state.attempt = 0;
-      if (!f.recovered) {
-        // A fresh snapshot follows: the cursor stands at the welcome's seq.
-        state.cursor = f.seq;
-        state.snapshot = { remaining: Number(f.backfill) || 0, items: [] };
-        if (state.snapshot.remaining <= 0) finishSnapshot();
-      }
-      setConn('live', f.recovered ? 'Live · resumed' : 'Live');
-      return;
-    }
-    if (!f.item || !f.item.id) return;
-    if (state.snapshot) {
-      state.snapshot.items.push(f.item);
-      state.cursor = f.seq;
-      if (--state.snapshot.remaining <= 0) finishSnapshot();
-      return;
-    }
-    state.cursor = f.seq;
-    if (f.type === 'item' || f.type === 'update') upsert(f.item);
-    else if (f.type === 'retract') onRetractFrame(f.item);
+  function countdown(until) {
+    const left = Math.ceil((until - Date.now()) / 1000);
+    setConn('wait', left > 0 ? `Disconnected · retrying in ${left} s` : 'Reconnecting…');
+    if (left > 0) state.connTimer = setTimeout(() => countdown(until), Math.min(1000, until - Date.now()));
   }
 
-  function finishSnapshot() {
-    const snap = state.snapshot;
-    state.snapshot = null;
-    replaceAll(snap.items);
-    refreshStatsSoon();
-  }
+  const connect = () => reader.start();
+  const disconnect = () => reader.stop();
 
   // ---------------------------------------------------------------- push stats
 

@@ -7,11 +7,9 @@
 // {type: "retract", seq, item: {id, version}}.
 "use strict";
 
-const TITLES = {
-  en: { flash: "FLASH", urgent: "URGENT", breaking: "BREAKING" },
-  ar: { flash: "عاجل جداً", urgent: "عاجل", breaking: "خبر عاجل" },
-  es: { flash: "ÚLTIMA HORA", urgent: "URGENTE", breaking: "ÚLTIMO MOMENTO" },
-};
+// The titles by priority and language, shared with the pages (titles.js).
+importScripts("/static/titles.js");
+const { title: titleOf, titles: TITLES } = self.NewsflashTitles;
 const RTL = /^(ar|fa|he|ur|ps|ckb|yi|dv)(-|$)/i;
 const SUBSCRIPTIONS = "/api/v1/push/subscriptions";
 
@@ -40,11 +38,7 @@ const httpURL = (u) => {
 };
 
 // title names the priority in the item's language (English when unknown).
-function title(item) {
-  const lang = str(item.lang).toLowerCase();
-  const t = TITLES[lang] || TITLES[lang.split("-")[0]] || TITLES.en;
-  return t[item.priority] || t.breaking;
-}
+const title = (item) => titleOf(str(item.lang), item.priority);
 
 self.addEventListener("push", (event) => keep(event, onPush(event)));
 

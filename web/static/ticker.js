@@ -1,19 +1,22 @@
 /* Newsflash ticker: <div data-newsflash-ticker data-regions="mena" data-lang="en">
- * Item text is only ever set as text. el.newsflashTicker.restart() re-reads data-*. */
+ * <script type="module" src="https://server/ticker.js"></script>. Item text is
+ * only ever set as text. el.newsflashTicker.restart() re-reads data-*. */
+import { Reader } from "./static/reader.js";
+import "./static/titles.js";
+
 (() => {
-  "use strict";
   if (window.Newsflash) return void window.Newsflash.mountAll();
 
-  const script = document.currentScript || [...document.scripts].find((s) => /\/ticker\.js([?#]|$)/.test(s.src));
-  const scriptBase = script && script.src ? script.src.replace(/\/ticker\.js([?#].*)?$/, "") : location.origin;
+  const scriptBase = new URL(".", import.meta.url).href.replace(/\/$/, "");
   const MAX = 20; // items kept
   const SPEED = 45; // px per second
   const RTL = /^(ar|fa|he|ur|ps|ckb|yi|dv)(-|$)/i;
-  // label, flash tag, urgent tag, pause, region name, connecting, nothing yet
+  // label, pause, region name, connecting, nothing yet (the flash and
+  // urgent tags are in titles.js)
   const WORDS = {
-    en: ["Breaking", "FLASH", "URGENT", "Pause", "Breaking news", "Connecting…", "No breaking news right now"],
-    ar: ["خبر عاجل", "عاجل جداً", "عاجل", "إيقاف مؤقت", "أخبار عاجلة", "جارٍ الاتصال…", "لا أخبار عاجلة الآن"],
-    es: ["Último momento", "ÚLTIMA HORA", "URGENTE", "Pausa", "Noticias de última hora", "Conectando…", "No hay noticias de última hora"],
+    en: ["Breaking", "Pause", "Breaking news", "Connecting…", "No breaking news right now"],
+    ar: ["خبر عاجل", "إيقاف مؤقت", "أخبار عاجلة", "جارٍ الاتصال…", "لا أخبار عاجلة الآن"],
+    es: ["Último momento", "Pausa", "Noticias de última hora", "Conectando…", "No hay noticias de última hora"],
   };
   const words = (lang) => WORDS[lang.slice(0, 2)] || WORDS.en;
   const dirOf = (lang) => (RTL.test(lang) ? "rtl" : "ltr");
@@ -25,7 +28,6 @@
     return e;
   };
   const slugs = (v) => (v || "").split(",").map((s) => s.trim().toLowerCase()).filter(Boolean).join(",");
-  const json = (s) => { try { return JSON.parse(s); } catch { return null; } };
   const httpURL = (u) => { try { const x = new URL(u); return /^https?:$/.test(x.protocol) ? x.href : ""; } catch { return ""; } };
   const langOf = (l) => { try { return Intl.getCanonicalLocales(l).length ? l : "en"; } catch { return "en"; } };
   // setText edits a lone text node in place (no addition to announce).
@@ -60,7 +62,12 @@
       this.hover = false;
       this.reduce = matchMedia("(prefers-reduced-motion: reduce)");
       this.reduce.addEventListener?.("change", () => this.kick(true));
-      this.online = () => { if (!this.conn && !this.stopped) this.connect(); };
+      this.reader = new Reader({
+        query: () => this.query(),
+        onSnapshot: (items) => this.commit(items),
+        onEvent: (type, item) => this.frame(type, item),
+        onState: (s, info) => this.connection(s, info),
+      });
       this.start();
     }
 
@@ -83,14 +90,14 @@
       const w = (this.w = words(lang));
       el.classList.add("nf-ticker");
       if (!el.role) el.role = "region";
-      if (!el.hasAttribute("aria-label") || el.nfLabel) el.setAttribute("aria-label", (el.nfLabel = w[4]));
+      if (!el.hasAttribute("aria-label") || el.nfLabel) el.setAttribute("aria-label", (el.nfLabel = w[2]));
       const label = h("span", "nf-label", { lang, dir: dirOf(lang) });
       label.textContent = w[0];
       const view = (this.view = h("div", "nf-viewport"));
       this.list = h("ul", "nf-list", { "aria-live": "polite", "aria-relevant": "additions" });
       this.empty = h("span", "nf-empty", { lang, dir: dirOf(lang) });
       view.append(this.list, this.empty);
-      this.btn = h("button", "nf-pause", { type: "button", "aria-pressed": "" + this.paused, "aria-label": w[3], lang });
+      this.btn = h("button", "nf-pause", { type: "button", "aria-pressed": "" + this.paused, "aria-label": w[1], lang });
       this.btn.addEventListener("click", () => this.pause(!this.paused));
       el.replaceChildren(label, view, this.btn);
       this.rtl = getComputedStyle(el).direction === "rtl";
@@ -111,33 +118,24 @@
       this.stopped = false;
       this.items = new Map(); // id → item
       this.nodes = new Map(); // id → li
-      this.cursor = null; // resume point; null: a fresh snapshot
-      this.epoch = "";
-      this.snap = null; // snapshot coming in, this.pending frames to go
-      this.attempt = 0; // reconnects since the last welcome
-      this.wsFails = 0; // WebSocket opens failed in a row
-      this.wsDelay = 60000; // on SSE, retry the WebSocket after this
       this.x = 0; // scroll offset, px
       loadCSS(this.base());
       this.build();
       this.render();
-      this.connect();
+      this.reader.base = this.base();
+      this.reader.start();
       this.clock = setInterval(() => this.times(), 30000);
-      addEventListener("online", this.online);
     }
 
     restart() { this.start(); }
 
     stop() {
       this.stopped = true;
-      this.close();
-      clearTimeout(this.timer);
-      clearTimeout(this.wsTimer);
+      this.reader.stop();
       clearInterval(this.clock);
       cancelAnimationFrame(this.raf);
-      this.raf = this.wsTimer = this.timer = 0;
+      this.raf = 0;
       this.resize?.disconnect();
-      removeEventListener("online", this.online);
     }
 
     pause(on) {
@@ -148,141 +146,33 @@
     }
 
     state() {
+      if (!this.btn) return; // not built yet
       this.el.setAttribute("data-state", this.paused ? "paused" : this.live ? "live" : "connecting");
-      setText(this.empty, this.w[this.live ? 6 : 5]);
+      setText(this.empty, this.w[this.live ? 4 : 3]);
       this.empty.hidden = this.items.size > 0;
     }
 
-    connect() {
-      clearTimeout(this.timer);
-      this.close();
-      if (this.stopped) return;
-      const q = this.query();
-      if (this.cursor != null) {
-        q.set("since", this.cursor);
-        if (this.epoch) q.set("epoch", this.epoch);
-      }
-      const sse = window.EventSource;
-      if (window.WebSocket && (this.wsFails < 2 || !sse)) this.openWS(q);
-      else if (sse) this.openSSE(q);
+    connection(s, info) {
+      this.live = s === "live";
+      if (info.transport) this.el.setAttribute("data-transport", info.transport);
+      this.list?.setAttribute("aria-busy", "" + info.loading);
       this.state();
     }
 
-    close() {
-      const c = this.conn;
-      this.conn = null;
-      this.live = false;
-      if (c) {
-        c.onclose = c.onerror = null;
-        c.close();
+    frame(type, item) {
+      const old = this.items.get(item.id);
+      if (type === "retract" || item.status === "retracted") this.items.delete(item.id);
+      else if (!(old && old.version > item.version)) {
+        this.items.set(item.id, item);
+        if (!old && type === "item") this.x = 0; // show a new item at once
       }
-      if (this.snap) {
-        this.snap = this.cursor = null; // incomplete: ask for a whole one
-        this.list.setAttribute("aria-busy", "false");
-      }
+      this.render();
     }
 
-    openWS(q) {
-      this.el.setAttribute("data-transport", "ws");
-      let ws, opened = false;
-      try {
-        ws = new WebSocket(this.base().replace(/^http/, "ws") + "/api/v1/ws?" + q);
-      } catch {
-        this.wsFails = 2;
-        this.timer = setTimeout(() => this.connect());
-        return;
-      }
-      this.conn = ws;
-      const guard = setTimeout(() => ws.close(), 10000);
-      ws.onopen = () => { opened = true; clearTimeout(guard); this.wsFails = 0; };
-      ws.onmessage = (e) => {
-        const f = this.conn === ws && json(e.data);
-        if (f && f.type === "welcome") this.welcome(f);
-        else if (f) this.frame(f.type, f.seq, f.item);
-      };
-      ws.onclose = () => {
-        clearTimeout(guard);
-        if (this.conn !== ws) return;
-        this.close();
-        if (!opened) this.wsFails++;
-        this.dropped(this.wsFails === 2 ? 0 : null); // second failure: straight to SSE
-      };
-    }
-
-    openSSE(q) {
-      this.el.setAttribute("data-transport", "sse");
-      const es = (this.conn = new EventSource(this.base() + "/api/v1/sse?" + q));
-      let got = false;
-      for (const t of ["welcome", "item", "update", "retract"]) {
-        es.addEventListener(t, (e) => {
-          const d = this.conn === es && json(e.data);
-          if (d && t === "welcome") { got = true; this.welcome(d); }
-          else if (d) this.frame(t, Number(e.lastEventId), d);
-        });
-      }
-      // Reconnect ourselves: a drop inside a snapshot must ask for a whole
-      // one. SSE failing too: the server is away; WebSocket next time.
-      es.onerror = () => {
-        if (this.conn !== es) return;
-        if (!got) this.wsFails = 0;
-        this.close();
-        this.dropped(null);
-      };
-      if (!this.wsTimer && window.WebSocket) {
-        this.wsTimer = setTimeout(() => {
-          this.wsTimer = 0;
-          this.wsDelay = Math.min(this.wsDelay * 2, 900000);
-          this.wsFails = 1; // one more failure and it is SSE again
-          if (this.snap) this.wsTimer = setTimeout(() => this.connect(), 5000);
-          else this.connect();
-        }, this.wsDelay);
-      }
-    }
-
-    // dropped reconnects after delay, or a back-off of 1 s to 30 s with jitter.
-    dropped(delay) {
-      this.state();
-      const base = Math.min(30000, 1000 * 2 ** Math.min(this.attempt++, 5));
-      this.timer = setTimeout(() => this.connect(), delay ?? base * (0.5 + Math.random() / 2));
-    }
-
-    welcome(w) {
-      this.live = true;
-      this.attempt = 0;
-      if (this.el.getAttribute("data-transport") === "ws") this.wsDelay = 60000;
-      if (typeof w.epoch === "string") this.epoch = w.epoch;
-      if (!w.recovered) {
-        this.cursor = w.seq;
-        this.snap = new Map();
-        this.pending = w.backfill | 0;
-        this.list.setAttribute("aria-busy", "true");
-        if (this.pending <= 0) this.commit();
-      }
-      this.state();
-    }
-
-    frame(type, seq, item) {
-      if (!/^(item|update|retract)$/.test(type)) return;
-      if (Number.isFinite(seq)) this.cursor = seq;
-      const m = this.snap || this.items;
-      if (item && typeof item.id === "string") {
-        const old = m.get(item.id);
-        if (type === "retract" || item.status === "retracted") m.delete(item.id);
-        else if (!(old && old.version > item.version)) {
-          m.set(item.id, item);
-          if (!old && type === "item") this.x = 0; // show a new item at once
-        }
-      }
-      if (!this.snap) this.render();
-      else if (--this.pending <= 0) this.commit();
-    }
-
-    commit() {
-      this.items = this.snap;
-      this.snap = null;
+    commit(items) {
+      this.items = new Map(items.filter((i) => i.status !== "retracted").map((i) => [i.id, i]));
       this.x = 0;
       this.render();
-      this.list.setAttribute("aria-busy", "false");
     }
 
     render() {
@@ -310,7 +200,7 @@
       n.lang = lang;
       n.dir = dirOf(lang);
       const tag = h("span", "nf-tag");
-      tag.textContent = words(lang)[pr === "flash" ? 1 : 2];
+      tag.textContent = self.NewsflashTitles.title(lang, pr);
       const url = httpURL(it.url);
       const text = url ? h("a", "nf-text", { href: url, target: "_blank", rel: "noopener noreferrer" }) : h("span", "nf-text");
       text.textContent = typeof it.text === "string" ? it.text : "";

@@ -1,0 +1,27 @@
+// The words for an item's priority, by language: the notification title
+// (sw.js), the console's notification preview and the ticker's flash and
+// urgent tags. English when the language has none.
+//
+// A classic script that sets self.NewsflashTitles, so that one file serves
+// both kinds of loader: the service worker takes it with importScripts (a
+// module service worker would do in Chromium, but not in every browser that
+// has Web Push), and the ticker and console, which are modules, import it for
+// that effect. The block keeps its names out of the worker's global scope.
+"use strict";
+
+{
+  const titles = Object.freeze({
+    en: Object.freeze({ flash: "FLASH", urgent: "URGENT", breaking: "BREAKING" }),
+    ar: Object.freeze({ flash: "عاجل جداً", urgent: "عاجل", breaking: "خبر عاجل" }),
+    es: Object.freeze({ flash: "ÚLTIMA HORA", urgent: "URGENTE", breaking: "ÚLTIMO MOMENTO" }),
+  });
+  self.NewsflashTitles = Object.freeze({
+    titles,
+    // title names priority in lang ("ar", "es-MX", …).
+    title(lang, priority) {
+      const l = (typeof lang === "string" ? lang : "").toLowerCase();
+      const t = titles[l] || titles[l.split("-")[0]] || titles.en;
+      return t[priority] || t.breaking;
+    },
+  });
+}
