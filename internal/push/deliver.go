@@ -5,6 +5,7 @@ import (
 	"context"
 	"encoding/json"
 	"errors"
+	"fmt"
 	"io"
 	"math/rand/v2"
 	"net/http"
@@ -51,6 +52,15 @@ var outcomeNames = [...]string{sent: "sent", retry: "retry", deferred: "deferred
 // maxFailures is how many items in a row may fail with 400/401/403/413
 // before a subscription is removed.
 const maxFailures = 5
+
+// A subscription is removed when maxUnreachable items in a row, over at
+// least unreachableSpan, could not reach its push service at all (DNS,
+// connection, TLS or timeout errors on every attempt), provided some push
+// service answered this instance since the first of them.
+const (
+	maxUnreachable  = 5
+	unreachableSpan = 24 * time.Hour
+)
 
 // run is the state of one job while it runs.
 type run struct {
@@ -392,16 +402,25 @@ func (s *Service) send(ctx context.Context, r *run, t target, attempts int) outc
 			s.log.Warn("push: endpoint refused by policy", "endpoint", pushpolicy.Redact(t.sub.Endpoint))
 			return s.subscriptionFailed(ctx, t.sub)
 		}
-		if ctx.Err() == nil && s.log.Enabled(ctx, -4) {
+		if ctx.Err() != nil {
+			return retry
+		}
+		if s.log.Enabled(ctx, -4) {
 			s.log.Debug("push: send failed", "endpoint", pushpolicy.Redact(t.sub.Endpoint), "err", err)
+		}
+		// No answer: the last attempt counts against the subscription, and
+		// one already unreachable on its previous item gets no second try.
+		if errors.Is(err, errNoAnswer) && (attempts+1 >= s.cfg.MaxAttempts || t.sub.Unreachable > 0) {
+			return s.subscriptionUnreachable(ctx, t.sub)
 		}
 		return retry
 	}
 	_, _ = io.Copy(io.Discard, io.LimitReader(res.Body, 64<<10))
 	res.Body.Close()
+	s.answered.Store(s.cfg.Now().UnixNano())
 	switch code := res.StatusCode; {
 	case code >= 200 && code < 300:
-		if t.sub.Failures > 0 {
+		if t.sub.Failures > 0 || t.sub.Unreachable > 0 {
 			s.resetFailures(ctx, t.sub)
 		}
 		return sent
@@ -411,6 +430,13 @@ func (s *Service) send(ctx context.Context, r *run, t target, attempts int) outc
 	case code == http.StatusTooManyRequests || code >= 500:
 		if ra := retryAfter(res.Header.Get("Retry-After"), s.cfg.Now()); ra > 0 {
 			s.hosts.wait(t.sub.host, s.cfg.Now().Add(ra))
+		}
+		if t.sub.Unreachable > 0 { // it answered: the streak ends
+			_, _ = s.updateSubscription(ctx, t.sub.ID, func(cur *Subscription) bool {
+				changed := cur.Unreachable > 0
+				cur.Unreachable, cur.UnreachableSince = 0, time.Time{}
+				return changed
+			})
 		}
 		return retry
 	default: // 400, 401, 403, 413, and anything else
@@ -432,7 +458,7 @@ var (
 // POSTs it to the endpoint with the VAPID header signed for the endpoint's
 // origin (RFC 8292), through the policy's client (no redirects, no proxy,
 // no private addresses). t.sub.keys must not be nil.
-func (s *Service) post(ctx context.Context, r *run, t target) (*http.Response, error) {
+func (s *Service) post(ctx context.Context, r *run, t target) (_ *http.Response, err error) {
 	body, err := t.sub.keys.encrypt(r.payload(t.kind))
 	if err != nil {
 		return nil, err
@@ -445,6 +471,11 @@ func (s *Service) post(ctx context.Context, r *run, t target) (*http.Response, e
 	if err != nil {
 		return nil, err
 	}
+	defer func() {
+		if err != nil && !errors.Is(err, pushpolicy.ErrRefused) {
+			err = fmt.Errorf("%w: %w", errNoAnswer, err)
+		}
+	}()
 	urgency := urgencyNormal
 	if p := r.e.Event.Item.Priority; t.kind != news.EventRetract && (p == news.PriorityFlash || p == news.PriorityUrgent) {
 		urgency = urgencyHigh
@@ -474,6 +505,10 @@ func (r *run) payload(kind string) []byte {
 	return b
 }
 
+// errNoAnswer wraps the errors of a push request that got no answer: DNS,
+// connection, TLS, timeouts.
+var errNoAnswer = errors.New("no answer from the push service")
+
 // retryAfter reads seconds or an HTTP date.
 func retryAfter(v string, now time.Time) time.Duration {
 	if v == "" {
@@ -493,6 +528,7 @@ func retryAfter(v string, now time.Time) time.Duration {
 func (s *Service) subscriptionFailed(ctx context.Context, sub *Subscription) outcome {
 	n, err := s.updateSubscription(ctx, sub.ID, func(cur *Subscription) bool {
 		cur.Failures++
+		cur.Unreachable, cur.UnreachableSince = 0, time.Time{}
 		return true
 	})
 	if err == nil && n >= maxFailures {
@@ -502,12 +538,41 @@ func (s *Service) subscriptionFailed(ctx context.Context, sub *Subscription) out
 	return failed
 }
 
+// subscriptionUnreachable counts an item whose sends to the subscription
+// got no answer, and removes the subscription when maxUnreachable items in
+// a row did so over at least unreachableSpan, provided a push service
+// answered this instance since the first of them: when nothing answers,
+// the fault is more likely this instance's network than every push
+// service, and removing every subscription would lose them all.
+func (s *Service) subscriptionUnreachable(ctx context.Context, sub *Subscription) outcome {
+	now := s.cfg.Now()
+	var gone bool
+	var since time.Time
+	var n int
+	_, err := s.updateSubscription(ctx, sub.ID, func(cur *Subscription) bool {
+		if cur.Unreachable == 0 {
+			cur.UnreachableSince = now.UTC()
+		}
+		cur.Unreachable++
+		n, since = cur.Unreachable, cur.UnreachableSince
+		gone = n >= maxUnreachable && now.Sub(since) >= unreachableSpan && s.answered.Load() >= since.UnixNano()
+		return !gone // removed below: no need to write the count
+	})
+	if err == nil && gone {
+		s.log.Info("push: removing an unreachable subscription", "id", sub.ID, "endpoint", pushpolicy.Redact(sub.Endpoint),
+			"items", n, "since", since)
+		s.removeSubscription(ctx, sub.ID)
+		return removed
+	}
+	return failed
+}
+
 func (s *Service) resetFailures(ctx context.Context, sub *Subscription) {
 	_, _ = s.updateSubscription(ctx, sub.ID, func(cur *Subscription) bool {
-		if cur.Failures == 0 {
+		if cur.Failures == 0 && cur.Unreachable == 0 {
 			return false
 		}
-		cur.Failures = 0
+		cur.Failures, cur.Unreachable, cur.UnreachableSince = 0, 0, time.Time{}
 		return true
 	})
 }
@@ -531,6 +596,9 @@ func (s *Service) updateSubscription(ctx context.Context, id string, change func
 		}
 		b, _ := json.Marshal(cur)
 		if _, err := s.subs.Update(ctx, id, b, e.Revision()); err == nil {
+			// The watcher will bring the same; sends of this instance see
+			// the counts at once.
+			s.index.replace(&cur)
 			return cur.Failures, nil
 		}
 	}

@@ -8,6 +8,7 @@ import (
 	"log/slog"
 	"net/http"
 	"sync"
+	"sync/atomic"
 	"time"
 
 	"github.com/nats-io/nats.go/jetstream"
@@ -84,6 +85,9 @@ type Service struct {
 	stats  *statsView
 	limit  *limit.Rate // new subscriptions per client address
 	hosts  *hostGate
+	// answered is when (Config.Now, Unix ns) a push service last answered
+	// a request of this instance, whatever the status; 0 before the first.
+	answered atomic.Int64
 
 	stop    context.CancelFunc
 	wg      sync.WaitGroup
