@@ -20,22 +20,6 @@ import (
 	"newsflash/internal/pushpolicy"
 )
 
-// progress is a job's checkpoint and counts, kept in the progress bucket so
-// that another instance can finish a job this one did not.
-type progress struct {
-	Done bool `json:"done"`
-	// Hosts holds, per push-service host, the highest subscription id up to
-	// which every send of the first pass has finished (ids are sent in order).
-	Hosts map[string]string `json:"hosts,omitempty"`
-	// Pending are sends to retry: subscription id → attempts made.
-	Pending map[string]int `json:"pending,omitempty"`
-	Sent    int            `json:"sent"`
-	Failed  int            `json:"failed"`
-	Removed int            `json:"removed"`
-	// Skipped says why a job sent nothing: "superseded" or "expired".
-	Skipped string `json:"skipped,omitempty"`
-}
-
 // outcome of one send.
 type outcome int
 
@@ -75,6 +59,7 @@ type run struct {
 	topicHeader []string // Topic: the item id, so a newer version replaces it; nil if none
 
 	payloads map[string][]byte // by kind, encoded once; guarded by mu
+	weight   map[string]int    // host → the job's sends to it; set before the first send
 
 	dirty chan struct{} // capacity 1: the progress changed since the last save
 
@@ -119,7 +104,9 @@ func (s *Service) deliver(ctx context.Context, j job) (bool, error) {
 
 	targets := s.index.match(j.P, e)
 	byHost := map[string][]target{}
+	r.weight = map[string]int{}
 	for _, t := range targets {
+		r.weight[t.sub.host]++
 		if last, ok := r.prog.Hosts[t.sub.host]; ok && t.sub.ID <= last {
 			continue // done before a crash
 		}
@@ -341,8 +328,13 @@ func (r *run) load(ctx context.Context) error {
 
 func (r *run) save(ctx context.Context) error {
 	r.mu.Lock()
-	b, _ := json.Marshal(r.prog)
+	rec := r.prog.record(r.weight)
 	r.mu.Unlock()
+	b, _ := json.Marshal(rec)
+	if len(b) > progressValueMax { // not reached (record's budgets): keep the counts, redo every send
+		rec.Hosts, rec.Pending, rec.PendingTotal = nil, nil, len(rec.Pending)+rec.PendingTotal
+		b, _ = json.Marshal(rec)
+	}
 	ctx, cancel := context.WithTimeout(ctx, r.s.cfg.Timeout)
 	defer cancel()
 	_, err := r.s.prog.Put(ctx, r.j.key(), b)

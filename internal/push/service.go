@@ -174,7 +174,7 @@ func (s *Service) setupOnce(ctx context.Context) error {
 	}
 	if s.prog, err = stream.EnsureKeyValue(ctx, js, jetstream.KeyValueConfig{
 		Bucket: s.cfg.Prefix + "_push_progress", Description: "Web Push delivery progress and counts per job",
-		History: 1, TTL: progressTTL, MaxValueSize: 64 << 10, Storage: jetstream.FileStorage, Replicas: r,
+		History: 1, TTL: progressTTL, MaxValueSize: progressValueMax, Storage: jetstream.FileStorage, Replicas: r,
 	}); err != nil {
 		return fmt.Errorf("push: progress bucket: %w", err)
 	}
