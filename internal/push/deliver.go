@@ -372,11 +372,36 @@ func (r *run) saveOnChange(ctx context.Context) {
 	}
 }
 
+// errProgressNotSaved is returned by deliver when a job's final progress
+// could not be saved: the job is over (its sends are made) and must not be
+// done again, but its record says otherwise or is missing.
+var errProgressNotSaved = errors.New("final progress not saved")
+
+// finalSaveAttempts bounds the attempts at a job's final save, 0.1 s, then
+// 0.2, 0.4 and 0.8 s apart.
+const finalSaveAttempts = 5
+
 func (r *run) finish(ctx context.Context, skipped string) error {
 	r.mu.Lock()
 	r.prog.Done, r.prog.Skipped, r.prog.Pending = true, skipped, nil
 	r.mu.Unlock()
-	return r.save(ctx)
+	wait := 100 * time.Millisecond
+	var err error
+	for i := range finalSaveAttempts {
+		if err = r.save(ctx); err == nil || ctx.Err() != nil {
+			return err
+		}
+		if i == finalSaveAttempts-1 {
+			break
+		}
+		select {
+		case <-ctx.Done():
+			return ctx.Err()
+		case <-time.After(wait):
+		}
+		wait *= 2
+	}
+	return fmt.Errorf("%w after %d attempts: %w", errProgressNotSaved, finalSaveAttempts, err)
 }
 
 // send makes one push request and sorts its answer.
