@@ -36,6 +36,9 @@ type Metrics struct {
 	PushSends   *prometheus.CounterVec // outcome, host
 	PushRetries prometheus.Counter
 	PushRemoved prometheus.Counter
+	// PushJobsFailed counts delivery jobs ended without their final
+	// progress record (its sends are made; the job is not tried again).
+	PushJobsFailed prometheus.Counter
 }
 
 // Disconnect reasons.
@@ -71,14 +74,16 @@ func New() *Metrics {
 		PushRetries: prometheus.NewCounter(prometheus.CounterOpts{Namespace: ns, Name: "push_retries_total",
 			Help: "Web Push sends scheduled again after a failure, 429 or 5xx."}),
 		PushRemoved: prometheus.NewCounter(prometheus.CounterOpts{Namespace: ns, Name: "push_subscriptions_removed_total",
-			Help: "Push subscriptions removed: gone at the push service (404/410) or refused too often."}),
+			Help: "Push subscriptions removed: gone at the push service (404/410), refused too often, or unreachable too long."}),
+		PushJobsFailed: prometheus.NewCounter(prometheus.CounterOpts{Namespace: ns, Name: "push_jobs_failed_total",
+			Help: "Web Push delivery jobs ended because their final progress could not be saved (see the error log)."}),
 	}
 	m.reg.MustRegister(
 		collectors.NewGoCollector(),
 		collectors.NewProcessCollector(collectors.ProcessCollectorOpts{}),
 		m.Connects, m.Disconnects, m.Delivered, m.Refused, m.DeliveryLag,
 		m.PublishLatency, m.IdempotentReplays,
-		m.PushSends, m.PushRetries, m.PushRemoved,
+		m.PushSends, m.PushRetries, m.PushRemoved, m.PushJobsFailed,
 	)
 	return m
 }

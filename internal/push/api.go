@@ -5,6 +5,7 @@ import (
 	"crypto/subtle"
 	"encoding/json"
 	"errors"
+	"fmt"
 	"net/http"
 	"strings"
 
@@ -35,9 +36,22 @@ type idAnswer struct {
 	ID string `json:"id"`
 }
 
+// decodeJSON reads a JSON body that must be declared application/json.
+// httperr.DecodeJSON also takes a body without Content-Type (curl does not
+// send one); the push endpoints are for browsers, which always declare it,
+// and a body without it, text/plain or a form is what a page of another
+// site can make a visitor's browser send without asking the server first
+// (a CORS "simple" request), subscribing or unsubscribing the visitor.
+func decodeJSON(c *gin.Context, dst any) error {
+	if c.ContentType() != "application/json" {
+		return httperr.New(http.StatusUnsupportedMediaType, "unsupported_media_type", "the body must be JSON sent with Content-Type: application/json")
+	}
+	return httperr.DecodeJSON(c, dst)
+}
+
 func (s *Service) subscribe(c *gin.Context) {
 	var req SubscribeRequest
-	if err := httperr.DecodeJSON(c, &req); err != nil {
+	if err := decodeJSON(c, &req); err != nil {
 		httperr.Abort(c, err)
 		return
 	}
@@ -50,50 +64,78 @@ func (s *Service) subscribe(c *gin.Context) {
 	defer cancel()
 	now := s.cfg.Now().UTC().Truncate(1e6)
 	sub.CreatedAt, sub.UpdatedAt = now, now
-	existing, err := s.subs.Get(ctx, sub.ID)
-	switch {
-	case err == nil:
-		var cur Subscription
-		if json.Unmarshal(existing.Value(), &cur) == nil {
-			sub.CreatedAt = cur.CreatedAt
+	b, _ := json.Marshal(sub)
+	// At most two rounds: a Create that loses the race with another
+	// request for the same endpoint becomes a replacement, with its check.
+	for range 2 {
+		existing, err := s.subs.Get(ctx, sub.ID)
+		switch {
+		case err == nil:
+			if err := s.replace(ctx, &sub, existing); err != nil {
+				httperr.Abort(c, err)
+				return
+			}
+			c.JSON(http.StatusOK, idAnswer{ID: sub.ID})
+			return
+		case !errors.Is(err, jetstream.ErrKeyNotFound):
+			httperr.Abort(c, unavailable(err))
+			return
 		}
-		b, _ := json.Marshal(sub)
-		if _, err := s.subs.Update(ctx, sub.ID, b, existing.Revision()); err != nil {
+		if ok, wait := s.limit.Allow(limit.Key(c.ClientIP()), s.cfg.Now()); !ok {
+			httperr.Abort(c, &httperr.Error{Status: http.StatusTooManyRequests, Code: "too_many_subscriptions",
+				Message: "too many new subscriptions from this address; try again later", RetryAfter: httperr.Seconds(wait)})
+			return
+		}
+		_, err = s.subs.Create(ctx, sub.ID, b)
+		if errors.Is(err, jetstream.ErrKeyExists) {
+			continue // created meanwhile: replace it, if the auth matches
+		}
+		if err != nil {
 			httperr.Abort(c, unavailable(err))
 			return
 		}
 		s.index.put(&sub)
-		c.JSON(http.StatusOK, idAnswer{ID: sub.ID})
-		return
-	case !errors.Is(err, jetstream.ErrKeyNotFound):
-		httperr.Abort(c, unavailable(err))
+		s.log.Info("push subscription created", "id", sub.ID, "endpoint", pushpolicy.Redact(sub.Endpoint))
+		c.JSON(http.StatusCreated, idAnswer{ID: sub.ID})
 		return
 	}
-	if ok, wait := s.limit.Allow(limit.Key(c.ClientIP()), s.cfg.Now()); !ok {
-		httperr.Abort(c, &httperr.Error{Status: http.StatusTooManyRequests, Code: "too_many_subscriptions",
-			Message: "too many new subscriptions from this address; try again later", RetryAfter: httperr.Seconds(wait)})
-		return
+	httperr.Abort(c, unavailable(errors.New("the subscription kept changing")))
+}
+
+// replace stores sub over the existing record of its endpoint, only when
+// sub carries the stored auth secret: the endpoint URL alone (which the
+// push service, proxies and logs may see) must not let anyone change the
+// keys a message is encrypted for, nor the filter. The browser that
+// subscribed still has its auth secret and may change its filter (and
+// p256dh) by posting again. The failure counts start again.
+func (s *Service) replace(ctx context.Context, sub *Subscription, existing jetstream.KeyValueEntry) error {
+	var cur Subscription
+	if err := json.Unmarshal(existing.Value(), &cur); err != nil {
+		return fmt.Errorf("stored subscription %s: %w", sub.ID, err)
 	}
+	if !sameAuth(sub.Auth, cur.Auth) {
+		return httperr.Field(http.StatusForbidden, "subscription_exists", "subscription.keys.auth",
+			"this endpoint is subscribed with another auth secret; only the browser that subscribed can change it (or unsubscribe it first)")
+	}
+	sub.CreatedAt = cur.CreatedAt
 	b, _ := json.Marshal(sub)
-	if _, err := s.subs.Create(ctx, sub.ID, b); err != nil {
-		if errors.Is(err, jetstream.ErrKeyExists) { // created meanwhile by the same browser: take this version
-			if _, err := s.subs.Put(ctx, sub.ID, b); err == nil {
-				s.index.put(&sub)
-				c.JSON(http.StatusOK, idAnswer{ID: sub.ID})
-				return
-			}
-		}
-		httperr.Abort(c, unavailable(err))
-		return
+	if _, err := s.subs.Update(ctx, sub.ID, b, existing.Revision()); err != nil {
+		return unavailable(err)
 	}
-	s.index.put(&sub)
-	s.log.Info("push subscription created", "id", sub.ID, "endpoint", pushpolicy.Redact(sub.Endpoint))
-	c.JSON(http.StatusCreated, idAnswer{ID: sub.ID})
+	s.index.put(sub)
+	return nil
+}
+
+// sameAuth compares two base64url auth secrets as bytes, in constant time.
+func sameAuth(given, stored string) bool {
+	g, err1 := decodeB64(given)
+	h, err2 := decodeB64(stored)
+	return err1 == nil && err2 == nil && len(g) == len(h) && subtle.ConstantTimeCompare(g, h) == 1
 }
 
 func (s *Service) unsubscribe(c *gin.Context) {
 	var req UnsubscribeRequest
-	if err := httperr.DecodeJSON(c, &req); err != nil {
+	if err := decodeJSON(c, &req); err != nil {
 		httperr.Abort(c, err)
 		return
 	}
@@ -123,9 +165,7 @@ func (s *Service) unsubscribe(c *gin.Context) {
 		httperr.Abort(c, err)
 		return
 	}
-	given, _ := decodeB64(req.Auth)
-	have, _ := decodeB64(cur.Auth)
-	if len(given) != len(have) || subtle.ConstantTimeCompare(given, have) != 1 {
+	if !sameAuth(req.Auth, cur.Auth) {
 		httperr.Abort(c, notFound)
 		return
 	}

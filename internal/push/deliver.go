@@ -5,6 +5,7 @@ import (
 	"context"
 	"encoding/json"
 	"errors"
+	"fmt"
 	"io"
 	"math/rand/v2"
 	"net/http"
@@ -18,22 +19,6 @@ import (
 	"newsflash/internal/news"
 	"newsflash/internal/pushpolicy"
 )
-
-// progress is a job's checkpoint and counts, kept in the progress bucket so
-// that another instance can finish a job this one did not.
-type progress struct {
-	Done bool `json:"done"`
-	// Hosts holds, per push-service host, the highest subscription id up to
-	// which every send of the first pass has finished (ids are sent in order).
-	Hosts map[string]string `json:"hosts,omitempty"`
-	// Pending are sends to retry: subscription id → attempts made.
-	Pending map[string]int `json:"pending,omitempty"`
-	Sent    int            `json:"sent"`
-	Failed  int            `json:"failed"`
-	Removed int            `json:"removed"`
-	// Skipped says why a job sent nothing: "superseded" or "expired".
-	Skipped string `json:"skipped,omitempty"`
-}
 
 // outcome of one send.
 type outcome int
@@ -52,6 +37,15 @@ var outcomeNames = [...]string{sent: "sent", retry: "retry", deferred: "deferred
 // before a subscription is removed.
 const maxFailures = 5
 
+// A subscription is removed when maxUnreachable items in a row, over at
+// least unreachableSpan, could not reach its push service at all (DNS,
+// connection, TLS or timeout errors on every attempt), provided some push
+// service answered this instance since the first of them.
+const (
+	maxUnreachable  = 5
+	unreachableSpan = 24 * time.Hour
+)
+
 // run is the state of one job while it runs.
 type run struct {
 	s     *Service
@@ -65,6 +59,7 @@ type run struct {
 	topicHeader []string // Topic: the item id, so a newer version replaces it; nil if none
 
 	payloads map[string][]byte // by kind, encoded once; guarded by mu
+	weight   map[string]int    // host → the job's sends to it; set before the first send
 
 	dirty chan struct{} // capacity 1: the progress changed since the last save
 
@@ -109,7 +104,9 @@ func (s *Service) deliver(ctx context.Context, j job) (bool, error) {
 
 	targets := s.index.match(j.P, e)
 	byHost := map[string][]target{}
+	r.weight = map[string]int{}
 	for _, t := range targets {
+		r.weight[t.sub.host]++
 		if last, ok := r.prog.Hosts[t.sub.host]; ok && t.sub.ID <= last {
 			continue // done before a crash
 		}
@@ -331,8 +328,13 @@ func (r *run) load(ctx context.Context) error {
 
 func (r *run) save(ctx context.Context) error {
 	r.mu.Lock()
-	b, _ := json.Marshal(r.prog)
+	rec := r.prog.record(r.weight)
 	r.mu.Unlock()
+	b, _ := json.Marshal(rec)
+	if len(b) > progressValueMax { // not reached (record's budgets): keep the counts, redo every send
+		rec.Hosts, rec.Pending, rec.PendingTotal = nil, nil, len(rec.Pending)+rec.PendingTotal
+		b, _ = json.Marshal(rec)
+	}
 	ctx, cancel := context.WithTimeout(ctx, r.s.cfg.Timeout)
 	defer cancel()
 	_, err := r.s.prog.Put(ctx, r.j.key(), b)
@@ -370,11 +372,36 @@ func (r *run) saveOnChange(ctx context.Context) {
 	}
 }
 
+// errProgressNotSaved is returned by deliver when a job's final progress
+// could not be saved: the job is over (its sends are made) and must not be
+// done again, but its record says otherwise or is missing.
+var errProgressNotSaved = errors.New("final progress not saved")
+
+// finalSaveAttempts bounds the attempts at a job's final save, 0.1 s, then
+// 0.2, 0.4 and 0.8 s apart.
+const finalSaveAttempts = 5
+
 func (r *run) finish(ctx context.Context, skipped string) error {
 	r.mu.Lock()
 	r.prog.Done, r.prog.Skipped, r.prog.Pending = true, skipped, nil
 	r.mu.Unlock()
-	return r.save(ctx)
+	wait := 100 * time.Millisecond
+	var err error
+	for i := range finalSaveAttempts {
+		if err = r.save(ctx); err == nil || ctx.Err() != nil {
+			return err
+		}
+		if i == finalSaveAttempts-1 {
+			break
+		}
+		select {
+		case <-ctx.Done():
+			return ctx.Err()
+		case <-time.After(wait):
+		}
+		wait *= 2
+	}
+	return fmt.Errorf("%w after %d attempts: %w", errProgressNotSaved, finalSaveAttempts, err)
 }
 
 // send makes one push request and sorts its answer.
@@ -392,16 +419,25 @@ func (s *Service) send(ctx context.Context, r *run, t target, attempts int) outc
 			s.log.Warn("push: endpoint refused by policy", "endpoint", pushpolicy.Redact(t.sub.Endpoint))
 			return s.subscriptionFailed(ctx, t.sub)
 		}
-		if ctx.Err() == nil && s.log.Enabled(ctx, -4) {
+		if ctx.Err() != nil {
+			return retry
+		}
+		if s.log.Enabled(ctx, -4) {
 			s.log.Debug("push: send failed", "endpoint", pushpolicy.Redact(t.sub.Endpoint), "err", err)
+		}
+		// No answer: the last attempt counts against the subscription, and
+		// one already unreachable on its previous item gets no second try.
+		if errors.Is(err, errNoAnswer) && (attempts+1 >= s.cfg.MaxAttempts || t.sub.Unreachable > 0) {
+			return s.subscriptionUnreachable(ctx, t.sub)
 		}
 		return retry
 	}
 	_, _ = io.Copy(io.Discard, io.LimitReader(res.Body, 64<<10))
 	res.Body.Close()
+	s.answered.Store(s.cfg.Now().UnixNano())
 	switch code := res.StatusCode; {
 	case code >= 200 && code < 300:
-		if t.sub.Failures > 0 {
+		if t.sub.Failures > 0 || t.sub.Unreachable > 0 {
 			s.resetFailures(ctx, t.sub)
 		}
 		return sent
@@ -411,6 +447,13 @@ func (s *Service) send(ctx context.Context, r *run, t target, attempts int) outc
 	case code == http.StatusTooManyRequests || code >= 500:
 		if ra := retryAfter(res.Header.Get("Retry-After"), s.cfg.Now()); ra > 0 {
 			s.hosts.wait(t.sub.host, s.cfg.Now().Add(ra))
+		}
+		if t.sub.Unreachable > 0 { // it answered: the streak ends
+			_, _ = s.updateSubscription(ctx, t.sub.ID, func(cur *Subscription) bool {
+				changed := cur.Unreachable > 0
+				cur.Unreachable, cur.UnreachableSince = 0, time.Time{}
+				return changed
+			})
 		}
 		return retry
 	default: // 400, 401, 403, 413, and anything else
@@ -432,7 +475,7 @@ var (
 // POSTs it to the endpoint with the VAPID header signed for the endpoint's
 // origin (RFC 8292), through the policy's client (no redirects, no proxy,
 // no private addresses). t.sub.keys must not be nil.
-func (s *Service) post(ctx context.Context, r *run, t target) (*http.Response, error) {
+func (s *Service) post(ctx context.Context, r *run, t target) (_ *http.Response, err error) {
 	body, err := t.sub.keys.encrypt(r.payload(t.kind))
 	if err != nil {
 		return nil, err
@@ -445,6 +488,11 @@ func (s *Service) post(ctx context.Context, r *run, t target) (*http.Response, e
 	if err != nil {
 		return nil, err
 	}
+	defer func() {
+		if err != nil && !errors.Is(err, pushpolicy.ErrRefused) {
+			err = fmt.Errorf("%w: %w", errNoAnswer, err)
+		}
+	}()
 	urgency := urgencyNormal
 	if p := r.e.Event.Item.Priority; t.kind != news.EventRetract && (p == news.PriorityFlash || p == news.PriorityUrgent) {
 		urgency = urgencyHigh
@@ -474,6 +522,10 @@ func (r *run) payload(kind string) []byte {
 	return b
 }
 
+// errNoAnswer wraps the errors of a push request that got no answer: DNS,
+// connection, TLS, timeouts.
+var errNoAnswer = errors.New("no answer from the push service")
+
 // retryAfter reads seconds or an HTTP date.
 func retryAfter(v string, now time.Time) time.Duration {
 	if v == "" {
@@ -493,6 +545,7 @@ func retryAfter(v string, now time.Time) time.Duration {
 func (s *Service) subscriptionFailed(ctx context.Context, sub *Subscription) outcome {
 	n, err := s.updateSubscription(ctx, sub.ID, func(cur *Subscription) bool {
 		cur.Failures++
+		cur.Unreachable, cur.UnreachableSince = 0, time.Time{}
 		return true
 	})
 	if err == nil && n >= maxFailures {
@@ -502,12 +555,41 @@ func (s *Service) subscriptionFailed(ctx context.Context, sub *Subscription) out
 	return failed
 }
 
+// subscriptionUnreachable counts an item whose sends to the subscription
+// got no answer, and removes the subscription when maxUnreachable items in
+// a row did so over at least unreachableSpan, provided a push service
+// answered this instance since the first of them: when nothing answers,
+// the fault is more likely this instance's network than every push
+// service, and removing every subscription would lose them all.
+func (s *Service) subscriptionUnreachable(ctx context.Context, sub *Subscription) outcome {
+	now := s.cfg.Now()
+	var gone bool
+	var since time.Time
+	var n int
+	_, err := s.updateSubscription(ctx, sub.ID, func(cur *Subscription) bool {
+		if cur.Unreachable == 0 {
+			cur.UnreachableSince = now.UTC()
+		}
+		cur.Unreachable++
+		n, since = cur.Unreachable, cur.UnreachableSince
+		gone = n >= maxUnreachable && now.Sub(since) >= unreachableSpan && s.answered.Load() >= since.UnixNano()
+		return !gone // removed below: no need to write the count
+	})
+	if err == nil && gone {
+		s.log.Info("push: removing an unreachable subscription", "id", sub.ID, "endpoint", pushpolicy.Redact(sub.Endpoint),
+			"items", n, "since", since)
+		s.removeSubscription(ctx, sub.ID)
+		return removed
+	}
+	return failed
+}
+
 func (s *Service) resetFailures(ctx context.Context, sub *Subscription) {
 	_, _ = s.updateSubscription(ctx, sub.ID, func(cur *Subscription) bool {
-		if cur.Failures == 0 {
+		if cur.Failures == 0 && cur.Unreachable == 0 {
 			return false
 		}
-		cur.Failures = 0
+		cur.Failures, cur.Unreachable, cur.UnreachableSince = 0, 0, time.Time{}
 		return true
 	})
 }
@@ -531,6 +613,9 @@ func (s *Service) updateSubscription(ctx context.Context, id string, change func
 		}
 		b, _ := json.Marshal(cur)
 		if _, err := s.subs.Update(ctx, id, b, e.Revision()); err == nil {
+			// The watcher will bring the same; sends of this instance see
+			// the counts at once.
+			s.index.replace(&cur)
 			return cur.Failures, nil
 		}
 	}

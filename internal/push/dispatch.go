@@ -193,6 +193,14 @@ func (s *Service) runJob(ctx context.Context, msg jetstream.Msg) {
 	switch {
 	case ctx.Err() != nil:
 		// Stopping: the job comes back to someone after AckWait.
+	case errors.Is(err, errProgressNotSaved):
+		// Doing it again would send it all again, and fail the same way
+		// (a bucket gone or refusing writes): end it, loudly.
+		s.log.Error("push: job ended without its progress saved", "job", j.key(), "err", err)
+		s.cfg.Metrics.PushJobsFailed.Inc()
+		if err := msg.TermWithReason("final progress not saved"); err != nil {
+			s.log.Warn("push: job term", "job", j.key(), "err", err)
+		}
 	case err != nil:
 		s.log.Warn("push: job failed; will retry", "job", j.key(), "err", err)
 		_ = msg.NakWithDelay(2 * time.Second)

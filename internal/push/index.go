@@ -46,6 +46,18 @@ func (ix *index) put(sub *Subscription) {
 	p[sub.ID] = sub
 }
 
+// replace puts sub in place of the subscription with its id, if there is
+// one: a subscription removed meanwhile stays removed.
+func (ix *index) replace(sub *Subscription) {
+	sub.prepare()
+	ix.mu.Lock()
+	defer ix.mu.Unlock()
+	p := ix.parts[ix.partition(sub.ID)]
+	if _, ok := p[sub.ID]; ok {
+		p[sub.ID] = sub
+	}
+}
+
 func (ix *index) remove(id string) {
 	ix.mu.Lock()
 	defer ix.mu.Unlock()

@@ -8,6 +8,7 @@ import (
 	"log/slog"
 	"net/http"
 	"sync"
+	"sync/atomic"
 	"time"
 
 	"github.com/nats-io/nats.go/jetstream"
@@ -84,6 +85,9 @@ type Service struct {
 	stats  *statsView
 	limit  *limit.Rate // new subscriptions per client address
 	hosts  *hostGate
+	// answered is when (Config.Now, Unix ns) a push service last answered
+	// a request of this instance, whatever the status; 0 before the first.
+	answered atomic.Int64
 
 	stop    context.CancelFunc
 	wg      sync.WaitGroup
@@ -170,7 +174,7 @@ func (s *Service) setupOnce(ctx context.Context) error {
 	}
 	if s.prog, err = stream.EnsureKeyValue(ctx, js, jetstream.KeyValueConfig{
 		Bucket: s.cfg.Prefix + "_push_progress", Description: "Web Push delivery progress and counts per job",
-		History: 1, TTL: progressTTL, MaxValueSize: 64 << 10, Storage: jetstream.FileStorage, Replicas: r,
+		History: 1, TTL: progressTTL, MaxValueSize: progressValueMax, Storage: jetstream.FileStorage, Replicas: r,
 	}); err != nil {
 		return fmt.Errorf("push: progress bucket: %w", err)
 	}

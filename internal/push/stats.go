@@ -102,7 +102,7 @@ func (s *Service) statsFor(item string, limit int) Stats {
 		st.Sent += p.Sent
 		st.Failed += p.Failed
 		st.Removed += p.Removed
-		st.Pending += len(p.Pending)
+		st.Pending += max(len(p.Pending), p.PendingTotal)
 		if events[parts[0]] == nil {
 			events[parts[0]] = map[string]bool{}
 		}

@@ -23,6 +23,11 @@ type Subscription struct {
 	UpdatedAt time.Time  `json:"updated_at"`
 	// Failures counts consecutive items that failed with 400/401/403/413.
 	Failures int `json:"failures,omitempty"`
+	// Unreachable counts consecutive items whose sends all failed without
+	// an answer from the push service (DNS, connection, TLS, timeout), and
+	// UnreachableSince is when the first of them failed.
+	Unreachable      int       `json:"unreachable,omitempty"`
+	UnreachableSince time.Time `json:"unreachable_since,omitzero"`
 
 	// Derived when the subscription enters the index (prepare), then never
 	// modified: sends read them without a lock.

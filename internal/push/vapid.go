@@ -1,6 +1,7 @@
 package push
 
 import (
+	"bytes"
 	"crypto/ecdh"
 	"crypto/ecdsa"
 	"crypto/elliptic"
@@ -11,7 +12,6 @@ import (
 	"errors"
 	"fmt"
 	"io/fs"
-	"math/big"
 	"net/mail"
 	"net/url"
 	"os"
@@ -139,7 +139,7 @@ func checkSubject(s string) (string, error) {
 		}
 		return s, nil
 	}
-	return "", fmt.Errorf("vapid subject %q: must start with mailto: or https:", s)
+	return "", fmt.Errorf("vapid subject %q: want a mailto: or https: URI", s)
 }
 
 // GenerateKeys returns a fresh VAPID key pair, base64url encoded.
@@ -156,7 +156,7 @@ func parseKeys(pub, priv string) (*ecdsa.PrivateKey, error) {
 	if err != nil || len(d) != 32 {
 		return nil, errors.New("vapid private key: want base64url of 32 bytes")
 	}
-	k, err := ecdh.P256().NewPrivateKey(d)
+	k, err := ecdsa.ParseRawPrivateKey(elliptic.P256(), d)
 	if err != nil {
 		return nil, fmt.Errorf("vapid private key: %w", err)
 	}
@@ -164,11 +164,11 @@ func parseKeys(pub, priv string) (*ecdsa.PrivateKey, error) {
 	if err != nil {
 		return nil, errors.New("vapid public key: not base64url")
 	}
-	if string(k.PublicKey().Bytes()) != string(p) {
+	kp, err := k.PublicKey.Bytes()
+	if err != nil || !bytes.Equal(kp, p) {
 		return nil, errors.New("vapid: the public key does not belong to the private key")
 	}
-	x, y := new(big.Int).SetBytes(p[1:33]), new(big.Int).SetBytes(p[33:])
-	return &ecdsa.PrivateKey{PublicKey: ecdsa.PublicKey{Curve: elliptic.P256(), X: x, Y: y}, D: new(big.Int).SetBytes(d)}, nil
+	return k, nil
 }
 
 func readKeyFile(path string) (pub, priv string, err error) {
