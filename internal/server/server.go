@@ -15,6 +15,7 @@ import (
 	"github.com/gin-gonic/gin"
 
 	"newsflash/internal/audit"
+	"newsflash/internal/datadir"
 	"newsflash/internal/editor"
 	"newsflash/internal/history"
 	"newsflash/internal/live"
@@ -89,6 +90,7 @@ type Server struct {
 	metrics *metrics.Metrics
 	engine  *gin.Engine
 	http    *http.Server
+	dataDir *datadir.Dir // locked until Shutdown
 
 	stopFollow context.CancelFunc
 	followDone chan struct{}
@@ -96,8 +98,9 @@ type Server struct {
 	closeOnce  sync.Once
 }
 
-// New opens the stream, starts following it and builds the HTTP handler.
-// ctx bounds the start-up (NATS connect and stream setup).
+// New locks the data directory (a second server on it is refused with
+// datadir.ErrLocked, naming the holder's PID), opens the stream, starts
+// following it and builds the HTTP handler. ctx bounds the start-up (NATS connect and stream setup).
 func New(ctx context.Context, cfg Config) (*Server, error) {
 	if cfg.DataDir == "" {
 		cfg.DataDir = "./data"
@@ -134,6 +137,18 @@ func New(ctx context.Context, cfg Config) (*Server, error) {
 		cfg.Live.ReadersPerAddress = 0
 	}
 	log := cfg.Logger
+	// Before anything in the directory is read or written: a second server
+	// on it would run a second JetStream on the same store.
+	dir, err := datadir.Lock(cfg.DataDir)
+	if err != nil {
+		return nil, err
+	}
+	started := false
+	defer func() {
+		if !started {
+			dir.Release()
+		}
+	}()
 	if cfg.Editors == nil {
 		eds, err := editor.Bootstrap(cfg.DataDir, log)
 		if err != nil {
@@ -146,7 +161,7 @@ func New(ctx context.Context, cfg Config) (*Server, error) {
 	if err != nil {
 		return nil, err
 	}
-	s := &Server{cfg: cfg, log: log, stream: st, caughtUp: make(chan struct{}), followDone: make(chan struct{})}
+	s := &Server{cfg: cfg, log: log, stream: st, dataDir: dir, caughtUp: make(chan struct{}), followDone: make(chan struct{})}
 	s.hist = history.New(history.Config{MaxEvents: int(cfg.Stream.MaxEvents), MaxAge: cfg.Stream.MaxAge})
 
 	s.metrics = metrics.New()
@@ -203,6 +218,7 @@ func New(ctx context.Context, cfg Config) (*Server, error) {
 			log.Info("history caught up with the stream", "seq", s.hist.Head())
 		})
 	}()
+	started = true
 	return s, nil
 }
 
@@ -268,7 +284,8 @@ func (s *Server) Serve(ln net.Listener) error {
 }
 
 // Shutdown stops accepting, sends readers away (WebSocket 1001, end of SSE),
-// lets requests finish, then closes NATS and the embedded server. It is
+// lets requests finish, then closes NATS and the embedded server and
+// unlocks the data directory. It is
 // bounded by ctx; what is left when ctx ends is closed at once.
 func (s *Server) Shutdown(ctx context.Context) error {
 	var errs []error
@@ -288,6 +305,9 @@ func (s *Server) Shutdown(ctx context.Context) error {
 		s.stopFollow()
 		<-s.followDone
 		s.stream.Close()
+		if err := s.dataDir.Release(); err != nil {
+			errs = append(errs, fmt.Errorf("unlock data dir: %w", err))
+		}
 	})
 	return errors.Join(errs...)
 }
