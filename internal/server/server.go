@@ -30,10 +30,13 @@ import (
 // Config of an instance. The zero value is a working single-node server:
 // embedded NATS under ./data, the default taxonomy, a bootstrap editor.
 type Config struct {
-	// DataDir holds the embedded JetStream (DataDir/nats) and the bootstrap
-	// editor token. Default "./data".
+	// DataDir holds the embedded JetStream (DataDir/nats), the bootstrap
+	// editor token, the generated credentials of the embedded NATS client
+	// port (DataDir/nats-credentials) and the lock that keeps a second
+	// server out (DataDir/LOCK). Default "./data".
 	DataDir string
-	// Stream configures NATS; its StoreDir defaults to DataDir/nats.
+	// Stream configures NATS; its StoreDir defaults to DataDir/nats and its
+	// CredentialsFile to DataDir/nats-credentials.
 	Stream stream.Config
 	// Taxonomy in use. Default news.DefaultTaxonomy().
 	Taxonomy *news.Taxonomy
@@ -107,6 +110,9 @@ func New(ctx context.Context, cfg Config) (*Server, error) {
 	}
 	if cfg.Stream.URL == "" && cfg.Stream.StoreDir == "" {
 		cfg.Stream.StoreDir = filepath.Join(cfg.DataDir, "nats")
+	}
+	if cfg.Stream.URL == "" && cfg.Stream.CredentialsFile == "" {
+		cfg.Stream.CredentialsFile = filepath.Join(cfg.DataDir, "nats-credentials")
 	}
 	if cfg.Taxonomy == nil {
 		cfg.Taxonomy = news.DefaultTaxonomy()
