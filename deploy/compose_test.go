@@ -61,7 +61,8 @@ func loadCompose(t *testing.T) composeSetup {
 		}
 		switch image := str(s.def, "image"); {
 		case strings.HasPrefix(image, "nats:"):
-			s.conf = natsConfig(t, natsConfPath(t, s))
+			// Its $VARIABLES from its environment, as compose gives it.
+			s.conf = natsConfigEnv(t, natsConfPath(t, s), interpolateAll(composeEnv(s.def)))
 			c.nats = append(c.nats, s)
 		case ctx != "" && filepath.Clean(filepath.Join(composeDir, ctx)) == filepath.Clean(repoRoot):
 			c.newsflash = append(c.newsflash, s)

@@ -12,7 +12,10 @@
 // Deployment, Secret and ConfigMap references, the NATS cluster's routes,
 // names and sync_interval, the same VAPID keys on every instance, the
 // trusted proxies and the limits per address behind them, /metrics kept
-// from the public, and every metric, label and value the alert rules and
+// from the public, NATS that refuses clients without Newsflash's user and
+// password (each NATS config run by a real nats-server from this package)
+// and a NetworkPolicy that lets only Newsflash reach its client port, and
+// every metric, label and value the alert rules and
 // the dashboard use against docs/metrics.md. See docs/deploy.md for how to
 // use the files.
 package deploy

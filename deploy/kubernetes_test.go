@@ -109,7 +109,7 @@ func TestKubernetesManifestsAreComplete(t *testing.T) {
 			t.Errorf("%s: metadata.namespace %q, want %q", where, ns, k8sNamespace)
 		}
 	}
-	for _, kind := range []string{"Namespace", "Deployment", "Service", "PodDisruptionBudget", "HorizontalPodAutoscaler", "ConfigMap", "Secret", "Ingress"} {
+	for _, kind := range []string{"Namespace", "Deployment", "Service", "PodDisruptionBudget", "HorizontalPodAutoscaler", "ConfigMap", "Secret", "Ingress", "NetworkPolicy"} {
 		if len(byKind(ms, kind)) == 0 {
 			t.Errorf("no %s in %s/", kind, k8sDir)
 		}
@@ -311,7 +311,7 @@ func TestKubernetesDeployment(t *testing.T) {
 		t.Errorf("%s: --nats-replicas %s, want 3 (R3 on the NATS cluster)", where, cfg.get("nats-replicas"))
 	}
 	checkHelmTarget(t, where, natsURL, num(cfg.get("nats-replicas")))
-	for _, v := range []string{"NEWSFLASH_VAPID_SUBJECT", "NEWSFLASH_VAPID_PUBLIC_KEY", "NEWSFLASH_VAPID_PRIVATE_KEY"} {
+	for _, v := range []string{"NEWSFLASH_VAPID_SUBJECT", "NEWSFLASH_VAPID_PUBLIC_KEY", "NEWSFLASH_VAPID_PRIVATE_KEY", "NEWSFLASH_NATS_USER", "NEWSFLASH_NATS_PASSWORD"} {
 		if !slices.ContainsFunc(list(p.container, "env"), func(e any) bool {
 			return str(e, "name") == v && obj(e, "valueFrom", "secretKeyRef") != nil
 		}) {

@@ -11,15 +11,12 @@ import (
 	"github.com/nats-io/nats-server/v2/server"
 )
 
-// natsConfig parses a NATS server config with nats-server's own parser.
+// natsConfig parses a NATS server config with nats-server's own parser,
+// each $VARIABLE it takes from the environment set to a made-up value.
 // Warnings (such as a field it ignores) fail the test as errors do.
 func natsConfig(t *testing.T, path string) *server.Options {
 	t.Helper()
-	opts := &server.Options{}
-	if err := opts.ProcessConfigFile(path); err != nil {
-		t.Fatalf("%s: %v", path, err)
-	}
-	return opts
+	return natsConfigEnv(t, path, nil)
 }
 
 // checkDurable checks what every NATS server of ours needs: JetStream that

@@ -16,11 +16,34 @@ import (
 // on the command line wins over the variable.
 type flags struct {
 	fs *flag.FlagSet
+	// secret flags should come from their variable or a file: on the
+	// command line any user of the machine can read them (ps, /proc).
+	secret map[string]bool
+	// given are the flags set on the command line (not from a variable).
+	given map[string]bool
 }
 
 func newFlags(name string) *flags {
 	fs := flag.NewFlagSet(name, flag.ContinueOnError)
-	return &flags{fs: fs}
+	return &flags{fs: fs, secret: map[string]bool{}, given: map[string]bool{}}
+}
+
+// markSecret names flags whose values are secrets.
+func (f *flags) markSecret(names ...string) {
+	for _, n := range names {
+		f.secret[n] = true
+	}
+}
+
+// secretsOnCommandLine lists the secret flags given on the command line.
+func (f *flags) secretsOnCommandLine() []string {
+	var out []string
+	f.fs.Visit(func(fl *flag.Flag) {
+		if f.secret[fl.Name] && f.given[fl.Name] {
+			out = append(out, fl.Name)
+		}
+	})
+	return out
 }
 
 func envName(flag string) string {
@@ -36,11 +59,10 @@ func (f *flags) parse(args []string) error {
 	if f.fs.NArg() > 0 {
 		return fmt.Errorf("unexpected argument %q", f.fs.Arg(0))
 	}
-	given := map[string]bool{}
-	f.fs.Visit(func(fl *flag.Flag) { given[fl.Name] = true })
+	f.fs.Visit(func(fl *flag.Flag) { f.given[fl.Name] = true })
 	var err error
 	f.fs.VisitAll(func(fl *flag.Flag) {
-		if err != nil || given[fl.Name] {
+		if err != nil || f.given[fl.Name] {
 			return
 		}
 		if v, ok := os.LookupEnv(envName(fl.Name)); ok {

@@ -9,8 +9,10 @@ import (
 	"log/slog"
 	"net"
 	"net/netip"
+	"net/url"
 	"os"
 	"os/signal"
+	"strings"
 	"syscall"
 	"time"
 
@@ -27,6 +29,7 @@ import (
 type serveFlags struct {
 	addr, dataDir, debugAddr                 string
 	natsURL, natsCreds, natsListen           string
+	natsUser, natsPassword                   string
 	natsReplicas                             int
 	natsMaxStore, natsMaxMemory              byteSize
 	historyMaxAge                            time.Duration
@@ -59,7 +62,9 @@ func serveFlagSet() (*flags, *serveFlags) {
 	fs.StringVar(&v.dataDir, "data-dir", "./data", "data directory: embedded JetStream in DIR/nats, bootstrap editor token")
 	fs.StringVar(&v.natsURL, "nats-url", "", "external NATS servers (nats://h1:4222,nats://h2:4222); empty runs an embedded server")
 	fs.StringVar(&v.natsCreds, "nats-creds", "", "NATS credentials file for --nats-url")
-	fs.StringVar(&v.natsListen, "nats-listen", "", "open the embedded NATS client port at host:port (default: no port)")
+	fs.StringVar(&v.natsListen, "nats-listen", "", "open the embedded NATS client port at host:port (port 0: any free one); it requires --nats-user and --nats-password, generated into DATA/nats-credentials when not given (default: no port)")
+	fs.StringVar(&v.natsUser, "nats-user", "", "NATS user: the one the embedded client port requires, or the one sent to --nats-url; with --nats-password")
+	fs.StringVar(&v.natsPassword, "nats-password", "", "NATS password for --nats-user; never logged (prefer the variable to the flag)")
 	fs.IntVar(&v.natsReplicas, "nats-replicas", 0, "JetStream replicas of the stream and buckets (1-5); 0: 3 when the NATS cluster has at least 3 servers, else 1")
 	fs.Var(&v.natsMaxStore, "nats-max-store", "embedded JetStream disk limit (an external cluster sets its own)")
 	fs.Var(&v.natsMaxMemory, "nats-max-memory", "embedded JetStream memory limit (an external cluster sets its own)")
@@ -99,6 +104,7 @@ func serveFlagSet() (*flags, *serveFlags) {
 	fs.IntVar(&v.pushSubscribePerHour, "push-subscribe-per-hour", 30, "new push subscriptions one client address may create per hour")
 	fs.StringVar(&v.logFormat, "log-format", "text", "log format: text or json")
 	fs.StringVar(&v.logLevel, "log-level", "info", "log level: debug, info, warn or error")
+	f.markSecret("nats-password", "vapid-private-key")
 	return f, v
 }
 
@@ -118,6 +124,12 @@ func (v *serveFlags) config(stderr io.Writer) (server.Config, *slog.Logger, erro
 	}
 	if v.natsURL == "" && v.natsCreds != "" {
 		return cfg, nil, fmt.Errorf("invalid --nats-creds: it needs --nats-url")
+	}
+	if (v.natsUser == "") != (v.natsPassword == "") {
+		return cfg, nil, fmt.Errorf("invalid --nats-user/--nats-password: give both or neither")
+	}
+	if v.natsCreds != "" && v.natsUser != "" {
+		return cfg, nil, fmt.Errorf("invalid --nats-creds: give either --nats-creds or --nats-user and --nats-password, not both")
 	}
 	if v.natsURL != "" && v.natsListen != "" {
 		return cfg, nil, fmt.Errorf("invalid --nats-listen: it opens the embedded server's port, and --nats-url embeds nothing")
@@ -236,6 +248,7 @@ func (v *serveFlags) config(stderr io.Writer) (server.Config, *slog.Logger, erro
 	cfg.DataDir = v.dataDir
 	cfg.Stream = stream.Config{
 		URL: v.natsURL, CredsFile: v.natsCreds, Listen: v.natsListen, Replicas: v.natsReplicas,
+		User: v.natsUser, Password: v.natsPassword,
 		MaxStore: int64(v.natsMaxStore), MaxMemory: int64(v.natsMaxMemory),
 		MaxAge: v.historyMaxAge, MaxEvents: v.historyMaxEvents, AuditMaxAge: v.auditMaxAge,
 	}
@@ -279,6 +292,7 @@ func serve(args []string, stdout, stderr io.Writer) int {
 	if err != nil {
 		return flagError(stderr, err)
 	}
+	warnSecretFlags(log, f, v)
 	ctx, stop := signal.NotifyContext(context.Background(), syscall.SIGINT, syscall.SIGTERM)
 	defer stop()
 
@@ -298,7 +312,7 @@ func serve(args []string, stdout, stderr io.Writer) int {
 	if cfg.Editors == nil && v.natsURL != "" {
 		log.Warn("no editors configured with an external NATS: this instance's bootstrap token works on this instance only; give every instance the same --editors")
 	}
-	log.Info("newsflash listening", "addr", ln.Addr().String(), "nats", natsMode(v), "data_dir", v.dataDir)
+	log.Info("newsflash listening", "addr", ln.Addr().String(), "nats", natsMode(v, srv), "data_dir", v.dataDir)
 	if v.debugAddr != "" {
 		dln, err := net.Listen("tcp", v.debugAddr)
 		if err != nil {
@@ -331,12 +345,36 @@ func serve(args []string, stdout, stderr io.Writer) int {
 	return 0
 }
 
-func natsMode(v *serveFlags) string {
+func natsMode(v *serveFlags, srv *server.Server) string {
 	if v.natsURL != "" {
 		return "external"
 	}
-	if v.natsListen != "" {
-		return "embedded, client port " + v.natsListen
+	if u := srv.Stream().ClientURL(); u != "" {
+		return "embedded, client port " + u
 	}
 	return "embedded"
+}
+
+// warnSecretFlags warns of secrets given on the command line, where any
+// user of the machine can read them (ps, /proc/PID/cmdline), naming the
+// flag and the variable to use instead, never the value.
+func warnSecretFlags(log *slog.Logger, f *flags, v *serveFlags) {
+	const msg = "a secret is given on the command line, where other users of this machine can read it; set its variable instead (or use a file where the flag has one)"
+	for _, name := range f.secretsOnCommandLine() {
+		log.Warn(msg, "flag", "--"+name, "variable", envName(name))
+	}
+	if f.given["nats-url"] && urlHasPassword(v.natsURL) {
+		log.Warn(msg, "flag", "--nats-url", "variable", envName("nats-url"), "instead", "--nats-user with NEWSFLASH_NATS_PASSWORD")
+	}
+}
+
+// urlHasPassword reports whether any of the comma-separated URLs carries a
+// password (or a token, nats://TOKEN@host).
+func urlHasPassword(urls string) bool {
+	for _, s := range strings.Split(urls, ",") {
+		if u, err := url.Parse(strings.TrimSpace(s)); err == nil && u.User != nil {
+			return true
+		}
+	}
+	return false
 }

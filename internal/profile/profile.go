@@ -10,11 +10,12 @@ import (
 	"time"
 )
 
-// Handler serves /debug/pprof/ and its profiles.
+// Handler serves /debug/pprof/ and its profiles. Not /debug/pprof/cmdline:
+// the command line may hold secrets passed as flags (the index still lists
+// it; it answers 404).
 func Handler() http.Handler {
 	mux := http.NewServeMux()
 	mux.HandleFunc("/debug/pprof/", pprof.Index)
-	mux.HandleFunc("/debug/pprof/cmdline", pprof.Cmdline)
 	mux.HandleFunc("/debug/pprof/profile", pprof.Profile)
 	mux.HandleFunc("/debug/pprof/symbol", pprof.Symbol)
 	mux.HandleFunc("/debug/pprof/trace", pprof.Trace)

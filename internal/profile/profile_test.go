@@ -31,12 +31,18 @@ func TestServesProfiles(t *testing.T) {
 			t.Errorf("GET %s: %d, body without %q", path, res.StatusCode, want)
 		}
 	}
-	res, err := http.Get("http://" + ln.Addr().String() + "/api/v1/items")
-	if err != nil {
-		t.Fatal(err)
-	}
-	res.Body.Close()
-	if res.StatusCode != 404 {
-		t.Errorf("the profile listener serves %d for an API path, want 404", res.StatusCode)
+	for path, why := range map[string]string{
+		"/api/v1/items": "an API path",
+		// The command line holds whatever secrets were passed as flags.
+		"/debug/pprof/cmdline": "the command line",
+	} {
+		res, err := http.Get("http://" + ln.Addr().String() + path)
+		if err != nil {
+			t.Fatal(err)
+		}
+		res.Body.Close()
+		if res.StatusCode != 404 {
+			t.Errorf("the profile listener serves %d for %s (%s), want 404", res.StatusCode, why, path)
+		}
 	}
 }

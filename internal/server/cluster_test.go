@@ -6,6 +6,8 @@ import (
 	"fmt"
 	"net"
 	"net/http"
+	"net/url"
+	"path/filepath"
 	"strings"
 	"syscall"
 	"testing"
@@ -16,6 +18,7 @@ import (
 
 	"newsflash/internal/news"
 	"newsflash/internal/server"
+	"newsflash/internal/stream"
 )
 
 // runNATS starts a real nats-server with JetStream on a loopback port 0.
@@ -244,22 +247,46 @@ func TestNATSDownAnswers503AndStoresNothing(t *testing.T) {
 	}
 }
 
-// TestEmbeddedNATSListen opens the embedded server's client port, and a
-// second instance joins it there: one service on one stream.
+// TestEmbeddedNATSListen opens the embedded server's client port, which
+// requires the user and password generated into the data directory, and a
+// second instance joins it there with them: one service on one stream.
 func TestEmbeddedNATSListen(t *testing.T) {
-	a := start(t, options{mutate: func(c *server.Config) { c.Stream.Listen = "127.0.0.1:-1" }})
-	url := a.srv.Stream().ClientURL()
-	if !strings.HasPrefix(url, "nats://127.0.0.1:") {
-		t.Fatalf("embedded client URL %q", url)
+	a := start(t, options{mutate: func(c *server.Config) { c.Stream.Listen = "127.0.0.1:0" }})
+	addr := a.srv.Stream().ClientURL()
+	if !strings.HasPrefix(addr, "nats://127.0.0.1:") {
+		t.Fatalf("embedded client URL %q", addr)
 	}
-	b := start(t, options{natsURL: url})
-	r, _ := b.dialWS("")
+	user, password, err := stream.ReadCredentials(filepath.Join(a.dir, "nats-credentials"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	withURL, _ := url.Parse(addr)
+	withURL.User = url.UserPassword(user, password)
+
+	// Without them, or with a wrong password, another instance is refused.
+	for _, c := range []stream.Config{{URL: addr}, {URL: addr, User: user, Password: "not " + password}} {
+		ctx, cancel := context.WithTimeout(context.Background(), wait)
+		srv, err := server.New(ctx, server.Config{DataDir: t.TempDir(), Stream: c, Logger: testLogger(t)})
+		cancel()
+		if err == nil {
+			srv.Shutdown(context.Background())
+			t.Fatalf("an instance joined the embedded port as %q", c.User)
+		}
+	}
+
+	// As --nats-user and --nats-password, and in --nats-url.
+	b := start(t, options{natsURL: addr, mutate: func(c *server.Config) { c.Stream.User, c.Stream.Password = user, password }})
+	c := start(t, options{natsURL: withURL.String()})
+	onB, _ := b.dialWS("")
+	onC, _ := c.dialWS("")
 	it := a.post(item("via the embedded port", "en", []string{"asia"}, nil))
-	if f := r.next(); f.Item.ID != it.ID {
-		t.Fatalf("reader on the joined instance got %+v", f)
+	for name, r := range map[string]*wsReader{"B": onB, "C": onC} {
+		if f := r.next(); f.Item.ID != it.ID {
+			t.Fatalf("reader on the joined instance %s got %+v", name, f)
+		}
 	}
 	// Without --nats-listen there is no port.
-	if c := start(t, options{}); c.srv.Stream().ClientURL() != "" {
+	if d := start(t, options{}); d.srv.Stream().ClientURL() != "" {
 		t.Fatal("embedded NATS opened a port without --nats-listen")
 	}
 }

@@ -15,6 +15,7 @@ import (
 	"github.com/gin-gonic/gin"
 
 	"newsflash/internal/audit"
+	"newsflash/internal/datadir"
 	"newsflash/internal/editor"
 	"newsflash/internal/history"
 	"newsflash/internal/live"
@@ -29,10 +30,13 @@ import (
 // Config of an instance. The zero value is a working single-node server:
 // embedded NATS under ./data, the default taxonomy, a bootstrap editor.
 type Config struct {
-	// DataDir holds the embedded JetStream (DataDir/nats) and the bootstrap
-	// editor token. Default "./data".
+	// DataDir holds the embedded JetStream (DataDir/nats), the bootstrap
+	// editor token, the generated credentials of the embedded NATS client
+	// port (DataDir/nats-credentials) and the lock that keeps a second
+	// server out (DataDir/LOCK). Default "./data".
 	DataDir string
-	// Stream configures NATS; its StoreDir defaults to DataDir/nats.
+	// Stream configures NATS; its StoreDir defaults to DataDir/nats and its
+	// CredentialsFile to DataDir/nats-credentials.
 	Stream stream.Config
 	// Taxonomy in use. Default news.DefaultTaxonomy().
 	Taxonomy *news.Taxonomy
@@ -89,6 +93,7 @@ type Server struct {
 	metrics *metrics.Metrics
 	engine  *gin.Engine
 	http    *http.Server
+	dataDir *datadir.Dir // locked until Shutdown
 
 	stopFollow context.CancelFunc
 	followDone chan struct{}
@@ -96,14 +101,18 @@ type Server struct {
 	closeOnce  sync.Once
 }
 
-// New opens the stream, starts following it and builds the HTTP handler.
-// ctx bounds the start-up (NATS connect and stream setup).
+// New locks the data directory (a second server on it is refused with
+// datadir.ErrLocked, naming the holder's PID), opens the stream, starts
+// following it and builds the HTTP handler. ctx bounds the start-up (NATS connect and stream setup).
 func New(ctx context.Context, cfg Config) (*Server, error) {
 	if cfg.DataDir == "" {
 		cfg.DataDir = "./data"
 	}
 	if cfg.Stream.URL == "" && cfg.Stream.StoreDir == "" {
 		cfg.Stream.StoreDir = filepath.Join(cfg.DataDir, "nats")
+	}
+	if cfg.Stream.URL == "" && cfg.Stream.CredentialsFile == "" {
+		cfg.Stream.CredentialsFile = filepath.Join(cfg.DataDir, "nats-credentials")
 	}
 	if cfg.Taxonomy == nil {
 		cfg.Taxonomy = news.DefaultTaxonomy()
@@ -134,6 +143,18 @@ func New(ctx context.Context, cfg Config) (*Server, error) {
 		cfg.Live.ReadersPerAddress = 0
 	}
 	log := cfg.Logger
+	// Before anything in the directory is read or written: a second server
+	// on it would run a second JetStream on the same store.
+	dir, err := datadir.Lock(cfg.DataDir)
+	if err != nil {
+		return nil, err
+	}
+	started := false
+	defer func() {
+		if !started {
+			dir.Release()
+		}
+	}()
 	if cfg.Editors == nil {
 		eds, err := editor.Bootstrap(cfg.DataDir, log)
 		if err != nil {
@@ -146,7 +167,7 @@ func New(ctx context.Context, cfg Config) (*Server, error) {
 	if err != nil {
 		return nil, err
 	}
-	s := &Server{cfg: cfg, log: log, stream: st, caughtUp: make(chan struct{}), followDone: make(chan struct{})}
+	s := &Server{cfg: cfg, log: log, stream: st, dataDir: dir, caughtUp: make(chan struct{}), followDone: make(chan struct{})}
 	s.hist = history.New(history.Config{MaxEvents: int(cfg.Stream.MaxEvents), MaxAge: cfg.Stream.MaxAge})
 
 	s.metrics = metrics.New()
@@ -203,6 +224,7 @@ func New(ctx context.Context, cfg Config) (*Server, error) {
 			log.Info("history caught up with the stream", "seq", s.hist.Head())
 		})
 	}()
+	started = true
 	return s, nil
 }
 
@@ -268,7 +290,8 @@ func (s *Server) Serve(ln net.Listener) error {
 }
 
 // Shutdown stops accepting, sends readers away (WebSocket 1001, end of SSE),
-// lets requests finish, then closes NATS and the embedded server. It is
+// lets requests finish, then closes NATS and the embedded server and
+// unlocks the data directory. It is
 // bounded by ctx; what is left when ctx ends is closed at once.
 func (s *Server) Shutdown(ctx context.Context) error {
 	var errs []error
@@ -288,6 +311,9 @@ func (s *Server) Shutdown(ctx context.Context) error {
 		s.stopFollow()
 		<-s.followDone
 		s.stream.Close()
+		if err := s.dataDir.Release(); err != nil {
+			errs = append(errs, fmt.Errorf("unlock data dir: %w", err))
+		}
 	})
 	return errors.Join(errs...)
 }

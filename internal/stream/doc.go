@@ -1,5 +1,7 @@
 // Package stream is Newsflash's connection to NATS JetStream: it runs the
-// embedded nats-server (the default) or connects to an external cluster,
+// embedded nats-server (the default; a client port it opens requires a user
+// and password, generated once into a 0600 file when none is given) or
+// connects to an external cluster,
 // sets up the news stream, the idempotency key-value bucket and the audit
 // stream (a server-side copy of the news stream, kept longer), publishes
 // events with optimistic concurrency, reads items back, and follows the

@@ -12,7 +12,8 @@ import (
 
 // startEmbedded runs an in-process nats-server with JetStream that fsyncs
 // every write before acknowledging it. It opens no TCP port unless listen
-// ("host:port") is given.
+// ("host:port") is given. With a user, every client must give it and its
+// password, this instance's in-process connection too.
 func startEmbedded(cfg Config, log *slog.Logger) (*server.Server, error) {
 	opts := &server.Options{
 		ServerName:         "newsflash",
@@ -35,7 +36,13 @@ func startEmbedded(cfg Config, log *slog.Logger) (*server.Server, error) {
 		if err != nil || p < -1 || p > 65535 {
 			return nil, fmt.Errorf("nats-listen %q: bad port", cfg.Listen)
 		}
+		if p == 0 {
+			p = server.RANDOM_PORT // as net.Listen does; nats-server's 0 is 4222
+		}
 		opts.Host, opts.Port = host, p
+	}
+	if cfg.User != "" {
+		opts.Username, opts.Password = cfg.User, cfg.Password
 	}
 	ns, err := server.NewServer(opts)
 	if err != nil {
@@ -54,8 +61,20 @@ func startEmbedded(cfg Config, log *slog.Logger) (*server.Server, error) {
 type natsLogger struct{ log *slog.Logger }
 
 func (l *natsLogger) Noticef(format string, v ...any) { l.log.Debug(fmt.Sprintf(format, v...)) }
-func (l *natsLogger) Warnf(format string, v ...any)   { l.log.Warn(fmt.Sprintf(format, v...)) }
 func (l *natsLogger) Fatalf(format string, v ...any)  { l.log.Error(fmt.Sprintf(format, v...)) }
 func (l *natsLogger) Errorf(format string, v ...any)  { l.log.Error(fmt.Sprintf(format, v...)) }
 func (l *natsLogger) Debugf(format string, v ...any)  {}
 func (l *natsLogger) Tracef(format string, v ...any)  {}
+
+func (l *natsLogger) Warnf(format string, v ...any) {
+	// The server warns of any password it is given unhashed, since it
+	// expects them from config files; ours comes from memory, random or
+	// given by the operator, and is kept nowhere else by the server.
+	if format == plaintextPasswordWarning {
+		l.log.Debug(format)
+		return
+	}
+	l.log.Warn(fmt.Sprintf(format, v...))
+}
+
+const plaintextPasswordWarning = "Plaintext passwords detected, use nkeys or bcrypt"

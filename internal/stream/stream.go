@@ -5,6 +5,7 @@ import (
 	"errors"
 	"fmt"
 	"log/slog"
+	"path/filepath"
 	"strconv"
 	"sync/atomic"
 	"time"
@@ -35,8 +36,19 @@ type Config struct {
 	CredsFile string
 	// StoreDir is where the embedded server keeps JetStream. Default ./data/nats.
 	StoreDir string
-	// Listen opens the embedded server's client port at host:port. Default: none.
+	// Listen opens the embedded server's client port at host:port (port 0:
+	// one the system chooses). Default: none.
 	Listen string
+	// User and Password authenticate to NATS. With URL they are sent as
+	// the user and password (a user and password in URL win). Embedded,
+	// they are what the server requires of every client, this instance's
+	// own in-process connection included. Give both or neither.
+	User, Password string
+	// CredentialsFile keeps the user and password the embedded server
+	// generates for its client port when Listen is set and User is not
+	// (mode 0600, as NEWSFLASH_NATS_USER=... and NEWSFLASH_NATS_PASSWORD=...
+	// lines). Default: nats-credentials beside StoreDir.
+	CredentialsFile string
 	// MaxStore and MaxMemory limit the embedded JetStream. Defaults 8 GiB and 256 MiB.
 	MaxStore, MaxMemory int64
 	// Replicas of the stream and buckets. Default (0): 3 when the NATS
@@ -63,6 +75,9 @@ type Config struct {
 func (c *Config) setDefaults() {
 	if c.StoreDir == "" {
 		c.StoreDir = "./data/nats"
+	}
+	if c.CredentialsFile == "" {
+		c.CredentialsFile = filepath.Join(filepath.Dir(c.StoreDir), "nats-credentials")
 	}
 	if c.MaxStore == 0 {
 		c.MaxStore = 8 << 30
@@ -123,6 +138,15 @@ type Stream struct {
 // electing leaders may not answer for seconds.
 func Open(ctx context.Context, cfg Config) (*Stream, error) {
 	cfg.setDefaults()
+	if (cfg.User == "") != (cfg.Password == "") {
+		return nil, errors.New("nats: give both a user and a password, or neither")
+	}
+	if cfg.URL == "" && cfg.Listen != "" && cfg.User == "" {
+		var err error
+		if cfg.User, cfg.Password, err = loadCredentials(cfg.CredentialsFile, cfg.Logger); err != nil {
+			return nil, fmt.Errorf("embedded nats: %w", err)
+		}
+	}
 	s := &Stream{cfg: cfg, log: cfg.Logger, closed: make(chan struct{})}
 	opts := []nats.Option{
 		nats.ClosedHandler(func(*nats.Conn) { close(s.closed) }),
@@ -147,6 +171,9 @@ func Open(ctx context.Context, cfg Config) (*Stream, error) {
 		opts = append(opts, nats.InProcessServer(ns))
 	} else if cfg.CredsFile != "" {
 		opts = append(opts, nats.UserCredentials(cfg.CredsFile))
+	}
+	if cfg.User != "" {
+		opts = append(opts, nats.UserInfo(cfg.User, cfg.Password))
 	}
 	nc, err := nats.Connect(url, opts...)
 	if err != nil {
