@@ -1,8 +1,9 @@
 // Package web holds the pages and scripts Newsflash serves itself, embedded
 // in the binary: the embeddable live ticker (/ticker.js), the demo page with
 // the push opt-in (/), the service worker (/sw.js) and the newsroom console
-// (/newsroom). Plain JavaScript and CSS, no build step: the ticker and the
-// console are ES modules sharing the reader-protocol client (reader.js), and
+// (/newsroom). Plain JavaScript and CSS, no build step: the console (a
+// module) and the ticker (a classic script, as sites embed it, that loads
+// modules with import()) share the reader-protocol client (reader.js), and
 // the notification titles (titles.js) are one classic script that the
 // service worker imports too. The JavaScript linter's files (package.json,
 // eslint.config.js, node_modules) sit in web/, outside the embedded static/.
@@ -93,9 +94,10 @@ func Load() (*Assets, error) {
 			as.cache = "no-cache"
 		}
 		as.page = strings.HasSuffix(name, ".html")
-		// The ticker on another site loads /ticker.js and what it imports
-		// as modules, which the browser fetches with CORS. They are public
-		// and sent without credentials, so any origin may read them.
+		// The ticker on another site imports the reader client and the
+		// titles (and /ticker.js itself, when the site's tag says
+		// type="module"); the browser fetches modules with CORS. They are
+		// public and sent without credentials, so any origin may read them.
 		as.cors = strings.HasSuffix(name, ".js")
 		a.byPath["/static/"+name] = as
 		return nil

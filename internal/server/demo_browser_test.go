@@ -63,8 +63,8 @@ func TestBrowserEmbedCodeIsInert(t *testing.T) {
 		t.Fatal(err)
 	}
 	if !slices.Equal(got.Tags, []string{"DIV", "SCRIPT"}) ||
-		!slices.Equal(got.Attrs, []string{"data-newsflash-ticker data-regions", "type src"}) ||
-		got.Regions != hostile || got.Src != in.base+"/ticker.js" || got.Type != "module" {
+		!slices.Equal(got.Attrs, []string{"data-newsflash-ticker data-regions", "src async"}) ||
+		got.Regions != hostile || got.Src != in.base+"/ticker.js" || got.Type != "" {
 		t.Errorf("the embed code does not parse back to the ticker's element and script: %+v", got)
 	}
 	if got.MarkupShown != 0 || got.Pwned != nil {

@@ -2,8 +2,12 @@ package server_test
 
 import (
 	"context"
+	"net/http"
+	"net/http/httptest"
 	"strings"
 	"testing"
+
+	"newsflash/internal/server"
 
 	"github.com/chromedp/chromedp"
 )
@@ -117,5 +121,49 @@ func TestBrowserTickerResumesAfterRestart(t *testing.T) {
 	poll(t, ctx, "live items again", `document.querySelector('`+itemSel(after.ID)+`') !== null`)
 	if n := eval[int](t, ctx, `document.querySelectorAll('`+itemSel(before.ID)+`').length`); n != 1 {
 		t.Errorf("the first item is shown %d times", n)
+	}
+}
+
+// TestBrowserTickerEmbeddedOnAnotherSite: a news site's page, on another
+// origin and with a Content-Security-Policy that allows only the Newsflash
+// server, embeds the ticker with the plain tag sites have always had and
+// with a module tag; both go live and show an item posted afterwards.
+func TestBrowserTickerEmbeddedOnAnotherSite(t *testing.T) {
+	in := start(t, options{mutate: func(c *server.Config) { c.Live.AllowedOrigins = []string{"localhost:*"} }})
+	nf := in.base
+	tags := map[string]string{
+		"/classic": `<script src="` + nf + `/ticker.js" async></script>`,
+		"/module":  `<script type="module" src="` + nf + `/ticker.js"></script>`,
+	}
+	csp := "default-src 'none'; script-src " + nf + "; style-src " + nf + "; connect-src " + nf + " ws" + strings.TrimPrefix(nf, "http")
+	site := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		tag, ok := tags[r.URL.Path]
+		if !ok {
+			http.NotFound(w, r)
+			return
+		}
+		w.Header().Set("Content-Type", "text/html; charset=utf-8")
+		w.Header().Set("Content-Security-Policy", csp)
+		_, _ = w.Write([]byte(`<!doctype html><html lang="en"><head><meta charset="utf-8"><title>A news site</title></head><body>
+<h1>A news site</h1>
+<div id="ticker" data-newsflash-ticker data-regions="mena"></div>
+` + tag + `
+</body></html>`))
+	}))
+	defer site.Close()
+	// localhost, not 127.0.0.1: another host as well as another port.
+	siteBase := "http://localhost:" + site.URL[strings.LastIndex(site.URL, ":")+1:]
+
+	ctx := newBrowser(t)
+	for _, path := range []string{"/classic", "/module"} {
+		t.Run(strings.TrimPrefix(path, "/"), func(t *testing.T) {
+			run(t, ctx, chromedp.Navigate(siteBase+path))
+			waitLive(t, ctx)
+			it := in.post(item("Embedded elsewhere: "+path, "en", []string{"mena"}, nil))
+			poll(t, ctx, "the posted item", `document.querySelector('`+itemSel(it.ID)+` .nf-text')?.textContent === '`+it.Text+`'`)
+			if ok := eval[bool](t, ctx, `location.origin !== '`+nf+`' && document.querySelector('link[rel=stylesheet][href="`+nf+`/static/ticker.css"]') !== null`); !ok {
+				t.Error("not on another origin, or the ticker's stylesheet is not from the Newsflash server")
+			}
+		})
 	}
 }

@@ -1,6 +1,6 @@
 // The demo page: pickers that re-aim the ticker, and the Web Push opt-in.
-// Runs before /ticker.js (a deferred script, then a module: both run in
-// document order), so the ticker starts with the filter in the address
+// Runs before /ticker.js (both deferred: they run in document order), so
+// the ticker starts with the filter in the address
 // (?regions=mena&langs=ar).
 (() => {
   "use strict";
@@ -53,7 +53,7 @@
     let attrs = "";
     for (const d of DIMS) if (f[d.key].length) attrs += ` ${d.attr}="${attr(f[d.key].join(","))}"`;
     $("#embed-code").textContent =
-      `<div data-newsflash-ticker${attrs}></div>\n<script type="module" src="${attr(location.origin + "/ticker.js")}"></script>`;
+      `<div data-newsflash-ticker${attrs}></div>\n<script src="${attr(location.origin + "/ticker.js")}" async></script>`;
   }
 
   function restartTicker() {

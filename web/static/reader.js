@@ -15,6 +15,10 @@
 //   maxDelay    longest back-off, ms (default 30000)
 // start() connects (again, from a fresh snapshot); stop() closes.
 
+// home: the server this module (/static/reader.js) came from, no trailing
+// slash; the ticker cannot know its own address when loaded as a module.
+export const home = new URL("..", import.meta.url).href.replace(/\/$/, "");
+
 const TYPES = new Set(["item", "update", "retract"]);
 const WS_RETRY = 60000; // on SSE, try the WebSocket again after this, doubling
 const parse = (s) => { try { return JSON.parse(s); } catch { return null; } };

@@ -1,13 +1,17 @@
 /* Newsflash ticker: <div data-newsflash-ticker data-regions="mena" data-lang="en">
- * <script type="module" src="https://server/ticker.js"></script>. Item text is
- * only ever set as text. el.newsflashTicker.restart() re-reads data-*. */
-import { Reader } from "./static/reader.js";
-import "./static/titles.js";
-
+ * <script src="https://server/ticker.js" async></script> (or type="module").
+ * Item text is only ever set as text. el.newsflashTicker.restart() re-reads
+ * data-*. A classic script, so that the tag sites already have keeps working;
+ * it loads the shared reader client, a module, with import() from beside
+ * itself, fetched with CORS (the server allows any origin to read scripts). */
 (() => {
-  if (window.Newsflash) return void window.Newsflash.mountAll();
+  "use strict";
+  // Our own element: only while a classic script first runs (null for a
+  // module, whose relative import() resolves against the module itself).
+  const me = document.currentScript;
+  const near = (p) => (me ? new URL(p, me.src).href : p);
+  let Reader, scriptBase; // from reader.js
 
-  const scriptBase = new URL(".", import.meta.url).href.replace(/\/$/, "");
   const MAX = 20; // items kept
   const SPEED = 45; // px per second
   const RTL = /^(ar|fa|he|ur|ps|ckb|yi|dv)(-|$)/i;
@@ -252,7 +256,11 @@ import "./static/titles.js";
 
   const mount = (el) => el.newsflashTicker || new Ticker(el);
   const mountAll = () => document.querySelectorAll("[data-newsflash-ticker]").forEach(mount);
-  window.Newsflash = Object.freeze({ mount, mountAll });
-  if (document.readyState === "loading") document.addEventListener("DOMContentLoaded", mountAll);
-  else mountAll();
+  Promise.all([import(near("./static/reader.js")), import(near("./static/titles.js"))]).then(([r]) => {
+    if (window.Newsflash) return void window.Newsflash.mountAll(); // loaded twice
+    ({ Reader, home: scriptBase } = r);
+    window.Newsflash = Object.freeze({ mount, mountAll });
+    if (document.readyState === "loading") document.addEventListener("DOMContentLoaded", mountAll);
+    else mountAll();
+  });
 })();
