@@ -347,3 +347,92 @@ func sendAndExpectClose(host string, raw []byte) error {
 		}
 	}
 }
+
+// TestUnsentBodiesDoNotHoldConnections: a request whose headers promise a
+// body that never comes holds its connection only until the request
+// timeout, on every non-streaming route, not just the API: health, metrics,
+// pages, unknown paths, wrong methods.
+func TestUnsentBodiesDoNotHoldConnections(t *testing.T) {
+	in := start(t, options{mutate: func(c *server.Config) { c.RequestTimeout = 300 * time.Millisecond }})
+	host := strings.TrimPrefix(in.base, "http://")
+	for _, tc := range []struct{ name, method, path, header string }{
+		{"GET /healthz", "GET", "/healthz", "Content-Length: 10"},
+		{"GET /readyz chunked", "GET", "/readyz", "Transfer-Encoding: chunked"},
+		{"GET unknown path", "GET", "/nothing-here", "Content-Length: 10"},
+		{"POST unknown path", "POST", "/nothing-here", "Content-Length: 10"},
+		{"POST unknown path chunked", "POST", "/nothing-here", "Transfer-Encoding: chunked"},
+		{"POST /healthz", "POST", "/healthz", "Content-Length: 10"},
+		{"PUT /metrics", "PUT", "/metrics", "Content-Length: 10"},
+		{"POST a page", "POST", "/", "Content-Length: 10"},
+		{"POST /api/v1/items", "POST", "/api/v1/items", "Content-Length: 10"},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			t.Parallel()
+			c, err := net.Dial("tcp", host)
+			if err != nil {
+				t.Fatal(err)
+			}
+			defer c.Close()
+			_ = c.SetDeadline(time.Now().Add(wait))
+			req := tc.method + " " + tc.path + " HTTP/1.1\r\nHost: " + host + "\r\nAuthorization: Bearer " + in.token +
+				"\r\nContent-Type: application/json\r\n" + tc.header + "\r\n\r\n"
+			if _, err := io.WriteString(c, req); err != nil {
+				t.Fatal(err)
+			}
+			// Whatever the server answers, it must then hang up.
+			if _, err := io.Copy(io.Discard, c); isTimeout(err) {
+				t.Fatalf("the connection was still open after %s", wait)
+			}
+		})
+	}
+}
+
+// TestKeptAliveConnectionsOutliveRequestDeadlines: the deadlines of one
+// request do not reach the next request on the same connection, nor a reader
+// that opens on it.
+func TestKeptAliveConnectionsOutliveRequestDeadlines(t *testing.T) {
+	const timeout = 300 * time.Millisecond
+	in := start(t, options{mutate: func(c *server.Config) { c.RequestTimeout = timeout }})
+	host := strings.TrimPrefix(in.base, "http://")
+	c, err := net.Dial("tcp", host)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer c.Close()
+	_ = c.SetDeadline(time.Now().Add(wait))
+	br := bufio.NewReader(c)
+	get := func(path string) *http.Response {
+		t.Helper()
+		if _, err := io.WriteString(c, "GET "+path+" HTTP/1.1\r\nHost: "+host+"\r\n\r\n"); err != nil {
+			t.Fatalf("GET %s: %v", path, err)
+		}
+		res, err := http.ReadResponse(br, nil)
+		if err != nil {
+			t.Fatalf("GET %s: %v", path, err)
+		}
+		return res
+	}
+	for i := range 2 {
+		res := get("/healthz")
+		_, _ = io.Copy(io.Discard, res.Body)
+		if res.StatusCode != http.StatusOK {
+			t.Fatalf("request %d on the kept-alive connection: %d", i+1, res.StatusCode)
+		}
+		time.Sleep(2 * timeout) // let the request's deadlines pass
+	}
+	// An SSE reader on the same connection lives past the request timeout
+	// and gets what is posted then.
+	res := get("/api/v1/sse")
+	if res.StatusCode != http.StatusOK {
+		t.Fatalf("SSE on the kept-alive connection: %d", res.StatusCode)
+	}
+	time.Sleep(2 * timeout)
+	in.post(item("Still streaming", "en", []string{"mena"}, nil))
+	lines := bufio.NewScanner(res.Body)
+	for lines.Scan() {
+		if strings.Contains(lines.Text(), "Still streaming") {
+			return
+		}
+	}
+	t.Fatalf("the SSE reader ended before the item: %v", lines.Err())
+}

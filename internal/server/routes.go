@@ -29,7 +29,9 @@ func (s *Server) routes(api *editor.API) (*gin.Engine, error) {
 	for _, p := range s.assets.Paths() {
 		assets[p] = true
 	}
-	e.Use(s.requestLog(), s.recover(), securityHeaders(assets), s.countRefusals())
+	// Every route but the streams (filled in below) gets the request limits.
+	streams := map[string]bool{}
+	e.Use(s.requestLog(), s.recover(), securityHeaders(assets), s.countRefusals(), s.limits(streams))
 	e.NoRoute(func(c *gin.Context) {
 		httperr.Abort(c, httperr.New(http.StatusNotFound, "no_route", "no such endpoint"))
 	})
@@ -51,9 +53,13 @@ func (s *Server) routes(api *editor.API) (*gin.Engine, error) {
 
 	v1 := e.Group("/api/v1", s.cors())
 	// Streams have no overall deadline; the hub bounds each write itself.
-	v1.GET("/ws", s.readerConnects(), s.hub.ServeWS)
-	v1.GET("/sse", s.readerConnects(), s.hub.ServeSSE)
-	rest := v1.Group("", s.limits(), s.authFailures(), s.apiRequests())
+	stream := func(path string, h gin.HandlerFunc) {
+		v1.GET(path, s.readerConnects(), h)
+		streams[v1.BasePath()+path] = true
+	}
+	stream("/ws", s.hub.ServeWS)
+	stream("/sse", s.hub.ServeSSE)
+	rest := v1.Group("", s.authFailures(), s.apiRequests())
 	api.Register(rest)
 	s.audit.Register(rest.Group("", s.cfg.Editors.RequireEditor()))
 	if s.push != nil {
@@ -86,18 +92,29 @@ func (s *Server) ready(c *gin.Context) {
 	c.JSON(http.StatusOK, gin.H{"status": "ready", "seq": s.hist.Head(), "readers": s.hub.Readers()})
 }
 
-// limits bounds the body and the time of a non-streaming request.
-func (s *Server) limits() gin.HandlerFunc {
+// limits bounds the body and the time of every request but those to the
+// streaming routes (their patterns are the keys of streams; unknown paths
+// are bounded too): a body
+// that is promised and never sent, or an answer never read, holds the
+// connection only until the deadline.
+//
+// The write deadline is not cleared here after the handler: net/http flushes
+// what is left of the answer after the handler returns, and that flush must
+// be bounded too. net/http clears the write deadline itself once the answer
+// is flushed (Go 1.26 server.go, after finishRequest), and sets a read
+// deadline of its own before reading the next request on the connection.
+func (s *Server) limits(streams map[string]bool) gin.HandlerFunc {
 	return func(c *gin.Context) {
+		if streams[c.FullPath()] {
+			c.Next()
+			return
+		}
 		c.Request.Body = http.MaxBytesReader(c.Writer, c.Request.Body, s.cfg.MaxBodyBytes)
 		rc := http.NewResponseController(c.Writer)
 		deadline := time.Now().Add(s.cfg.RequestTimeout)
 		_ = rc.SetReadDeadline(deadline)
 		_ = rc.SetWriteDeadline(deadline)
 		c.Next()
-		// net/http does not reset write deadlines between requests on a
-		// kept-alive connection: clear it for the next request.
-		_ = rc.SetWriteDeadline(time.Time{})
 	}
 }
 
