@@ -365,6 +365,8 @@ func TestUnsentBodiesDoNotHoldConnections(t *testing.T) {
 		{"PUT /metrics", "PUT", "/metrics", "Content-Length: 10"},
 		{"POST a page", "POST", "/", "Content-Length: 10"},
 		{"POST /api/v1/items", "POST", "/api/v1/items", "Content-Length: 10"},
+		{"GET /api/v1/sse", "GET", "/api/v1/sse", "Content-Length: 10"},
+		{"GET /api/v1/ws", "GET", "/api/v1/ws", "Upgrade: websocket\r\nConnection: Upgrade\r\nSec-WebSocket-Key: dGhlIHNhbXBsZSBub25jZQ==\r\nSec-WebSocket-Version: 13\r\nContent-Length: 10"},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
 			t.Parallel()
@@ -435,4 +437,62 @@ func TestKeptAliveConnectionsOutliveRequestDeadlines(t *testing.T) {
 		}
 	}
 	t.Fatalf("the SSE reader ended before the item: %v", lines.Err())
+}
+
+// TestBodiesWhereNoneBelongs: requests that take no body (GET, HEAD, and
+// DELETE but for the push unsubscribe) are refused with 413
+// body_not_allowed when they carry one, at once, without the server reading
+// it, and the connection is not kept.
+func TestBodiesWhereNoneBelongs(t *testing.T) {
+	in := start(t, options{})
+	host := strings.TrimPrefix(in.base, "http://")
+	for _, tc := range []struct {
+		name, method, path, header string
+		sendBody                   bool // else the body is promised, never sent
+		want                       int
+		code                       string
+	}{
+		{"GET /healthz", "GET", "/healthz", "Content-Length: 2", true, 413, "body_not_allowed"},
+		{"GET /healthz, body never sent", "GET", "/healthz", "Content-Length: 10", false, 413, "body_not_allowed"},
+		{"GET /readyz chunked, body never sent", "GET", "/readyz", "Transfer-Encoding: chunked", false, 413, "body_not_allowed"},
+		{"GET /metrics", "GET", "/metrics", "Content-Length: 2", true, 413, "body_not_allowed"},
+		{"GET a page", "GET", "/", "Content-Length: 2", true, 413, "body_not_allowed"},
+		{"GET unknown path", "GET", "/nothing-here", "Content-Length: 2", true, 413, "body_not_allowed"},
+		{"GET /api/v1/items", "GET", "/api/v1/items", "Content-Length: 2", true, 413, "body_not_allowed"},
+		{"GET /api/v1/sse", "GET", "/api/v1/sse", "Content-Length: 10", false, 413, "body_not_allowed"},
+		{"HEAD /healthz", "HEAD", "/healthz", "Content-Length: 10", false, 413, ""},
+		{"DELETE an item", "DELETE", "/api/v1/items/01J0000000000000000000000", "Content-Length: 2", true, 413, "body_not_allowed"},
+		{"GET with an empty body", "GET", "/healthz", "Content-Length: 0", false, 200, ""},
+		{"DELETE a push subscription", "DELETE", "/api/v1/push/subscriptions", "Content-Length: 2", true, 503, "push_disabled"},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			c, err := net.Dial("tcp", host)
+			if err != nil {
+				t.Fatal(err)
+			}
+			defer c.Close()
+			_ = c.SetDeadline(time.Now().Add(wait))
+			req := tc.method + " " + tc.path + " HTTP/1.1\r\nHost: " + host + "\r\nAuthorization: Bearer " + in.token +
+				"\r\nContent-Type: application/json\r\n" + tc.header + "\r\n\r\n"
+			if tc.sendBody {
+				req += "{}"
+			}
+			if _, err := io.WriteString(c, req); err != nil {
+				t.Fatal(err)
+			}
+			res, err := http.ReadResponse(bufio.NewReader(c), &http.Request{Method: tc.method})
+			if err != nil {
+				t.Fatalf("no answer: %v", err)
+			}
+			b, _ := io.ReadAll(res.Body)
+			var e apiError
+			_ = json.Unmarshal(b, &e)
+			if res.StatusCode != tc.want || e.Error.Code != tc.code {
+				t.Fatalf("got %d %q, want %d %q (%s)", res.StatusCode, e.Error.Code, tc.want, tc.code, b)
+			}
+			if tc.want == http.StatusRequestEntityTooLarge && !res.Close {
+				t.Error("the connection is kept after refusing a body")
+			}
+		})
+	}
 }

@@ -31,7 +31,8 @@ func (s *Server) routes(api *editor.API) (*gin.Engine, error) {
 	}
 	// Every route but the streams (filled in below) gets the request limits.
 	streams := map[string]bool{}
-	e.Use(s.requestLog(), s.recover(), securityHeaders(assets), s.countRefusals(), s.limits(streams))
+	e.Use(s.requestLog(), s.recover(), securityHeaders(assets), s.countRefusals(), s.limits(streams),
+		s.noBodies(map[string]bool{"DELETE /api/v1/push/subscriptions": true}))
 	e.NoRoute(func(c *gin.Context) {
 		httperr.Abort(c, httperr.New(http.StatusNotFound, "no_route", "no such endpoint"))
 	})
@@ -115,6 +116,35 @@ func (s *Server) limits(streams map[string]bool) gin.HandlerFunc {
 		_ = rc.SetReadDeadline(deadline)
 		_ = rc.SetWriteDeadline(deadline)
 		c.Next()
+	}
+}
+
+// bodyless are the methods whose requests take no body, but for the routes
+// given to noBodies.
+var bodyless = map[string]bool{http.MethodGet: true, http.MethodHead: true, http.MethodDelete: true, http.MethodOptions: true}
+
+var errBodyNotAllowed = httperr.New(http.StatusRequestEntityTooLarge, "body_not_allowed", "this request takes no body")
+
+// noBodies answers 413 body_not_allowed to a request that takes no body and
+// has one (a Content-Length above 0 or a chunked body), except on the routes
+// in takeBody ("METHOD /pattern"). The body is not read: the answer goes at
+// once and the connection is closed after it. net/http still looks for the
+// end of the body (up to 256 KiB) before closing, so that a client sending
+// it is not reset before it reads the answer: the read deadline bounds that,
+// on the streams too.
+func (s *Server) noBodies(takeBody map[string]bool) gin.HandlerFunc {
+	return func(c *gin.Context) {
+		r := c.Request
+		if r.ContentLength == 0 || !bodyless[r.Method] || takeBody[r.Method+" "+c.FullPath()] {
+			c.Next()
+			return
+		}
+		deadline := time.Now().Add(s.cfg.RequestTimeout)
+		rc := http.NewResponseController(c.Writer)
+		_ = rc.SetReadDeadline(deadline)
+		_ = rc.SetWriteDeadline(deadline)
+		c.Header("Connection", "close")
+		httperr.Abort(c, errBodyNotAllowed)
 	}
 }
 
