@@ -45,7 +45,7 @@ func (s *Server) routes(api *editor.API) (*gin.Engine, error) {
 		e.HEAD(p, gin.WrapH(s.assets))
 	}
 	e.GET("/healthz", func(c *gin.Context) { c.JSON(http.StatusOK, gin.H{"status": "ok"}) })
-	e.GET("/readyz", s.ready)
+	e.GET("/readyz", s.serveReady)
 	allow, err := metricsAllow(s.cfg.MetricsAllow)
 	if err != nil {
 		return nil, err
@@ -78,10 +78,8 @@ func (s *Server) routes(api *editor.API) (*gin.Engine, error) {
 	return e, nil
 }
 
-func (s *Server) ready(c *gin.Context) {
-	ctx, cancel := context.WithTimeout(c.Request.Context(), 2*time.Second)
-	defer cancel()
-	if err := s.stream.Ready(ctx); err != nil {
+func (s *Server) serveReady(c *gin.Context) {
+	if err := s.ready.get(c.Request.Context()); err != nil {
 		_ = c.Error(err)
 		c.JSON(http.StatusServiceUnavailable, gin.H{"status": "unavailable", "reason": "nats"})
 		return

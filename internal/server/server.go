@@ -91,6 +91,7 @@ type Server struct {
 	conns   *limit.Conns   // open connections per address; nil: no limit
 	proxies []netip.Prefix // trusted proxies, whose connections conns does not count
 	metrics *metrics.Metrics
+	ready   *readiness
 	engine  *gin.Engine
 	http    *http.Server
 
@@ -159,6 +160,7 @@ func New(ctx context.Context, cfg Config) (*Server, error) {
 	}
 	s := &Server{cfg: cfg, log: log, stream: st, caughtUp: make(chan struct{}), followDone: make(chan struct{}),
 		conns: limit.NewConns(cfg.Limits.ConnectionsPerAddress), proxies: proxies}
+	s.ready = newReadiness(st.Ready)
 	s.hist = history.New(history.Config{MaxEvents: int(cfg.Stream.MaxEvents), MaxAge: cfg.Stream.MaxAge})
 
 	s.metrics = metrics.New()
