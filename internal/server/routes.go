@@ -93,9 +93,8 @@ func (s *Server) serveReady(c *gin.Context) {
 
 // limits bounds the body and the time of every request but those to the
 // streaming routes (their patterns are the keys of streams; unknown paths
-// are bounded too): a body
-// that is promised and never sent, or an answer never read, holds the
-// connection only until the deadline.
+// are bounded too): a body that is promised and never sent, or an answer
+// never read, holds the connection only until the deadline.
 //
 // The write deadline is not cleared here after the handler: net/http flushes
 // what is left of the answer after the handler returns, and that flush must

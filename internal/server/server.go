@@ -55,8 +55,9 @@ type Config struct {
 	// filled in here. Its retention is Stream.AuditMaxAge.
 	Audit audit.Config
 	// TrustedProxies are the proxies (addresses or CIDRs) whose
-	// X-Forwarded-For and X-Real-IP headers name the client. Default none:
-	// the connection's own address is the client's.
+	// X-Forwarded-For and X-Real-IP headers name the client, and whose
+	// connections Limits.ConnectionsPerAddress does not count. Default
+	// none: the connection's own address is the client's.
 	TrustedProxies []string
 	// Limits bound what one client address may do. Live.MaxReaders
 	// defaults to the open files limit less 1024 (-1: no limit) and
