@@ -10,7 +10,7 @@ import (
 // perAddressLimits are the serve flags that limit each client address.
 // Behind a proxy they count clients only if Newsflash trusts the proxy's
 // X-Forwarded-For; the examples do, and keep them at their defaults.
-var perAddressLimits = []string{"readers-per-address", "reader-connects-per-second", "api-requests-per-second", "auth-failures-per-minute", "push-subscribe-per-hour"}
+var perAddressLimits = []string{"readers-per-address", "connections-per-address", "reader-connects-per-second", "api-requests-per-second", "auth-failures-per-minute", "push-subscribe-per-hour"}
 
 // privateRanges are the loopback and private networks: what the server's
 // default --metrics-allow admits.

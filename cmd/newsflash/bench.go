@@ -88,6 +88,7 @@ A soak (and fanout or push beyond a few readers) from a few loopback
 addresses is refused by the server's per-address limits; start the server
 for it with
   newsflash serve --addr 127.0.0.1:18700 --readers-per-address -1 \
+    --connections-per-address -1 \
     --reader-connects-per-second -1 --api-requests-per-second -1 \
     --push-subscribe-per-hour 10000 --vapid-subject mailto:ops@newsroom.example \
     --push-insecure-test-endpoints 127.0.0.1:18701
@@ -252,6 +253,7 @@ func spawnServer(ctx context.Context, sinkAddr string, stderr io.Writer) (*spawn
 	cfg.PushPolicy.InsecureTestEndpoints = []string{sink.Addr().String()}
 	cfg.Push.SubscribePerHour = 1 << 20
 	cfg.Live.ReadersPerAddress = -1
+	cfg.Limits.ConnectionsPerAddress = -1
 	cfg.Limits.ReaderConnects, cfg.Limits.APIRequests = -1, -1
 	startCtx, cancel := context.WithTimeout(ctx, spawnStartTimeout)
 	defer cancel()

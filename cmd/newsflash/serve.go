@@ -43,6 +43,7 @@ type serveFlags struct {
 	wsWriters                                int
 	trustedProxies, metricsAllow             listFlag
 	maxReaders, readersPerAddress            int
+	connectionsPerAddress                    int
 	readerConnects, apiRequests, authFails   int
 	logFormat, logLevel                      string
 
@@ -86,6 +87,7 @@ func serveFlagSet() (*flags, *serveFlags) {
 	fs.Var(&v.metricsAllow, "metrics-allow", "client addresses or CIDRs that may read GET /metrics; default loopback and private networks")
 	fs.IntVar(&v.maxReaders, "max-readers", 0, "readers this instance takes before answering new ones 503; 0: the open files limit less 1024; -1: no limit")
 	fs.IntVar(&v.readersPerAddress, "readers-per-address", 200, "readers one client address (IPv6: /64) may have open; -1: no limit")
+	fs.IntVar(&v.connectionsPerAddress, "connections-per-address", server.DefaultConnectionsPerAddress, "TCP connections one client address (IPv6: /64) may have open, readers included; more are closed unanswered; trusted proxies are not counted; above --readers-per-address, or -1: no limit")
 	fs.IntVar(&v.readerConnects, "reader-connects-per-second", 20, "WebSocket and SSE connection attempts per second per client address (bursts of twice that); -1: no limit")
 	fs.IntVar(&v.apiRequests, "api-requests-per-second", 20, "public API requests per second per client address (bursts of twice that; editors are not counted); -1: no limit")
 	fs.IntVar(&v.authFails, "auth-failures-per-minute", 10, "invalid editor tokens per minute per client address before every attempt gets 429; -1: no limit")
@@ -157,10 +159,13 @@ func (v *serveFlags) config(stderr io.Writer) (server.Config, *slog.Logger, erro
 		}
 	}
 	for name, n := range map[string]int{"max-readers": v.maxReaders, "readers-per-address": v.readersPerAddress,
-		"reader-connects-per-second": v.readerConnects, "api-requests-per-second": v.apiRequests, "auth-failures-per-minute": v.authFails} {
+		"connections-per-address": v.connectionsPerAddress, "reader-connects-per-second": v.readerConnects, "api-requests-per-second": v.apiRequests, "auth-failures-per-minute": v.authFails} {
 		if n < -1 || (n == 0 && name != "max-readers") {
 			return cfg, nil, fmt.Errorf("invalid --%s %d: must be at least 1, or -1 for no limit", name, n)
 		}
+	}
+	if c, r := v.connectionsPerAddress, v.readersPerAddress; c > 0 && r > 0 && c <= r {
+		return cfg, nil, fmt.Errorf("invalid --connections-per-address %d: must be above --readers-per-address %d (each reader holds a connection), or -1 for no limit", c, r)
 	}
 	for name, list := range map[string]listFlag{"trusted-proxies": v.trustedProxies, "metrics-allow": v.metricsAllow} {
 		for _, p := range list {
@@ -258,7 +263,8 @@ func (v *serveFlags) config(stderr io.Writer) (server.Config, *slog.Logger, erro
 		MaxReaders: v.maxReaders, ReadersPerAddress: v.readersPerAddress,
 	}
 	cfg.TrustedProxies, cfg.MetricsAllow = v.trustedProxies, v.metricsAllow
-	cfg.Limits = server.Limits{ReaderConnects: v.readerConnects, APIRequests: v.apiRequests, AuthFailures: v.authFails}
+	cfg.Limits = server.Limits{ReaderConnects: v.readerConnects, APIRequests: v.apiRequests, AuthFailures: v.authFails,
+		ConnectionsPerAddress: v.connectionsPerAddress}
 	cfg.Logger = log
 	return cfg, log, nil
 }

@@ -102,8 +102,10 @@ func TestNilLimitersAllowEverything(t *testing.T) {
 
 func TestConns(t *testing.T) {
 	c := NewConns(2)
-	if !c.Acquire("a") || !c.Acquire("a") {
-		t.Fatal("first two refused")
+	for i := range 2 {
+		if !c.Acquire("a") {
+			t.Fatalf("connection %d of 2 refused", i+1)
+		}
 	}
 	if c.Acquire("a") {
 		t.Fatal("third allowed")

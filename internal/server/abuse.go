@@ -28,6 +28,13 @@ type Limits struct {
 	// may present; past it every token attempt from there, valid or not,
 	// gets 429 until the limit allows another. Default 10.
 	AuthFailures int
+	// ConnectionsPerAddress is how many TCP connections one address may
+	// have open at once; past it a new connection is closed as soon as it
+	// is accepted, unanswered. Connections from TrustedProxies are not
+	// counted: a proxy carries many clients. It must be above
+	// Live.ReadersPerAddress, since each reader holds a connection.
+	// Default DefaultConnectionsPerAddress.
+	ConnectionsPerAddress int
 }
 
 func (l *Limits) setDefaults() {
@@ -39,10 +46,18 @@ func (l *Limits) setDefaults() {
 	if l.AuthFailures == 0 {
 		l.AuthFailures = 10
 	}
+	if l.ConnectionsPerAddress == 0 {
+		l.ConnectionsPerAddress = DefaultConnectionsPerAddress
+	}
 }
 
 // DefaultReadersPerAddress is how many readers one address may have open.
 const DefaultReadersPerAddress = 200
+
+// DefaultConnectionsPerAddress is how many TCP connections one address may
+// have open: its readers (DefaultReadersPerAddress) and room for its API
+// requests and page loads.
+const DefaultConnectionsPerAddress = 256
 
 // defaultMaxReaders leaves room under the open files limit for everything
 // else a server holds (NATS, JetStream files, API clients, push sends):

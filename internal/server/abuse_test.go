@@ -1,6 +1,7 @@
 package server_test
 
 import (
+	"bufio"
 	"context"
 	"encoding/json"
 	"io"
@@ -312,6 +313,110 @@ func TestAPISecurityHeaders(t *testing.T) {
 			if got := ans.header.Get(k); got != want {
 				t.Errorf("GET %s: %s = %q, want %q", path, k, got, want)
 			}
+		}
+	}
+}
+
+// TestConnectionsPerAddress: past its connection cap, an address's new TCP
+// connections are closed unanswered; its open ones keep working, other
+// addresses and trusted proxies are not affected, and a closed connection
+// gives its place back.
+func TestConnectionsPerAddress(t *testing.T) {
+	in := start(t, options{mutate: func(c *server.Config) {
+		c.Limits.ConnectionsPerAddress = 3
+		c.Live.ReadersPerAddress = 2
+		c.TrustedProxies = []string{"127.0.0.4"}
+	}})
+	host := strings.TrimPrefix(in.base, "http://")
+	// healthz asks for /healthz on c and reports whether it was answered.
+	healthz := func(c net.Conn) bool {
+		_ = c.SetDeadline(time.Now().Add(wait))
+		if _, err := io.WriteString(c, "GET /healthz HTTP/1.1\r\nHost: "+host+"\r\n\r\n"); err != nil {
+			return false
+		}
+		res, err := http.ReadResponse(bufio.NewReader(c), nil)
+		if err != nil {
+			return false
+		}
+		_, _ = io.Copy(io.Discard, res.Body)
+		return res.StatusCode == http.StatusOK
+	}
+	dial := func(src string) net.Conn {
+		t.Helper()
+		c, err := dialFrom(src, host)
+		if err != nil {
+			t.Fatal(err)
+		}
+		t.Cleanup(func() { c.Close() })
+		return c
+	}
+	var open []net.Conn
+	for i := range 3 {
+		c := dial("127.0.0.2")
+		if !healthz(c) {
+			t.Fatalf("connection %d of 3 was not answered", i+1)
+		}
+		open = append(open, c)
+	}
+	over := dial("127.0.0.2")
+	if healthz(over) {
+		t.Fatal("a fourth connection from one address was answered, over a cap of 3")
+	}
+	for i, c := range open {
+		if !healthz(c) {
+			t.Fatalf("open connection %d stopped working", i+1)
+		}
+	}
+	if !healthz(dial("127.0.0.3")) {
+		t.Fatal("another address was refused")
+	}
+	for i := range 5 {
+		if !healthz(dial("127.0.0.4")) {
+			t.Fatalf("connection %d from the trusted proxy was refused", i+1)
+		}
+	}
+	// A connection that closes gives its place back (once the server has
+	// seen it close).
+	open[0].Close()
+	deadline := time.Now().Add(wait)
+	for !healthz(dial("127.0.0.2")) {
+		if time.Now().After(deadline) {
+			t.Fatal("the place of a closed connection was never given back")
+		}
+		time.Sleep(20 * time.Millisecond)
+	}
+	local := in.from(t, "127.0.0.1")
+	if n := metric(scrape(t, local), `newsflash_refused_total{reason="too_many_connections"}`); n < 1 {
+		t.Fatalf("refused connections counted %v times, want at least 1", n)
+	}
+}
+
+// TestConnectionsPerAddressAboveReaders: each reader holds a connection, so
+// a connection cap at or below the readers' is a configuration error.
+func TestConnectionsPerAddressAboveReaders(t *testing.T) {
+	for _, tc := range []struct {
+		conns, readers int
+		ok             bool
+	}{
+		{0, 0, true},
+		{201, 0, true},
+		{200, 0, false},
+		{10, 9, true},
+		{10, 10, false},
+		{10, -1, true},
+		{-1, 300, true},
+		{100, 0, false},
+	} {
+		cfg := server.Config{DataDir: t.TempDir(), Logger: testLogger(t)}
+		cfg.Limits.ConnectionsPerAddress, cfg.Live.ReadersPerAddress = tc.conns, tc.readers
+		ctx, cancel := context.WithTimeout(context.Background(), wait)
+		srv, err := server.New(ctx, cfg)
+		cancel()
+		if err == nil {
+			_ = srv.Shutdown(context.Background())
+		}
+		if (err == nil) != tc.ok {
+			t.Errorf("connections %d, readers %d: error %v, want ok=%v", tc.conns, tc.readers, err, tc.ok)
 		}
 	}
 }

@@ -59,7 +59,9 @@ func TestHostileClients(t *testing.T) {
 	}
 
 	// 2,000 WebSocket connection attempts from one address: at most the
-	// per-address limit get in, the rest are refused with 429.
+	// per-address limit get in, the rest are refused with 429 or, past the
+	// connection cap (readers and attempts in flight together), closed
+	// unanswered.
 	attack("connection flood", func() error {
 		flood := in.from(t, "127.0.0.2")
 		var accepted, refused, other atomic.Int64
@@ -78,6 +80,8 @@ func TestHostileClients(t *testing.T) {
 					t.Cleanup(func() { conn.CloseNow() })
 				case res != nil && res.StatusCode == http.StatusTooManyRequests && res.Header.Get("Retry-After") != "":
 					refused.Add(1)
+				case res == nil && closedUnanswered(err):
+					refused.Add(1)
 				default:
 					other.Add(1)
 				}
@@ -85,7 +89,7 @@ func TestHostileClients(t *testing.T) {
 		}
 		fwg.Wait()
 		if a := accepted.Load(); a > server.DefaultReadersPerAddress || refused.Load() < 2000-server.DefaultReadersPerAddress || other.Load() > 0 {
-			return fmt.Errorf("accepted %d, refused with 429 %d, other %d", a, refused.Load(), other.Load())
+			return fmt.Errorf("accepted %d, refused with 429 or closed %d, other %d", a, refused.Load(), other.Load())
 		}
 		return nil
 	})
@@ -268,6 +272,18 @@ func dialFrom(src, host string) (net.Conn, error) {
 	return d.Dial("tcp", host)
 }
 
+// closedUnanswered reports whether err is a connection the server closed
+// before answering (as past the connection cap): the end of the connection,
+// a reset, or net/http's client error for a connection closed before it
+// could send.
+func closedUnanswered(err error) bool {
+	if errors.Is(err, io.EOF) || errors.Is(err, io.ErrUnexpectedEOF) {
+		return true
+	}
+	msg := err.Error()
+	return strings.Contains(msg, "reset") || strings.Contains(msg, "server closed idle connection")
+}
+
 func isTimeout(err error) bool {
 	var ne net.Error
 	return errors.As(err, &ne) && ne.Timeout()
@@ -345,5 +361,154 @@ func sendAndExpectClose(host string, raw []byte) error {
 		if h[0]&0x0f == 0x8 {
 			return nil // the server's close frame
 		}
+	}
+}
+
+// TestUnsentBodiesDoNotHoldConnections: a request whose headers promise a
+// body that never comes holds its connection only until the request
+// timeout, on every non-streaming route, not just the API: health, metrics,
+// pages, unknown paths, wrong methods.
+func TestUnsentBodiesDoNotHoldConnections(t *testing.T) {
+	in := start(t, options{mutate: func(c *server.Config) { c.RequestTimeout = 300 * time.Millisecond }})
+	host := strings.TrimPrefix(in.base, "http://")
+	for _, tc := range []struct{ name, method, path, header string }{
+		{"GET /healthz", "GET", "/healthz", "Content-Length: 10"},
+		{"GET /readyz chunked", "GET", "/readyz", "Transfer-Encoding: chunked"},
+		{"GET unknown path", "GET", "/nothing-here", "Content-Length: 10"},
+		{"POST unknown path", "POST", "/nothing-here", "Content-Length: 10"},
+		{"POST unknown path chunked", "POST", "/nothing-here", "Transfer-Encoding: chunked"},
+		{"POST /healthz", "POST", "/healthz", "Content-Length: 10"},
+		{"PUT /metrics", "PUT", "/metrics", "Content-Length: 10"},
+		{"POST a page", "POST", "/", "Content-Length: 10"},
+		{"POST /api/v1/items", "POST", "/api/v1/items", "Content-Length: 10"},
+		{"GET /api/v1/sse", "GET", "/api/v1/sse", "Content-Length: 10"},
+		{"GET /api/v1/ws", "GET", "/api/v1/ws", "Upgrade: websocket\r\nConnection: Upgrade\r\nSec-WebSocket-Key: dGhlIHNhbXBsZSBub25jZQ==\r\nSec-WebSocket-Version: 13\r\nContent-Length: 10"},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			t.Parallel()
+			c, err := net.Dial("tcp", host)
+			if err != nil {
+				t.Fatal(err)
+			}
+			defer c.Close()
+			_ = c.SetDeadline(time.Now().Add(wait))
+			req := tc.method + " " + tc.path + " HTTP/1.1\r\nHost: " + host + "\r\nAuthorization: Bearer " + in.token +
+				"\r\nContent-Type: application/json\r\n" + tc.header + "\r\n\r\n"
+			if _, err := io.WriteString(c, req); err != nil {
+				t.Fatal(err)
+			}
+			// Whatever the server answers, it must then hang up.
+			if _, err := io.Copy(io.Discard, c); isTimeout(err) {
+				t.Fatalf("the connection was still open after %s", wait)
+			}
+		})
+	}
+}
+
+// TestKeptAliveConnectionsOutliveRequestDeadlines: the deadlines of one
+// request do not reach the next request on the same connection, nor a reader
+// that opens on it.
+func TestKeptAliveConnectionsOutliveRequestDeadlines(t *testing.T) {
+	const timeout = 300 * time.Millisecond
+	in := start(t, options{mutate: func(c *server.Config) { c.RequestTimeout = timeout }})
+	host := strings.TrimPrefix(in.base, "http://")
+	c, err := net.Dial("tcp", host)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer c.Close()
+	_ = c.SetDeadline(time.Now().Add(wait))
+	br := bufio.NewReader(c)
+	get := func(path string) *http.Response {
+		t.Helper()
+		if _, err := io.WriteString(c, "GET "+path+" HTTP/1.1\r\nHost: "+host+"\r\n\r\n"); err != nil {
+			t.Fatalf("GET %s: %v", path, err)
+		}
+		res, err := http.ReadResponse(br, nil)
+		if err != nil {
+			t.Fatalf("GET %s: %v", path, err)
+		}
+		return res
+	}
+	for i := range 2 {
+		res := get("/healthz")
+		_, _ = io.Copy(io.Discard, res.Body)
+		if res.StatusCode != http.StatusOK {
+			t.Fatalf("request %d on the kept-alive connection: %d", i+1, res.StatusCode)
+		}
+		time.Sleep(2 * timeout) // let the request's deadlines pass
+	}
+	// An SSE reader on the same connection lives past the request timeout
+	// and gets what is posted then.
+	res := get("/api/v1/sse")
+	if res.StatusCode != http.StatusOK {
+		t.Fatalf("SSE on the kept-alive connection: %d", res.StatusCode)
+	}
+	time.Sleep(2 * timeout)
+	in.post(item("Still streaming", "en", []string{"mena"}, nil))
+	lines := bufio.NewScanner(res.Body)
+	for lines.Scan() {
+		if strings.Contains(lines.Text(), "Still streaming") {
+			return
+		}
+	}
+	t.Fatalf("the SSE reader ended before the item: %v", lines.Err())
+}
+
+// TestBodiesWhereNoneBelongs: requests that take no body (GET, HEAD, and
+// DELETE but for the push unsubscribe) are refused with 413
+// body_not_allowed when they carry one, at once, without the server reading
+// it, and the connection is not kept.
+func TestBodiesWhereNoneBelongs(t *testing.T) {
+	in := start(t, options{})
+	host := strings.TrimPrefix(in.base, "http://")
+	for _, tc := range []struct {
+		name, method, path, header string
+		sendBody                   bool // else the body is promised, never sent
+		want                       int
+		code                       string
+	}{
+		{"GET /healthz", "GET", "/healthz", "Content-Length: 2", true, 413, "body_not_allowed"},
+		{"GET /healthz, body never sent", "GET", "/healthz", "Content-Length: 10", false, 413, "body_not_allowed"},
+		{"GET /readyz chunked, body never sent", "GET", "/readyz", "Transfer-Encoding: chunked", false, 413, "body_not_allowed"},
+		{"GET /metrics", "GET", "/metrics", "Content-Length: 2", true, 413, "body_not_allowed"},
+		{"GET a page", "GET", "/", "Content-Length: 2", true, 413, "body_not_allowed"},
+		{"GET unknown path", "GET", "/nothing-here", "Content-Length: 2", true, 413, "body_not_allowed"},
+		{"GET /api/v1/items", "GET", "/api/v1/items", "Content-Length: 2", true, 413, "body_not_allowed"},
+		{"GET /api/v1/sse", "GET", "/api/v1/sse", "Content-Length: 10", false, 413, "body_not_allowed"},
+		{"HEAD /healthz", "HEAD", "/healthz", "Content-Length: 10", false, 413, ""},
+		{"DELETE an item", "DELETE", "/api/v1/items/01J0000000000000000000000", "Content-Length: 2", true, 413, "body_not_allowed"},
+		{"GET with an empty body", "GET", "/healthz", "Content-Length: 0", false, 200, ""},
+		{"DELETE a push subscription", "DELETE", "/api/v1/push/subscriptions", "Content-Length: 2", true, 503, "push_disabled"},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			c, err := net.Dial("tcp", host)
+			if err != nil {
+				t.Fatal(err)
+			}
+			defer c.Close()
+			_ = c.SetDeadline(time.Now().Add(wait))
+			req := tc.method + " " + tc.path + " HTTP/1.1\r\nHost: " + host + "\r\nAuthorization: Bearer " + in.token +
+				"\r\nContent-Type: application/json\r\n" + tc.header + "\r\n\r\n"
+			if tc.sendBody {
+				req += "{}"
+			}
+			if _, err := io.WriteString(c, req); err != nil {
+				t.Fatal(err)
+			}
+			res, err := http.ReadResponse(bufio.NewReader(c), &http.Request{Method: tc.method})
+			if err != nil {
+				t.Fatalf("no answer: %v", err)
+			}
+			b, _ := io.ReadAll(res.Body)
+			var e apiError
+			_ = json.Unmarshal(b, &e)
+			if res.StatusCode != tc.want || e.Error.Code != tc.code {
+				t.Fatalf("got %d %q, want %d %q (%s)", res.StatusCode, e.Error.Code, tc.want, tc.code, b)
+			}
+			if tc.want == http.StatusRequestEntityTooLarge && !res.Close {
+				t.Error("the connection is kept after refusing a body")
+			}
+		})
 	}
 }

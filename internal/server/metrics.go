@@ -1,7 +1,6 @@
 package server
 
 import (
-	"fmt"
 	"net/http"
 	"net/netip"
 
@@ -18,19 +17,7 @@ func metricsAllow(list []string) ([]netip.Prefix, error) {
 	if len(list) == 0 {
 		list = defaultMetricsAllow
 	}
-	out := make([]netip.Prefix, 0, len(list))
-	for _, s := range list {
-		p, err := netip.ParsePrefix(s)
-		if err != nil {
-			a, aerr := netip.ParseAddr(s)
-			if aerr != nil {
-				return nil, fmt.Errorf("metrics allow-list: %q is neither an address nor a CIDR", s)
-			}
-			p = netip.PrefixFrom(a, a.BitLen())
-		}
-		out = append(out, p.Masked())
-	}
-	return out, nil
+	return prefixes("metrics allow-list", list)
 }
 
 // serveMetrics is GET /metrics for the allowed client addresses (judged

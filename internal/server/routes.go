@@ -29,7 +29,10 @@ func (s *Server) routes(api *editor.API) (*gin.Engine, error) {
 	for _, p := range s.assets.Paths() {
 		assets[p] = true
 	}
-	e.Use(s.requestLog(), s.recover(), securityHeaders(assets), s.countRefusals())
+	// Every route but the streams (filled in below) gets the request limits.
+	streams := map[string]bool{}
+	e.Use(s.requestLog(), s.recover(), securityHeaders(assets), s.countRefusals(), s.limits(streams),
+		s.noBodies(map[string]bool{"DELETE /api/v1/push/subscriptions": true}))
 	e.NoRoute(func(c *gin.Context) {
 		httperr.Abort(c, httperr.New(http.StatusNotFound, "no_route", "no such endpoint"))
 	})
@@ -42,7 +45,7 @@ func (s *Server) routes(api *editor.API) (*gin.Engine, error) {
 		e.HEAD(p, gin.WrapH(s.assets))
 	}
 	e.GET("/healthz", func(c *gin.Context) { c.JSON(http.StatusOK, gin.H{"status": "ok"}) })
-	e.GET("/readyz", s.ready)
+	e.GET("/readyz", s.serveReady)
 	allow, err := metricsAllow(s.cfg.MetricsAllow)
 	if err != nil {
 		return nil, err
@@ -51,9 +54,13 @@ func (s *Server) routes(api *editor.API) (*gin.Engine, error) {
 
 	v1 := e.Group("/api/v1", s.cors())
 	// Streams have no overall deadline; the hub bounds each write itself.
-	v1.GET("/ws", s.readerConnects(), s.hub.ServeWS)
-	v1.GET("/sse", s.readerConnects(), s.hub.ServeSSE)
-	rest := v1.Group("", s.limits(), s.authFailures(), s.apiRequests())
+	stream := func(path string, h gin.HandlerFunc) {
+		v1.GET(path, s.readerConnects(), h)
+		streams[v1.BasePath()+path] = true
+	}
+	stream("/ws", s.hub.ServeWS)
+	stream("/sse", s.hub.ServeSSE)
+	rest := v1.Group("", s.authFailures(), s.apiRequests())
 	api.Register(rest)
 	s.audit.Register(rest.Group("", s.cfg.Editors.RequireEditor()))
 	if s.push != nil {
@@ -71,10 +78,8 @@ func (s *Server) routes(api *editor.API) (*gin.Engine, error) {
 	return e, nil
 }
 
-func (s *Server) ready(c *gin.Context) {
-	ctx, cancel := context.WithTimeout(c.Request.Context(), 2*time.Second)
-	defer cancel()
-	if err := s.stream.Ready(ctx); err != nil {
+func (s *Server) serveReady(c *gin.Context) {
+	if err := s.ready.get(c.Request.Context()); err != nil {
 		_ = c.Error(err)
 		c.JSON(http.StatusServiceUnavailable, gin.H{"status": "unavailable", "reason": "nats"})
 		return
@@ -86,18 +91,57 @@ func (s *Server) ready(c *gin.Context) {
 	c.JSON(http.StatusOK, gin.H{"status": "ready", "seq": s.hist.Head(), "readers": s.hub.Readers()})
 }
 
-// limits bounds the body and the time of a non-streaming request.
-func (s *Server) limits() gin.HandlerFunc {
+// limits bounds the body and the time of every request but those to the
+// streaming routes (their patterns are the keys of streams; unknown paths
+// are bounded too): a body that is promised and never sent, or an answer
+// never read, holds the connection only until the deadline.
+//
+// The write deadline is not cleared here after the handler: net/http flushes
+// what is left of the answer after the handler returns, and that flush must
+// be bounded too. net/http clears the write deadline itself once the answer
+// is flushed (Go 1.26 server.go, after finishRequest), and sets a read
+// deadline of its own before reading the next request on the connection.
+func (s *Server) limits(streams map[string]bool) gin.HandlerFunc {
 	return func(c *gin.Context) {
+		if streams[c.FullPath()] {
+			c.Next()
+			return
+		}
 		c.Request.Body = http.MaxBytesReader(c.Writer, c.Request.Body, s.cfg.MaxBodyBytes)
 		rc := http.NewResponseController(c.Writer)
 		deadline := time.Now().Add(s.cfg.RequestTimeout)
 		_ = rc.SetReadDeadline(deadline)
 		_ = rc.SetWriteDeadline(deadline)
 		c.Next()
-		// net/http does not reset write deadlines between requests on a
-		// kept-alive connection: clear it for the next request.
-		_ = rc.SetWriteDeadline(time.Time{})
+	}
+}
+
+// bodyless are the methods whose requests take no body, but for the routes
+// given to noBodies.
+var bodyless = map[string]bool{http.MethodGet: true, http.MethodHead: true, http.MethodDelete: true, http.MethodOptions: true}
+
+var errBodyNotAllowed = httperr.New(http.StatusRequestEntityTooLarge, "body_not_allowed", "this request takes no body")
+
+// noBodies answers 413 body_not_allowed to a request that takes no body and
+// has one (a Content-Length above 0 or a chunked body), except on the routes
+// in takeBody ("METHOD /pattern"). The body is not read: the answer goes at
+// once and the connection is closed after it. net/http still looks for the
+// end of the body (up to 256 KiB) before closing, so that a client sending
+// it is not reset before it reads the answer: the read deadline bounds that,
+// on the streams too.
+func (s *Server) noBodies(takeBody map[string]bool) gin.HandlerFunc {
+	return func(c *gin.Context) {
+		r := c.Request
+		if r.ContentLength == 0 || !bodyless[r.Method] || takeBody[r.Method+" "+c.FullPath()] {
+			c.Next()
+			return
+		}
+		deadline := time.Now().Add(s.cfg.RequestTimeout)
+		rc := http.NewResponseController(c.Writer)
+		_ = rc.SetReadDeadline(deadline)
+		_ = rc.SetWriteDeadline(deadline)
+		c.Header("Connection", "close")
+		httperr.Abort(c, errBodyNotAllowed)
 	}
 }
 

@@ -7,6 +7,7 @@ import (
 	"log/slog"
 	"net"
 	"net/http"
+	"net/netip"
 	"path/filepath"
 	"strings"
 	"sync"
@@ -18,6 +19,7 @@ import (
 	"newsflash/internal/datadir"
 	"newsflash/internal/editor"
 	"newsflash/internal/history"
+	"newsflash/internal/limit"
 	"newsflash/internal/live"
 	"newsflash/internal/metrics"
 	"newsflash/internal/news"
@@ -57,8 +59,9 @@ type Config struct {
 	// filled in here. Its retention is Stream.AuditMaxAge.
 	Audit audit.Config
 	// TrustedProxies are the proxies (addresses or CIDRs) whose
-	// X-Forwarded-For and X-Real-IP headers name the client. Default none:
-	// the connection's own address is the client's.
+	// X-Forwarded-For and X-Real-IP headers name the client, and whose
+	// connections Limits.ConnectionsPerAddress does not count. Default
+	// none: the connection's own address is the client's.
 	TrustedProxies []string
 	// Limits bound what one client address may do. Live.MaxReaders
 	// defaults to the open files limit less 1024 (-1: no limit) and
@@ -90,7 +93,10 @@ type Server struct {
 	audit   *audit.Trail
 	assets  *web.Assets
 	abuse   *abuse
+	conns   *limit.Conns   // open connections per address; nil: no limit
+	proxies []netip.Prefix // trusted proxies, whose connections conns does not count
 	metrics *metrics.Metrics
+	ready   *readiness
 	engine  *gin.Engine
 	http    *http.Server
 	dataDir *datadir.Dir // locked until Shutdown
@@ -142,6 +148,13 @@ func New(ctx context.Context, cfg Config) (*Server, error) {
 	case cfg.Live.ReadersPerAddress < 0:
 		cfg.Live.ReadersPerAddress = 0
 	}
+	if c, r := cfg.Limits.ConnectionsPerAddress, cfg.Live.ReadersPerAddress; c > 0 && r > 0 && c <= r {
+		return nil, fmt.Errorf("connections per address (%d) must be above readers per address (%d): each reader holds a connection", c, r)
+	}
+	proxies, err := prefixes("trusted proxies", cfg.TrustedProxies)
+	if err != nil {
+		return nil, err
+	}
 	log := cfg.Logger
 	// Before anything in the directory is read or written: a second server
 	// on it would run a second JetStream on the same store.
@@ -167,7 +180,9 @@ func New(ctx context.Context, cfg Config) (*Server, error) {
 	if err != nil {
 		return nil, err
 	}
-	s := &Server{cfg: cfg, log: log, stream: st, dataDir: dir, caughtUp: make(chan struct{}), followDone: make(chan struct{})}
+	s := &Server{cfg: cfg, log: log, stream: st, dataDir: dir, caughtUp: make(chan struct{}), followDone: make(chan struct{}),
+		conns: limit.NewConns(cfg.Limits.ConnectionsPerAddress), proxies: proxies}
+	s.ready = newReadiness(st.Ready)
 	s.hist = history.New(history.Config{MaxEvents: int(cfg.Stream.MaxEvents), MaxAge: cfg.Stream.MaxAge})
 
 	s.metrics = metrics.New()
@@ -258,6 +273,15 @@ func (s *Server) newPush(ctx context.Context) (*push.Service, error) {
 	return svc, nil
 }
 
+// connRefused counts a connection closed over the per-address cap; it is
+// not logged above debug, since a flood would flood the log too.
+func (s *Server) connRefused(key string) {
+	s.metrics.Refused.WithLabelValues("too_many_connections").Inc()
+	if s.log.Enabled(context.Background(), slog.LevelDebug) {
+		s.log.Debug("connection over the per-address cap closed", "remote", key)
+	}
+}
+
 func boolGauge(b bool) float64 {
 	if b {
 		return 1
@@ -281,7 +305,12 @@ func (s *Server) CaughtUp() <-chan struct{} { return s.caughtUp }
 func (s *Server) Stream() *stream.Stream { return s.stream }
 
 // Serve answers HTTP on ln until Shutdown. It returns nil after a Shutdown.
+// Connections over Limits.ConnectionsPerAddress are closed as they are
+// accepted.
 func (s *Server) Serve(ln net.Listener) error {
+	if s.conns != nil {
+		ln = &connLimit{Listener: ln, conns: s.conns, exempt: s.proxies, refused: s.connRefused}
+	}
 	err := s.http.Serve(ln)
 	if errors.Is(err, http.ErrServerClosed) {
 		return nil
