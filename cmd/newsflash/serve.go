@@ -305,7 +305,7 @@ func serve(args []string, stdout, stderr io.Writer) int {
 	if cfg.Editors == nil && v.natsURL != "" {
 		log.Warn("no editors configured with an external NATS: this instance's bootstrap token works on this instance only; give every instance the same --editors")
 	}
-	log.Info("newsflash listening", "addr", ln.Addr().String(), "nats", natsMode(v), "data_dir", v.dataDir)
+	log.Info("newsflash listening", "addr", ln.Addr().String(), "nats", natsMode(v), "data_dir", v.dataDir, "version", readBuildInfo().String())
 	if v.debugAddr != "" {
 		dln, err := net.Listen("tcp", v.debugAddr)
 		if err != nil {
