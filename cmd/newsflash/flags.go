@@ -13,41 +13,42 @@ import (
 
 // flags is a flag.FlagSet whose every flag may also come from the
 // environment variable NEWSFLASH_<FLAG> (upper case, - as _). A flag given
-// on the command line wins over the variable.
+// on the command line wins over the variable. It remembers where each value
+// came from, so that a bad value is reported by the name it was given under
+// (see invalid).
 type flags struct {
-	fs *flag.FlagSet
-	// secret flags should come from their variable or a file: on the
-	// command line any user of the machine can read them (ps, /proc).
-	secret map[string]bool
-	// given are the flags set on the command line (not from a variable).
-	given map[string]bool
+	fs      *flag.FlagSet
+	given   map[string]bool   // set on the command line
+	env     map[string]string // set from the environment: the variable's text
+	secrets map[string]bool   // never shown in an error
 }
 
 func newFlags(name string) *flags {
 	fs := flag.NewFlagSet(name, flag.ContinueOnError)
-	return &flags{fs: fs, secret: map[string]bool{}, given: map[string]bool{}}
-}
-
-// markSecret names flags whose values are secrets.
-func (f *flags) markSecret(names ...string) {
-	for _, n := range names {
-		f.secret[n] = true
-	}
-}
-
-// secretsOnCommandLine lists the secret flags given on the command line.
-func (f *flags) secretsOnCommandLine() []string {
-	var out []string
-	f.fs.Visit(func(fl *flag.Flag) {
-		if f.secret[fl.Name] && f.given[fl.Name] {
-			out = append(out, fl.Name)
-		}
-	})
-	return out
+	return &flags{fs: fs, given: map[string]bool{}, env: map[string]string{}, secrets: map[string]bool{}}
 }
 
 func envName(flag string) string {
 	return "NEWSFLASH_" + strings.ToUpper(strings.ReplaceAll(flag, "-", "_"))
+}
+
+// secret marks flags whose values errors must not show (private keys).
+func (f *flags) secret(names ...string) {
+	for _, n := range names {
+		f.secrets[n] = true
+	}
+}
+
+// secretsOnCommandLine lists the secret flags given on the command line,
+// where any user of the machine can read them (ps, /proc).
+func (f *flags) secretsOnCommandLine() []string {
+	var out []string
+	f.fs.Visit(func(fl *flag.Flag) {
+		if f.secrets[fl.Name] && f.given[fl.Name] {
+			out = append(out, fl.Name)
+		}
+	})
+	return out
 }
 
 // parse reads args, then the environment for flags not given, and reports
@@ -66,12 +67,50 @@ func (f *flags) parse(args []string) error {
 			return
 		}
 		if v, ok := os.LookupEnv(envName(fl.Name)); ok {
+			f.env[fl.Name] = v
 			if e := f.fs.Set(fl.Name, v); e != nil {
-				err = fmt.Errorf("invalid %s=%q (--%s): %v", envName(fl.Name), v, fl.Name, e)
+				err = f.invalid(fl.Name, e.Error())
 			}
 		}
 	})
 	return err
+}
+
+// invalid is the error for a bad setting, named as the operator gave it:
+//
+//	invalid --reader-queue 5: must be 16 to 65536               (command line)
+//	invalid NEWSFLASH_READER_QUEUE=5 (--reader-queue): must be …  (environment)
+//	invalid --vapid-subject: …                                  (left unset)
+//
+// A variable's value is shown as written, a flag's as it was understood;
+// either is quoted when it is empty or has spaces or quotes, and a secret's
+// is never shown.
+func (f *flags) invalid(name, why string) error {
+	if raw, ok := f.env[name]; ok {
+		if f.secrets[name] {
+			return fmt.Errorf("invalid %s (--%s): %s", envName(name), name, why)
+		}
+		return fmt.Errorf("invalid %s=%s (--%s): %s", envName(name), shown(raw), name, why)
+	}
+	fl := f.fs.Lookup(name)
+	if fl == nil || !f.given[name] || f.secrets[name] {
+		return fmt.Errorf("invalid --%s: %s", name, why)
+	}
+	return fmt.Errorf("invalid --%s %s: %s", name, shown(fl.Value.String()), why)
+}
+
+// shown is a value as an error shows it: bare when it reads unambiguously,
+// else quoted (empty, spaces, quotes, control or non-ASCII characters).
+func shown(v string) string {
+	if v == "" {
+		return `""`
+	}
+	for _, r := range v {
+		if r <= ' ' || r >= 0x7f || r == '"' || r == '\\' || r == '\'' {
+			return strconv.Quote(v)
+		}
+	}
+	return v
 }
 
 // usage lists flags, variables and defaults.

@@ -2,6 +2,8 @@
 //
 //	newsflash serve            run the server (embedded NATS by default)
 //	newsflash token new NAME   make an editor token and its editors line
+//	newsflash tail             print a server's live feed
+//	newsflash version          print the build's version
 //
 // This package parses flags and environment into configuration and wires the
 // internal packages together; it holds no logic of its own.
@@ -28,6 +30,8 @@ Usage:
   newsflash serve [flags]        run the server (see newsflash serve --help)
   newsflash token new NAME       print a fresh editor token and the line to add to the editors file
   newsflash vapid new            print a fresh VAPID key pair for Web Push
+  newsflash tail [flags]         print the live feed of a server, one line per event (see newsflash tail --help)
+  newsflash version              print the version, commit and Go version of this binary
   newsflash bench [flags]        load a server on this machine and report figures (see newsflash bench --help)
 `
 
@@ -43,6 +47,10 @@ func run(args []string, stdout, stderr io.Writer) int {
 		return token(args[1:], stdout, stderr)
 	case "vapid":
 		return vapid(args[1:], stdout, stderr)
+	case "tail":
+		return tailCmd(args[1:], stdout, stderr)
+	case "version", "--version":
+		return version(args[1:], stdout, stderr)
 	case "bench":
 		return bench(args[1:], stdout, stderr)
 	case "help", "-h", "--help":

@@ -3,6 +3,7 @@ package main
 import (
 	"bytes"
 	"flag"
+	"io"
 	"os"
 	"path/filepath"
 	"regexp"
@@ -252,20 +253,20 @@ func TestServeInvalidConfig(t *testing.T) {
 		{"push ttl zero", []string{"--push-ttl-flash", "0s"}, nil, []string{"--push-ttl-flash"}},
 		{"push jobs zero", []string{"--push-jobs", "0"}, nil, []string{"--push-jobs 0"}},
 		{"push checkpoint negative", []string{"--push-checkpoint-interval", "-1s"}, nil, []string{"--push-checkpoint-interval -1s", "0 to 10s"}},
-		{"NEWSFLASH_PUSH_CHECKPOINT_INTERVAL too long", nil, map[string]string{"NEWSFLASH_PUSH_CHECKPOINT_INTERVAL": "1m"}, []string{"--push-checkpoint-interval 1m0s"}},
+		{"NEWSFLASH_PUSH_CHECKPOINT_INTERVAL too long", nil, map[string]string{"NEWSFLASH_PUSH_CHECKPOINT_INTERVAL": "1m"}, []string{"NEWSFLASH_PUSH_CHECKPOINT_INTERVAL=1m (--push-checkpoint-interval)"}},
 		{"NEWSFLASH_PUSH_CHECKPOINT_INTERVAL not a duration", nil, map[string]string{"NEWSFLASH_PUSH_CHECKPOINT_INTERVAL": "soon"}, []string{"NEWSFLASH_PUSH_CHECKPOINT_INTERVAL", "soon"}},
 		{"nats replicas 3 embedded", []string{"--nats-replicas", "3"}, map[string]string{"NEWSFLASH_NATS_URL": ""}, []string{"--nats-replicas 3", "single node"}},
 		{"nats replicas not a number", []string{"--nats-replicas", "three"}, nil, []string{"nats-replicas", `"three"`}},
-		{"NEWSFLASH_NATS_REPLICAS out of range", nil, map[string]string{"NEWSFLASH_NATS_REPLICAS": "9"}, []string{"--nats-replicas 9"}},
-		{"log format xml", []string{"--log-format", "xml"}, nil, []string{`--log-format "xml"`, "text or json"}},
-		{"log level loud", []string{"--log-level", "loud"}, nil, []string{`--log-level "loud"`}},
-		{"NEWSFLASH_LOG_FORMAT", nil, map[string]string{"NEWSFLASH_LOG_FORMAT": "yaml"}, []string{`--log-format "yaml"`}},
+		{"NEWSFLASH_NATS_REPLICAS out of range", nil, map[string]string{"NEWSFLASH_NATS_REPLICAS": "9"}, []string{"NEWSFLASH_NATS_REPLICAS=9 (--nats-replicas)"}},
+		{"log format xml", []string{"--log-format", "xml"}, nil, []string{"--log-format xml", "text or json"}},
+		{"log level loud", []string{"--log-level", "loud"}, nil, []string{"--log-level loud"}},
+		{"NEWSFLASH_LOG_FORMAT", nil, map[string]string{"NEWSFLASH_LOG_FORMAT": "yaml"}, []string{"NEWSFLASH_LOG_FORMAT=yaml (--log-format)"}},
 		{"NEWSFLASH_READER_QUEUE not a number", nil, map[string]string{"NEWSFLASH_READER_QUEUE": "abc"},
-			[]string{`NEWSFLASH_READER_QUEUE="abc"`, "--reader-queue"}},
-		{"NEWSFLASH_READER_QUEUE too small", nil, map[string]string{"NEWSFLASH_READER_QUEUE": "8"}, []string{"--reader-queue 8", "16 to 65536"}},
+			[]string{"NEWSFLASH_READER_QUEUE=abc (--reader-queue)"}},
+		{"NEWSFLASH_READER_QUEUE too small", nil, map[string]string{"NEWSFLASH_READER_QUEUE": "8"}, []string{"NEWSFLASH_READER_QUEUE=8 (--reader-queue)", "16 to 65536"}},
 		{"reader queue too large", []string{"--reader-queue", "65537"}, nil, []string{"--reader-queue 65537"}},
 		{"ws writers negative", []string{"--ws-writers", "-1"}, nil, []string{"--ws-writers -1", "0 (automatic) to 1024"}},
-		{"NEWSFLASH_WS_WRITERS too many", nil, map[string]string{"NEWSFLASH_WS_WRITERS": "1025"}, []string{"--ws-writers 1025"}},
+		{"NEWSFLASH_WS_WRITERS too many", nil, map[string]string{"NEWSFLASH_WS_WRITERS": "1025"}, []string{"NEWSFLASH_WS_WRITERS=1025 (--ws-writers)"}},
 		{"a flag wins over its variable", []string{"--reader-queue", "64", "--nats-replicas", "9"},
 			map[string]string{"NEWSFLASH_READER_QUEUE": "abc"}, []string{"--nats-replicas 9"}},
 		{"NEWSFLASH_NATS_MAX_MEMORY", nil, map[string]string{"NEWSFLASH_NATS_MAX_MEMORY": "lots"},
@@ -279,22 +280,22 @@ func TestServeInvalidConfig(t *testing.T) {
 		{"history max events 0", []string{"--history-max-events", "0"}, nil, []string{"--history-max-events 0"}},
 		{"history max age 1m", []string{"--history-max-age", "1m"}, nil, []string{"--history-max-age 1m0s", "at least 5m"}},
 		{"audit max age 30m", []string{"--audit-max-age", "30m"}, nil, []string{"--audit-max-age 30m0s", "at least 1h"}},
-		{"NEWSFLASH_AUDIT_MAX_AGE in days", nil, map[string]string{"NEWSFLASH_AUDIT_MAX_AGE": "90d"}, []string{`NEWSFLASH_AUDIT_MAX_AGE="90d"`, "--audit-max-age"}},
-		{"addr nonsense", []string{"--addr", "nonsense"}, nil, []string{`--addr "nonsense"`, "host:port"}},
+		{"NEWSFLASH_AUDIT_MAX_AGE in days", nil, map[string]string{"NEWSFLASH_AUDIT_MAX_AGE": "90d"}, []string{"NEWSFLASH_AUDIT_MAX_AGE=90d (--audit-max-age)"}},
+		{"addr nonsense", []string{"--addr", "nonsense"}, nil, []string{"--addr nonsense", "host:port"}},
 		{"max readers -2", []string{"--max-readers", "-2"}, nil, []string{"--max-readers -2", "-1 for no limit"}},
 		{"readers per address 0", []string{"--readers-per-address", "0"}, nil, []string{"--readers-per-address 0"}},
 		{"connections per address 0", []string{"--connections-per-address", "0"}, nil, []string{"--connections-per-address 0"}},
 		{"connections per address at the readers'", []string{"--connections-per-address", "200"}, nil,
 			[]string{"--connections-per-address 200", "above --readers-per-address 200"}},
 		{"NEWSFLASH_CONNECTIONS_PER_ADDRESS below the readers'", nil, map[string]string{"NEWSFLASH_CONNECTIONS_PER_ADDRESS": "50", "NEWSFLASH_READERS_PER_ADDRESS": "100"},
-			[]string{"--connections-per-address 50", "above --readers-per-address 100"}},
+			[]string{"NEWSFLASH_CONNECTIONS_PER_ADDRESS=50 (--connections-per-address)", "above --readers-per-address 100"}},
 		{"reader connects -5", []string{"--reader-connects-per-second", "-5"}, nil, []string{"--reader-connects-per-second -5"}},
-		{"api requests 0", nil, map[string]string{"NEWSFLASH_API_REQUESTS_PER_SECOND": "0"}, []string{"--api-requests-per-second 0"}},
+		{"api requests 0", nil, map[string]string{"NEWSFLASH_API_REQUESTS_PER_SECOND": "0"}, []string{"NEWSFLASH_API_REQUESTS_PER_SECOND=0 (--api-requests-per-second)"}},
 		{"auth failures -3", []string{"--auth-failures-per-minute", "-3"}, nil, []string{"--auth-failures-per-minute -3"}},
-		{"metrics allow nonsense", []string{"--metrics-allow", "prometheus"}, nil, []string{`--metrics-allow "prometheus"`}},
-		{"trusted proxies nonsense", []string{"--trusted-proxies", "10.0.0.0/8,proxy.local"}, nil, []string{`--trusted-proxies "proxy.local"`}},
-		{"debug addr nonsense", []string{"--debug-addr", "6060"}, nil, []string{`--debug-addr "6060"`, "host:port"}},
-		{"NEWSFLASH_ADDR nonsense", nil, map[string]string{"NEWSFLASH_ADDR": "nonsense"}, []string{`--addr "nonsense"`}},
+		{"metrics allow nonsense", []string{"--metrics-allow", "prometheus"}, nil, []string{`--metrics-allow prometheus: "prometheus" is not`}},
+		{"trusted proxies nonsense", []string{"--trusted-proxies", "10.0.0.0/8,proxy.local"}, nil, []string{`--trusted-proxies 10.0.0.0/8,proxy.local: "proxy.local" is not`}},
+		{"debug addr nonsense", []string{"--debug-addr", "6060"}, nil, []string{"--debug-addr 6060", "host:port"}},
+		{"NEWSFLASH_ADDR nonsense", nil, map[string]string{"NEWSFLASH_ADDR": "nonsense"}, []string{"NEWSFLASH_ADDR=nonsense (--addr)"}},
 		{"taxonomy missing", []string{"--taxonomy", missing}, nil, []string{"--taxonomy", "missing.json"}},
 		{"taxonomy invalid", []string{"--taxonomy", badTaxonomy}, nil, []string{"--taxonomy", "regions: at least one entry"}},
 		{"editors and editor hashes", []string{"--editors", goodEditors, "--editor-hashes", goodLine}, nil,
@@ -343,5 +344,95 @@ func TestServeInvalidConfig(t *testing.T) {
 				t.Error("a failed start created the data directory")
 			}
 		})
+	}
+}
+
+// TestInvalidNamesItsSource: a bad value is reported under the name it was
+// given by: the flag when it came from the command line, the variable (with
+// its text as written) and the flag when it came from the environment.
+func TestInvalidNamesItsSource(t *testing.T) {
+	tests := []struct {
+		flag, value string
+		shownAsFlag string // the value as the command-line message shows it
+		why         string
+	}{
+		{"reader-queue", "5", "5", "must be 16 to 65536"},
+		{"ws-writers", "2000", "2000", "must be 0 (automatic) to 1024"},
+		{"nats-replicas", "7", "7", "must be 0 (automatic) or 1 to 5"},
+		{"history-max-events", "0", "0", "must be at least 1"},
+		{"history-max-age", "1m", "1m0s", "must be at least 5m"},
+		{"push-checkpoint-interval", "11s", "11s", "must be 0 to 10s"},
+		{"push-ttl-urgent", "700h", "700h0m0s", "must be 1s to 672h"},
+		{"write-timeout", "0s", "0s", "must be positive"},
+		{"readers-per-address", "0", "0", "must be at least 1, or -1 for no limit"},
+		{"push-jobs", "10001", "10001", "must be 1 to 10000"},
+		{"log-format", "xml", "xml", "want text or json"},
+		{"log-level", "very loud", `"very loud"`, "want debug, info, warn or error"},
+		{"addr", "nonsense", "nonsense", "want host:port, such as :8080"},
+		{"trusted-proxies", "10.0.0.0/8,proxy", "10.0.0.0/8,proxy", `"proxy" is not an address or CIDR (such as 10.0.0.0/8)`},
+		{"vapid-subject", "mailto:root@localhost", "mailto:root@localhost", "localhost"},
+	}
+	for _, tt := range tests {
+		env := envName(tt.flag)
+		for _, source := range []string{"flag", "env"} {
+			t.Run(tt.flag+"/"+source, func(t *testing.T) {
+				clearEnv(t)
+				var args []string
+				want := "invalid --" + tt.flag + " " + tt.shownAsFlag + ": "
+				if source == "flag" {
+					args = []string{"--" + tt.flag, tt.value}
+				} else {
+					t.Setenv(env, tt.value)
+					want = "invalid " + env + "=" + shown(tt.value) + " (--" + tt.flag + "): "
+				}
+				f, v := serveFlagSet()
+				f.fs.SetOutput(io.Discard)
+				if err := f.parse(args); err != nil {
+					t.Fatalf("parse: %v", err)
+				}
+				_, _, err := v.config(io.Discard)
+				if err == nil {
+					t.Fatal("config accepted it")
+				}
+				if !strings.HasPrefix(err.Error(), want) || !strings.Contains(err.Error(), tt.why) {
+					t.Errorf("error %q, want %q followed by %q", err, want, tt.why)
+				}
+			})
+		}
+	}
+}
+
+// TestInvalidForms: parse errors from the environment, settings left unset,
+// quoting, and secrets, which are never shown.
+func TestInvalidForms(t *testing.T) {
+	clearEnv(t)
+	t.Setenv("NEWSFLASH_READER_QUEUE", "lots")
+	f, _ := serveFlagSet()
+	f.fs.SetOutput(io.Discard)
+	if err := f.parse(nil); err == nil || err.Error() != "invalid NEWSFLASH_READER_QUEUE=lots (--reader-queue): parse error" {
+		t.Errorf("parse error from the environment: %v", err)
+	}
+
+	clearEnv(t)
+	t.Setenv("NEWSFLASH_VAPID_PRIVATE_KEY", "very-secret-key")
+	t.Setenv("NEWSFLASH_DATA_DIR", "")
+	f, _ = serveFlagSet()
+	if err := f.parse([]string{"--vapid-public-key", "pub key", "--taxonomy", `say "x"`}); err != nil {
+		t.Fatal(err)
+	}
+	for _, tc := range []struct{ flag, want string }{
+		{"vapid-private-key", "invalid NEWSFLASH_VAPID_PRIVATE_KEY (--vapid-private-key): why"},
+		{"vapid-public-key", `invalid --vapid-public-key "pub key": why`},
+		{"taxonomy", `invalid --taxonomy "say \"x\"": why`},
+		{"data-dir", `invalid NEWSFLASH_DATA_DIR="" (--data-dir): why`},
+		{"vapid-subject", "invalid --vapid-subject: why"}, // left unset
+	} {
+		if got := f.invalid(tc.flag, "why").Error(); got != tc.want {
+			t.Errorf("invalid(%s) = %q, want %q", tc.flag, got, tc.want)
+		}
+	}
+	f.secret("vapid-public-key")
+	if got := f.invalid("vapid-public-key", "why").Error(); strings.Contains(got, "pub key") {
+		t.Errorf("a secret flag's value was shown: %q", got)
 	}
 }

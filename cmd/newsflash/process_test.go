@@ -10,6 +10,7 @@ import (
 	"os/exec"
 	"path/filepath"
 	"regexp"
+	"runtime"
 	"strings"
 	"syscall"
 	"testing"
@@ -31,6 +32,7 @@ func TestServeProcess(t *testing.T) {
 	if out, err := exec.Command("go", "build", "-o", bin, ".").CombinedOutput(); err != nil {
 		t.Fatalf("build: %v\n%s", err, out)
 	}
+	checkBinaryVersion(t, bin)
 	ctx, cancel := context.WithTimeout(context.Background(), time.Minute)
 	defer cancel()
 	cmd := exec.CommandContext(ctx, bin, "serve", "--addr", "127.0.0.1:0", "--log-format", "json")
@@ -50,9 +52,12 @@ func TestServeProcess(t *testing.T) {
 	var lines []string
 	for addr == "" && logs.Scan() {
 		lines = append(lines, logs.Text())
-		var l struct{ Msg, Addr string }
+		var l struct{ Msg, Addr, Version string }
 		if json.Unmarshal(logs.Bytes(), &l) == nil && l.Msg == "newsflash listening" {
 			addr = l.Addr
+			if !strings.HasSuffix(l.Version, " "+runtime.Version()) {
+				t.Errorf("listening line version %q, want the build's, ending with %s", l.Version, runtime.Version())
+			}
 		}
 	}
 	if addr == "" {

@@ -52,11 +52,13 @@ type serveFlags struct {
 	pushTTLFlash, pushTTLUrgent, pushTTLBreaking                time.Duration
 	pushJobs, pushPerHost, pushSubscribePerHour                 int
 	pushCheckpoint                                              time.Duration
+
+	fl *flags // where each value came from, to name a bad one
 }
 
 func serveFlagSet() (*flags, *serveFlags) {
 	f := newFlags("serve")
-	v := &serveFlags{natsMaxStore: 8 << 30, natsMaxMemory: 256 << 20}
+	v := &serveFlags{natsMaxStore: 8 << 30, natsMaxMemory: 256 << 20, fl: f}
 	fs := f.fs
 	fs.StringVar(&v.addr, "addr", ":8080", "HTTP listen address")
 	fs.StringVar(&v.debugAddr, "debug-addr", "", "serve Go runtime profiles (/debug/pprof/) at host:port, such as 127.0.0.1:6060; keep it private (default: off)")
@@ -106,108 +108,120 @@ func serveFlagSet() (*flags, *serveFlags) {
 	fs.IntVar(&v.pushSubscribePerHour, "push-subscribe-per-hour", 30, "new push subscriptions one client address may create per hour")
 	fs.StringVar(&v.logFormat, "log-format", "text", "log format: text or json")
 	fs.StringVar(&v.logLevel, "log-level", "info", "log level: debug, info, warn or error")
-	f.markSecret("nats-password", "vapid-private-key")
+	f.secret("nats-password", "vapid-private-key")
 	return f, v
 }
 
 // config turns flags into the server's configuration, reporting the first
-// bad setting by name.
+// bad setting by name (see flags.invalid).
 func (v *serveFlags) config(stderr io.Writer) (server.Config, *slog.Logger, error) {
 	var cfg server.Config
-	log, err := newLogger(stderr, v.logFormat, v.logLevel)
-	if err != nil {
-		return cfg, nil, err
+	bad := func(name, why string, args ...any) (server.Config, *slog.Logger, error) {
+		return cfg, nil, v.fl.invalid(name, fmt.Sprintf(why, args...))
 	}
+	var level slog.Level
+	if err := level.UnmarshalText([]byte(v.logLevel)); err != nil {
+		return bad("log-level", "want debug, info, warn or error")
+	}
+	if v.logFormat != "text" && v.logFormat != "json" {
+		return bad("log-format", "want text or json")
+	}
+	log := newLogger(stderr, v.logFormat, level)
 	if v.natsReplicas < 0 || v.natsReplicas > 5 {
-		return cfg, nil, fmt.Errorf("invalid --nats-replicas %d: must be 0 (automatic) or 1 to 5", v.natsReplicas)
+		return bad("nats-replicas", "must be 0 (automatic) or 1 to 5")
 	}
 	if v.natsURL == "" && v.natsReplicas > 1 {
-		return cfg, nil, fmt.Errorf("invalid --nats-replicas %d: the embedded NATS is a single node; use 1, or a cluster with --nats-url", v.natsReplicas)
+		return bad("nats-replicas", "the embedded NATS is a single node; use 1, or a cluster with --nats-url")
 	}
 	if v.natsURL == "" && v.natsCreds != "" {
-		return cfg, nil, fmt.Errorf("invalid --nats-creds: it needs --nats-url")
+		return bad("nats-creds", "it needs --nats-url")
 	}
 	if (v.natsUser == "") != (v.natsPassword == "") {
-		return cfg, nil, fmt.Errorf("invalid --nats-user/--nats-password: give both or neither")
+		if v.natsUser == "" {
+			return bad("nats-user", "--nats-password is given without it: give both or neither")
+		}
+		return bad("nats-password", "--nats-user is given without it: give both or neither")
 	}
 	if v.natsCreds != "" && v.natsUser != "" {
-		return cfg, nil, fmt.Errorf("invalid --nats-creds: give either --nats-creds or --nats-user and --nats-password, not both")
+		return bad("nats-creds", "give either --nats-creds or --nats-user and --nats-password, not both")
 	}
 	if v.natsURL != "" && v.natsListen != "" {
-		return cfg, nil, fmt.Errorf("invalid --nats-listen: it opens the embedded server's port, and --nats-url embeds nothing")
+		return bad("nats-listen", "it opens the embedded server's port, and --nats-url embeds nothing")
 	}
 	if v.historyMaxEvents < 1 {
-		return cfg, nil, fmt.Errorf("invalid --history-max-events %d: must be at least 1", v.historyMaxEvents)
+		return bad("history-max-events", "must be at least 1")
 	}
 	if v.historyMaxAge < 5*time.Minute {
-		return cfg, nil, fmt.Errorf("invalid --history-max-age %s: must be at least 5m", v.historyMaxAge)
+		return bad("history-max-age", "must be at least 5m")
 	}
 	if v.auditMaxAge < time.Hour {
-		return cfg, nil, fmt.Errorf("invalid --audit-max-age %s: must be at least 1h", v.auditMaxAge)
+		return bad("audit-max-age", "must be at least 1h")
 	}
 	if v.readerQueue < 16 || v.readerQueue > 65536 {
-		return cfg, nil, fmt.Errorf("invalid --reader-queue %d: must be 16 to 65536", v.readerQueue)
+		return bad("reader-queue", "must be 16 to 65536")
 	}
 	if v.wsWriters < 0 || v.wsWriters > 1024 {
-		return cfg, nil, fmt.Errorf("invalid --ws-writers %d: must be 0 (automatic) to 1024", v.wsWriters)
+		return bad("ws-writers", "must be 0 (automatic) to 1024")
 	}
 	for name, d := range map[string]time.Duration{"shutdown-timeout": v.shutdownTimeout, "start-timeout": v.startTimeout,
-		"ws-ping-interval": v.pingInterval, "write-timeout": v.writeTimeout, "sse-heartbeat": v.sseHeartbeat,
-		"push-ttl-flash": v.pushTTLFlash, "push-ttl-urgent": v.pushTTLUrgent, "push-ttl-breaking": v.pushTTLBreaking} {
-		if err := positiveDuration(name, d); err != nil {
-			return cfg, nil, err
+		"ws-ping-interval": v.pingInterval, "write-timeout": v.writeTimeout, "sse-heartbeat": v.sseHeartbeat} {
+		if d <= 0 {
+			return bad(name, "must be positive")
 		}
 	}
 	for name, n := range map[string]int{"max-readers": v.maxReaders, "readers-per-address": v.readersPerAddress,
 		"connections-per-address": v.connectionsPerAddress, "reader-connects-per-second": v.readerConnects, "api-requests-per-second": v.apiRequests, "auth-failures-per-minute": v.authFails} {
 		if n < -1 || (n == 0 && name != "max-readers") {
-			return cfg, nil, fmt.Errorf("invalid --%s %d: must be at least 1, or -1 for no limit", name, n)
+			return bad(name, "must be at least 1, or -1 for no limit")
 		}
 	}
 	if c, r := v.connectionsPerAddress, v.readersPerAddress; c > 0 && r > 0 && c <= r {
-		return cfg, nil, fmt.Errorf("invalid --connections-per-address %d: must be above --readers-per-address %d (each reader holds a connection), or -1 for no limit", c, r)
+		return bad("connections-per-address", "must be above --readers-per-address %d (each reader holds a connection), or -1 for no limit", r)
 	}
 	for name, list := range map[string]listFlag{"trusted-proxies": v.trustedProxies, "metrics-allow": v.metricsAllow} {
 		for _, p := range list {
 			if _, err := netip.ParsePrefix(p); err != nil {
 				if _, err := netip.ParseAddr(p); err != nil {
-					return cfg, nil, fmt.Errorf("invalid --%s %q: want addresses or CIDRs, such as 10.0.0.0/8", name, p)
+					return bad(name, "%q is not an address or CIDR (such as 10.0.0.0/8)", p)
 				}
 			}
 		}
 	}
 	for name, n := range map[string]int{"push-jobs": v.pushJobs, "push-per-host": v.pushPerHost, "push-subscribe-per-hour": v.pushSubscribePerHour} {
 		if n < 1 || n > 10000 {
-			return cfg, nil, fmt.Errorf("invalid --%s %d: must be 1 to 10000", name, n)
+			return bad(name, "must be 1 to 10000")
 		}
 	}
 	if v.pushCheckpoint < 0 || v.pushCheckpoint > 10*time.Second {
-		return cfg, nil, fmt.Errorf("invalid --push-checkpoint-interval %s: must be 0 to 10s", v.pushCheckpoint)
+		return bad("push-checkpoint-interval", "must be 0 to 10s")
 	}
 	for name, d := range map[string]time.Duration{"push-ttl-flash": v.pushTTLFlash, "push-ttl-urgent": v.pushTTLUrgent, "push-ttl-breaking": v.pushTTLBreaking} {
 		if d < time.Second || d > 28*24*time.Hour {
-			return cfg, nil, fmt.Errorf("invalid --%s %s: must be 1s to 672h", name, d)
+			return bad(name, "must be 1s to 672h")
 		}
 	}
 	if v.vapidSubject != "" {
 		cfg.VAPID = push.IdentityConfig{PublicKey: v.vapidPublicKey, PrivateKey: v.vapidPrivateKey, KeyFile: v.vapidKeyFile, DataDir: v.dataDir, Subject: v.vapidSubject}
 		if err := push.CheckSubject(v.vapidSubject); err != nil {
-			return cfg, nil, fmt.Errorf("invalid --vapid-subject: %v", err)
+			return bad("vapid-subject", "%v", err)
 		}
 		if v.vapidPublicKey != "" || v.vapidPrivateKey != "" {
 			if err := push.CheckKeys(v.vapidPublicKey, v.vapidPrivateKey); err != nil {
-				return cfg, nil, fmt.Errorf("invalid --vapid-public-key/--vapid-private-key: %v", err)
+				return bad("vapid-public-key", "with --vapid-private-key: %v", err)
 			}
 		}
 	} else if v.vapidPublicKey != "" || v.vapidPrivateKey != "" || v.vapidKeyFile != "" {
-		return cfg, nil, fmt.Errorf("invalid --vapid-subject: VAPID keys are given but no subject; Web Push needs a mailto: or https: contact")
+		return bad("vapid-subject", "VAPID keys are given but no subject; Web Push needs a mailto: or https: contact")
 	}
 	if len(v.pushAllowedHosts) > 0 {
 		cfg.PushPolicy.AllowedHosts = v.pushAllowedHosts
+		if _, err := pushpolicy.New(cfg.PushPolicy); err != nil {
+			return bad("push-allowed-hosts", "%v", err)
+		}
 	}
 	cfg.PushPolicy.InsecureTestEndpoints = v.pushInsecureEndpoints
 	if _, err := pushpolicy.New(cfg.PushPolicy); err != nil {
-		return cfg, nil, fmt.Errorf("invalid --push-allowed-hosts or --push-insecure-test-endpoints: %v", err)
+		return bad("push-insecure-test-endpoints", "%v", err)
 	}
 	cfg.Push = push.Config{
 		TTL:  map[string]time.Duration{news.PriorityFlash: v.pushTTLFlash, news.PriorityUrgent: v.pushTTLUrgent, news.PriorityBreaking: v.pushTTLBreaking},
@@ -218,36 +232,37 @@ func (v *serveFlags) config(stderr io.Writer) (server.Config, *slog.Logger, erro
 		cfg.Push.CheckpointInterval = -1 // after every change
 	}
 	if _, _, err := net.SplitHostPort(v.addr); err != nil {
-		return cfg, nil, fmt.Errorf("invalid --addr %q: want host:port, such as :8080", v.addr)
+		return bad("addr", "want host:port, such as :8080")
 	}
 	if v.debugAddr != "" {
 		if _, _, err := net.SplitHostPort(v.debugAddr); err != nil {
-			return cfg, nil, fmt.Errorf("invalid --debug-addr %q: want host:port, such as 127.0.0.1:6060", v.debugAddr)
+			return bad("debug-addr", "want host:port, such as 127.0.0.1:6060")
 		}
 	}
 	if v.taxonomy != "" {
 		data, err := os.ReadFile(v.taxonomy)
 		if err != nil {
-			return cfg, nil, fmt.Errorf("invalid --taxonomy: %v", err)
+			return bad("taxonomy", "%v", err)
 		}
 		if cfg.Taxonomy, err = news.ParseTaxonomy(data); err != nil {
-			return cfg, nil, fmt.Errorf("invalid --taxonomy %s: %v", v.taxonomy, err)
+			return bad("taxonomy", "%v", err)
 		}
 	}
+	var err error
 	switch {
 	case v.editorsFile != "" && v.editorHashes != "":
-		return cfg, nil, fmt.Errorf("invalid --editor-hashes: give either --editors or --editor-hashes, not both")
+		return bad("editor-hashes", "give either --editors or --editor-hashes, not both")
 	case v.editorsFile != "":
 		data, err := os.ReadFile(v.editorsFile)
 		if err != nil {
-			return cfg, nil, fmt.Errorf("invalid --editors: %v", err)
+			return bad("editors", "%v", err)
 		}
 		if cfg.Editors, err = editor.ParseEditors(string(data)); err != nil {
-			return cfg, nil, fmt.Errorf("invalid --editors %s: %v", v.editorsFile, err)
+			return bad("editors", "%v", err)
 		}
 	case v.editorHashes != "":
 		if cfg.Editors, err = editor.ParseEditors(v.editorHashes); err != nil {
-			return cfg, nil, fmt.Errorf("invalid --editor-hashes: %v", err)
+			return bad("editor-hashes", "%v", err)
 		}
 	}
 	cfg.DataDir = v.dataDir
@@ -269,19 +284,13 @@ func (v *serveFlags) config(stderr io.Writer) (server.Config, *slog.Logger, erro
 	return cfg, log, nil
 }
 
-func newLogger(w io.Writer, format, level string) (*slog.Logger, error) {
-	var lv slog.Level
-	if err := lv.UnmarshalText([]byte(level)); err != nil {
-		return nil, fmt.Errorf("invalid --log-level %q: want debug, info, warn or error", level)
+// newLogger logs in format, "text" or "json" (config checked it), at level.
+func newLogger(w io.Writer, format string, level slog.Level) *slog.Logger {
+	opts := &slog.HandlerOptions{Level: level}
+	if format == "json" {
+		return slog.New(slog.NewJSONHandler(w, opts))
 	}
-	opts := &slog.HandlerOptions{Level: lv}
-	switch format {
-	case "text":
-		return slog.New(slog.NewTextHandler(w, opts)), nil
-	case "json":
-		return slog.New(slog.NewJSONHandler(w, opts)), nil
-	}
-	return nil, fmt.Errorf("invalid --log-format %q: want text or json", format)
+	return slog.New(slog.NewTextHandler(w, opts))
 }
 
 func serve(args []string, stdout, stderr io.Writer) int {
@@ -318,7 +327,7 @@ func serve(args []string, stdout, stderr io.Writer) int {
 	if cfg.Editors == nil && v.natsURL != "" {
 		log.Warn("no editors configured with an external NATS: this instance's bootstrap token works on this instance only; give every instance the same --editors")
 	}
-	log.Info("newsflash listening", "addr", ln.Addr().String(), "nats", natsMode(v, srv), "data_dir", v.dataDir)
+	log.Info("newsflash listening", "addr", ln.Addr().String(), "nats", natsMode(v, srv), "data_dir", v.dataDir, "version", readBuildInfo().String())
 	if v.debugAddr != "" {
 		dln, err := net.Listen("tcp", v.debugAddr)
 		if err != nil {

@@ -32,9 +32,14 @@ type Entry struct {
 	memo   map[int][]byte
 }
 
-// Memo returns the value built for key, building it once. Encoders use it to
-// encode an event once for every reader. build runs without the lock held,
-// so it may call Memo itself; if two callers race, the first result stays.
+// Memo returns the value stored for key, storing build's result when there
+// is none yet. Encoders use it to encode an event once for every reader.
+//
+// build runs without the lock held, so it may call Memo itself (for another
+// key). The price is that callers racing on a key that has no value yet may
+// each run build; the first result stored stays, and every caller, racing or
+// later, gets that same slice. So build must be a pure function of the
+// entry: it may run more than once, and only one result is kept.
 func (e *Entry) Memo(key int, build func() []byte) []byte {
 	e.memoMu.Lock()
 	b, ok := e.memo[key]

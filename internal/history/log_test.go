@@ -5,7 +5,6 @@ import (
 	"errors"
 	"fmt"
 	"slices"
-	"sync"
 	"testing"
 	"testing/synctest"
 	"time"
@@ -588,40 +587,70 @@ func TestWaitForDeadline(t *testing.T) {
 	})
 }
 
+// TestMemo: calls one after another build once per key and get the stored
+// value; Memo may be called from inside build; entries do not share memos.
 func TestMemo(t *testing.T) {
 	l := history.New(history.Config{})
 	e := l.Append(newItem(1, "a"))
-	var mu sync.Mutex
 	builds := map[int]int{}
 	build := func(key int) func() []byte {
 		return func() []byte {
-			mu.Lock()
 			builds[key]++
-			mu.Unlock()
 			return []byte(fmt.Sprintf("frame %d of %s", key, e.Event.Item.ID))
 		}
 	}
-	var wg sync.WaitGroup
-	results := make([][]byte, 64)
-	for i := range results {
-		wg.Go(func() { results[i] = e.Memo(i%2, build(i%2)) })
-	}
-	wg.Wait()
-	for i, b := range results {
-		if want := fmt.Sprintf("frame %d of a", i%2); string(b) != want {
-			t.Errorf("result %d = %q, want %q", i, b, want)
+	first := e.Memo(0, build(0))
+	for range 3 {
+		if b := e.Memo(0, build(0)); &b[0] != &first[0] {
+			t.Errorf("Memo(0) = %q, not the stored slice", b)
 		}
 	}
-	if builds[0] != 1 || builds[1] != 1 {
-		t.Errorf("builds = %v, want one per key", builds)
+	if string(first) != "frame 0 of a" || builds[0] != 1 {
+		t.Errorf("Memo(0) = %q after %d builds, want %q after one", first, builds[0], "frame 0 of a")
 	}
-	// Later calls return the first value without building.
-	if b := e.Memo(0, func() []byte { t.Error("built again"); return nil }); string(b) != "frame 0 of a" {
-		t.Errorf("Memo(0) = %q", b)
+	// build may call Memo for another key: the nested value is stored too.
+	outer := e.Memo(1, func() []byte {
+		inner := e.Memo(2, build(2))
+		return append([]byte("around "), inner...)
+	})
+	if string(outer) != "around frame 2 of a" {
+		t.Errorf("Memo(1) = %q", outer)
+	}
+	if b := e.Memo(2, func() []byte { t.Error("key 2 built again"); return nil }); string(b) != "frame 2 of a" {
+		t.Errorf("Memo(2) = %q", b)
 	}
 	// Entries do not share memos.
 	e2 := l.Append(newItem(2, "b"))
 	if b := e2.Memo(0, func() []byte { return []byte("b frame") }); string(b) != "b frame" {
 		t.Errorf("second entry Memo(0) = %q, want its own value", b)
+	}
+}
+
+// TestMemoRace: two callers that both find no value build both (the
+// contract allows it), and both get the value stored first. The race is
+// forced, not hoped for: each build waits until the other has started.
+func TestMemoRace(t *testing.T) {
+	l := history.New(history.Config{})
+	e := l.Append(newItem(1, "a"))
+	startedA, startedB := make(chan struct{}), make(chan struct{})
+	releaseA, releaseB := make(chan struct{}), make(chan struct{})
+	gotA, gotB := make(chan []byte, 1), make(chan []byte, 1)
+	go func() {
+		gotA <- e.Memo(0, func() []byte { close(startedA); <-releaseA; return []byte("from A") })
+	}()
+	go func() {
+		gotB <- e.Memo(0, func() []byte { close(startedB); <-releaseB; return []byte("from B") })
+	}()
+	<-startedA
+	<-startedB // both builds are running: neither found a value
+	close(releaseA)
+	a := <-gotA // A stored its value first
+	close(releaseB)
+	b := <-gotB
+	if string(a) != "from A" || string(b) != "from A" || &a[0] != &b[0] {
+		t.Errorf("A got %q, B got %q; want both the first stored value, %q", a, b, "from A")
+	}
+	if c := e.Memo(0, func() []byte { t.Error("built after a value was stored"); return nil }); string(c) != "from A" {
+		t.Errorf("later Memo(0) = %q, want %q", c, "from A")
 	}
 }
