@@ -13,7 +13,7 @@ import (
 // startEmbedded runs an in-process nats-server with JetStream that fsyncs
 // every write before acknowledging it. It opens no TCP port unless listen
 // ("host:port") is given.
-func startEmbedded(cfg Config, log *slog.Logger) (*server.Server, error) {
+func startEmbedded(cfg Options, log *slog.Logger) (*server.Server, error) {
 	opts := &server.Options{
 		ServerName:         "newsflash",
 		JetStream:          true,
