@@ -58,7 +58,7 @@ type serveFlags struct {
 
 func serveFlagSet() (*flags, *serveFlags) {
 	f := newFlags("serve")
-	v := &serveFlags{natsMaxStore: 8 << 30, natsMaxMemory: 256 << 20, fl: f}
+	v := &serveFlags{natsMaxStore: stream.DefaultMaxStore, natsMaxMemory: stream.DefaultMaxMemory, fl: f}
 	fs := f.fs
 	fs.StringVar(&v.addr, "addr", ":8080", "HTTP listen address")
 	fs.StringVar(&v.debugAddr, "debug-addr", "", "serve Go runtime profiles (/debug/pprof/) at host:port, such as 127.0.0.1:6060; keep it private (default: off)")
@@ -71,9 +71,9 @@ func serveFlagSet() (*flags, *serveFlags) {
 	fs.IntVar(&v.natsReplicas, "nats-replicas", 0, "JetStream replicas of the stream and buckets (1-5); 0: 3 when the NATS cluster has at least 3 servers, else 1")
 	fs.Var(&v.natsMaxStore, "nats-max-store", "embedded JetStream disk limit (an external cluster sets its own)")
 	fs.Var(&v.natsMaxMemory, "nats-max-memory", "embedded JetStream memory limit (an external cluster sets its own)")
-	fs.DurationVar(&v.historyMaxAge, "history-max-age", 30*24*time.Hour, "how long events are kept for resuming readers and lists")
-	fs.Int64Var(&v.historyMaxEvents, "history-max-events", 100_000, "how many events are kept at most")
-	fs.DurationVar(&v.auditMaxAge, "audit-max-age", 90*24*time.Hour, "how long the audit trail keeps every post, correction and retraction (at least 1h)")
+	fs.DurationVar(&v.historyMaxAge, "history-max-age", stream.DefaultMaxAge, "how long events are kept for resuming readers and lists")
+	fs.Int64Var(&v.historyMaxEvents, "history-max-events", stream.DefaultMaxEvents, "how many events are kept at most")
+	fs.DurationVar(&v.auditMaxAge, "audit-max-age", stream.DefaultAuditMaxAge, "how long the audit trail keeps every post, correction and retraction (at least 1h)")
 	fs.StringVar(&v.taxonomy, "taxonomy", "", "JSON file replacing the default regions, topics and languages")
 	fs.StringVar(&v.editorsFile, "editors", "", "file of editors, one name:sha256hex line each (see newsflash token new)")
 	fs.StringVar(&v.editorHashes, "editor-hashes", "", "editors as name:sha256hex entries separated by commas (instead of --editors)")
@@ -99,13 +99,13 @@ func serveFlagSet() (*flags, *serveFlags) {
 	fs.StringVar(&v.vapidKeyFile, "vapid-key-file", "", `VAPID key file, JSON {"public_key","private_key"}; default: generated once into DATA/vapid.json`)
 	fs.Var(&v.pushAllowedHosts, "push-allowed-hosts", "push-service hosts subscriptions may use (exact or dot-suffix, *.x for suffix only); default: FCM, Mozilla, Apple and Windows push services")
 	fs.Var(&v.pushInsecureEndpoints, "push-insecure-test-endpoints", "host:port push services allowed over plain http and on loopback: for tests and local benchmarks only")
-	fs.DurationVar(&v.pushTTLFlash, "push-ttl-flash", 6*time.Hour, "how long push services keep an undelivered flash notification")
-	fs.DurationVar(&v.pushTTLUrgent, "push-ttl-urgent", 12*time.Hour, "how long push services keep an undelivered urgent notification")
-	fs.DurationVar(&v.pushTTLBreaking, "push-ttl-breaking", 24*time.Hour, "how long push services keep an undelivered breaking notification")
-	fs.IntVar(&v.pushJobs, "push-jobs", 256, "delivery jobs (an event's share of subscriptions) this instance works on at once")
-	fs.IntVar(&v.pushPerHost, "push-per-host", 64, "sends in flight from this instance to one push-service host")
-	fs.DurationVar(&v.pushCheckpoint, "push-checkpoint-interval", 20*time.Millisecond, "how often at most a push delivery job records its progress; a crash repeats the sends since (0: after every send, slower)")
-	fs.IntVar(&v.pushSubscribePerHour, "push-subscribe-per-hour", 30, "new push subscriptions one client address may create per hour")
+	fs.DurationVar(&v.pushTTLFlash, "push-ttl-flash", push.DefaultTTLFlash, "how long push services keep an undelivered flash notification")
+	fs.DurationVar(&v.pushTTLUrgent, "push-ttl-urgent", push.DefaultTTLUrgent, "how long push services keep an undelivered urgent notification")
+	fs.DurationVar(&v.pushTTLBreaking, "push-ttl-breaking", push.DefaultTTLBreaking, "how long push services keep an undelivered breaking notification")
+	fs.IntVar(&v.pushJobs, "push-jobs", push.DefaultJobs, "delivery jobs (an event's share of subscriptions) this instance works on at once")
+	fs.IntVar(&v.pushPerHost, "push-per-host", push.DefaultPerHost, "sends in flight from this instance to one push-service host")
+	fs.DurationVar(&v.pushCheckpoint, "push-checkpoint-interval", push.DefaultCheckpointInterval, "how often at most a push delivery job records its progress; a crash repeats the sends since (0: no interval, record after every send, slower)")
+	fs.IntVar(&v.pushSubscribePerHour, "push-subscribe-per-hour", push.DefaultSubscribePerHour, "new push subscriptions one client address may create per hour")
 	fs.StringVar(&v.logFormat, "log-format", "text", "log format: text or json")
 	fs.StringVar(&v.logLevel, "log-level", "info", "log level: debug, info, warn or error")
 	f.secret("nats-password", "vapid-private-key")
@@ -196,8 +196,8 @@ func (v *serveFlags) config(stderr io.Writer) (server.Config, *slog.Logger, erro
 		return bad("push-checkpoint-interval", "must be 0 to 10s")
 	}
 	for name, d := range map[string]time.Duration{"push-ttl-flash": v.pushTTLFlash, "push-ttl-urgent": v.pushTTLUrgent, "push-ttl-breaking": v.pushTTLBreaking} {
-		if d < time.Second || d > 28*24*time.Hour {
-			return bad(name, "must be 1s to 672h")
+		if d < push.MinTTL || d > push.MaxTTL {
+			return bad(name, "must be %s to %s", push.MinTTL, push.MaxTTL)
 		}
 	}
 	if v.vapidSubject != "" {
@@ -223,13 +223,15 @@ func (v *serveFlags) config(stderr io.Writer) (server.Config, *slog.Logger, erro
 	if _, err := pushpolicy.New(cfg.PushPolicy); err != nil {
 		return bad("push-insecure-test-endpoints", "%v", err)
 	}
-	cfg.Push = push.Config{
+	cfg.Push = push.Options{
 		TTL:  map[string]time.Duration{news.PriorityFlash: v.pushTTLFlash, news.PriorityUrgent: v.pushTTLUrgent, news.PriorityBreaking: v.pushTTLBreaking},
 		Jobs: v.pushJobs, PerHost: v.pushPerHost, SubscribePerHour: v.pushSubscribePerHour,
 		CheckpointInterval: v.pushCheckpoint,
 	}
 	if v.pushCheckpoint == 0 {
-		cfg.Push.CheckpointInterval = -1 // after every change
+		// The flag's 0 is "no interval": the option's negative value, since
+		// the option's 0 is its default.
+		cfg.Push.CheckpointInterval = -1
 	}
 	if _, _, err := net.SplitHostPort(v.addr); err != nil {
 		return bad("addr", "want host:port, such as :8080")
@@ -266,7 +268,7 @@ func (v *serveFlags) config(stderr io.Writer) (server.Config, *slog.Logger, erro
 		}
 	}
 	cfg.DataDir = v.dataDir
-	cfg.Stream = stream.Config{
+	cfg.Stream = stream.Options{
 		URL: v.natsURL, CredsFile: v.natsCreds, Listen: v.natsListen, Replicas: v.natsReplicas,
 		User: v.natsUser, Password: v.natsPassword,
 		MaxStore: int64(v.natsMaxStore), MaxMemory: int64(v.natsMaxMemory),

@@ -21,42 +21,57 @@ const (
 	MaxLimit     = 1000
 )
 
-// Config wires a Trail. JetStream and Stream are required.
-type Config struct {
+// Defaults of Options.
+const (
+	DefaultMaxScan = 5000
+	DefaultTimeout = 5 * time.Second
+)
+
+// Deps are what a Trail reads with. JetStream is required.
+type Deps struct {
 	// JetStream is the handle to read with.
 	JetStream jetstream.JetStream
-	// Stream is the audit stream's name (stream.Stream.AuditName).
-	Stream string
-	// MaxScan bounds the events one query reads, matching or not (the
-	// editor and since filters are applied to what is read). Default 5,000.
-	MaxScan int
-	// Timeout bounds one query. Default 5 s.
-	Timeout time.Duration
+	// Layout names the audit stream and the item subjects
+	// (stream.Stream.Layout). The zero Layout is the default one.
+	Layout stream.Layout
 	// Logger. Default slog.Default().
 	Logger *slog.Logger
 }
 
-// Trail reads the audit stream.
-type Trail struct {
-	cfg Config
-	log *slog.Logger
+// Options tune the reads. A zero field means its default.
+type Options struct {
+	// MaxScan bounds the events one query reads, matching or not (the
+	// editor and since filters are applied to what is read). Default
+	// DefaultMaxScan (5,000).
+	MaxScan int
+	// Timeout bounds one query. Default DefaultTimeout (5 s).
+	Timeout time.Duration
 }
 
-// New checks cfg and returns a Trail.
-func New(cfg Config) (*Trail, error) {
-	if cfg.JetStream == nil || cfg.Stream == "" {
-		return nil, errors.New("audit: JetStream and Stream are required")
+// Trail reads the audit stream.
+type Trail struct {
+	js     jetstream.JetStream
+	layout stream.Layout
+	opts   Options
+	log    *slog.Logger
+}
+
+// New checks deps and defaults opts; it starts nothing.
+func New(deps Deps, opts Options) (*Trail, error) {
+	if deps.JetStream == nil {
+		return nil, errors.New("audit: JetStream is required")
 	}
-	if cfg.MaxScan <= 0 {
-		cfg.MaxScan = 5000
+	if opts.MaxScan <= 0 {
+		opts.MaxScan = DefaultMaxScan
 	}
-	if cfg.Timeout <= 0 {
-		cfg.Timeout = 5 * time.Second
+	if opts.Timeout <= 0 {
+		opts.Timeout = DefaultTimeout
 	}
-	if cfg.Logger == nil {
-		cfg.Logger = slog.Default()
+	log := deps.Logger
+	if log == nil {
+		log = slog.Default()
 	}
-	return &Trail{cfg: cfg, log: cfg.Logger}, nil
+	return &Trail{js: deps.JetStream, layout: deps.Layout, opts: opts, log: log}, nil
 }
 
 // Query selects records. The zero value asks for the oldest DefaultLimit
@@ -125,12 +140,12 @@ func (t *Trail) Read(ctx context.Context, q Query) (Page, error) {
 		q.Limit = DefaultLimit
 	}
 	q.Limit = min(q.Limit, MaxLimit)
-	ctx, cancel := context.WithTimeout(ctx, t.cfg.Timeout)
+	ctx, cancel := context.WithTimeout(ctx, t.opts.Timeout)
 	defer cancel()
 
-	occ := jetstream.OrderedConsumerConfig{DeliverPolicy: jetstream.DeliverAllPolicy, InactiveThreshold: 2 * t.cfg.Timeout}
+	occ := jetstream.OrderedConsumerConfig{DeliverPolicy: jetstream.DeliverAllPolicy, InactiveThreshold: 2 * t.opts.Timeout}
 	if q.Item != "" {
-		occ.FilterSubjects = []string{stream.ItemSubject(q.Item)}
+		occ.FilterSubjects = []string{t.layout.ItemSubject(q.Item)}
 	}
 	switch {
 	case q.Cursor > 0:
@@ -139,7 +154,7 @@ func (t *Trail) Read(ctx context.Context, q Query) (Page, error) {
 		start := q.Since.Add(-clockSkew)
 		occ.DeliverPolicy, occ.OptStartTime = jetstream.DeliverByStartTimePolicy, &start
 	}
-	cons, err := t.cfg.JetStream.OrderedConsumer(ctx, t.cfg.Stream, occ)
+	cons, err := t.js.OrderedConsumer(ctx, t.layout.AuditStream(), occ)
 	if err != nil {
 		return Page{}, fmt.Errorf("%w: %v", ErrUnavailable, err)
 	}
@@ -148,7 +163,7 @@ func (t *Trail) Read(ctx context.Context, q Query) (Page, error) {
 	page := Page{Records: []Record{}, NextCursor: max(info.Delivered.Stream+1, q.Cursor)}
 	// What matched when the consumer was made bounds the read: what comes
 	// later is for the next page.
-	budget := min(uint64(t.cfg.MaxScan), info.NumPending)
+	budget := min(uint64(t.opts.MaxScan), info.NumPending)
 	if q.Editor == "" && q.Since.IsZero() {
 		budget = min(budget, uint64(q.Limit))
 	}
@@ -194,9 +209,9 @@ func (t *Trail) drop(cons jetstream.Consumer) {
 	if info == nil {
 		return
 	}
-	ctx, cancel := context.WithTimeout(context.Background(), t.cfg.Timeout)
+	ctx, cancel := context.WithTimeout(context.Background(), t.opts.Timeout)
 	defer cancel()
-	if err := t.cfg.JetStream.DeleteConsumer(ctx, t.cfg.Stream, info.Name); err != nil && !errors.Is(err, jetstream.ErrConsumerNotFound) {
+	if err := t.js.DeleteConsumer(ctx, t.layout.AuditStream(), info.Name); err != nil && !errors.Is(err, jetstream.ErrConsumerNotFound) {
 		t.log.Debug("audit: delete consumer", "consumer", info.Name, "err", err)
 	}
 }

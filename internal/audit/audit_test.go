@@ -35,18 +35,24 @@ type env struct {
 	n     int // events published
 }
 
-func newEnv(t *testing.T, cfg audit.Config) *env {
+func newEnv(t *testing.T, opts audit.Options) *env {
+	t.Helper()
+	return newEnvOn(t, stream.Options{}, opts)
+}
+
+// newEnvOn is newEnv with a stream of so (in a fresh store).
+func newEnvOn(t *testing.T, so stream.Options, opts audit.Options) *env {
 	t.Helper()
 	log := slog.New(slog.NewTextHandler(io.Discard, nil))
 	ctx, cancel := context.WithTimeout(context.Background(), wait)
 	defer cancel()
-	st, err := stream.Open(ctx, stream.Config{StoreDir: t.TempDir(), Logger: log})
+	so.StoreDir = t.TempDir()
+	st, err := stream.Open(ctx, stream.Deps{Logger: log}, so)
 	if err != nil {
 		t.Fatal(err)
 	}
 	t.Cleanup(st.Close)
-	cfg.JetStream, cfg.Stream, cfg.Logger = st.JetStream(), st.AuditName(), log
-	trail, err := audit.New(cfg)
+	trail, err := audit.New(audit.Deps{JetStream: st.JetStream(), Layout: st.Layout(), Logger: log}, opts)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -103,7 +109,7 @@ func (e *env) waitCopied() {
 	e.t.Helper()
 	deadline := time.Now().Add(wait)
 	for {
-		s, err := e.st.JetStream().Stream(context.Background(), e.st.AuditName())
+		s, err := e.st.JetStream().Stream(context.Background(), e.st.Layout().AuditStream())
 		if err == nil && s.CachedInfo().State.Msgs == uint64(e.n) {
 			return
 		}
@@ -150,7 +156,7 @@ func (e *env) page(query string) audit.Page {
 }
 
 func TestBadQueries(t *testing.T) {
-	e := newEnv(t, audit.Config{})
+	e := newEnv(t, audit.Options{})
 	for _, tc := range []struct{ query, code, field string }{
 		{"item=nope", "invalid_item", "item"},
 		{"item=" + strings.Repeat("a", 21), "invalid_item", "item"},
@@ -187,8 +193,25 @@ func TestBadQueries(t *testing.T) {
 	}
 }
 
+// TestTrailOfAnotherStreamName: a Trail reads the audit stream and item
+// subjects its layout names (only WIRE_AUDIT exists on this NATS).
+func TestTrailOfAnotherStreamName(t *testing.T) {
+	e := newEnvOn(t, stream.Options{StreamName: "WIRE"}, audit.Options{})
+	var it, other news.Item
+	e.publish(news.EventItem, "alice", time.Now(), &it)
+	e.publish(news.EventItem, "alice", time.Now(), &other)
+	e.publish(news.EventUpdate, "alice", time.Now(), &it)
+	if p := e.page(""); len(p.Records) != 3 {
+		t.Fatalf("WIRE's trail: %+v", p)
+	}
+	p := e.page("item=" + it.ID)
+	if len(p.Records) != 2 || p.Records[0].Action != "post" || p.Records[1].Action != "correct" || p.Records[1].Item != it.ID {
+		t.Fatalf("WIRE's trail of one item: %+v", p)
+	}
+}
+
 func TestEmptyAndPolling(t *testing.T) {
-	e := newEnv(t, audit.Config{})
+	e := newEnv(t, audit.Options{})
 	p := e.page("")
 	if len(p.Records) != 0 || p.More || p.NextCursor != 1 || !strings.Contains(string(mustJSON(t, p)), `"records":[]`) {
 		t.Fatalf("empty trail: %+v", p)
@@ -212,7 +235,7 @@ func TestEmptyAndPolling(t *testing.T) {
 // TestFiltersAndScanBound: a read stops after MaxScan events even when
 // they do not match, and the cursor leads through every match in order.
 func TestFiltersAndScanBound(t *testing.T) {
-	e := newEnv(t, audit.Config{MaxScan: 3})
+	e := newEnv(t, audit.Options{MaxScan: 3})
 	t0 := time.Now().UTC().Add(-10 * time.Hour).Truncate(time.Millisecond)
 	var a, b, c news.Item
 	e.publish(news.EventItem, "alice", t0, &a)                          // 1
@@ -292,7 +315,7 @@ func TestFiltersAndScanBound(t *testing.T) {
 }
 
 func TestNeedsAnEditor(t *testing.T) {
-	e := newEnv(t, audit.Config{})
+	e := newEnv(t, audit.Options{})
 	for _, auth := range []string{"", "Bearer nf_wrong", "Basic " + e.token} {
 		req, _ := http.NewRequest("GET", e.base+"/api/v1/audit?"+url.Values{"item": {news.NewID()}}.Encode(), nil)
 		if auth != "" {

@@ -11,8 +11,16 @@
 //
 // A query reads oldest first, from an RFC 3339 time (since) or from a
 // cursor, with an ordered consumer on the audit stream, and stops after a
-// page of records or a bounded number of events read (Config.MaxScan),
+// page of records or a bounded number of events read (Options.MaxScan),
 // whichever comes first; the answer carries the cursor to go on from.
+//
+// The audit stream's name and the item subjects come from the stream
+// layout (Deps.Layout); this package spells no NATS name.
+//
+// Construction: New(Deps, Options); a zero Options field means its default.
+//
+// Goroutines: none. A query runs on its caller's goroutine and deletes its
+// consumer before it returns.
 //
 // Concurrency: a *Trail keeps no state beyond its configuration and is
 // safe for concurrent use; each query uses its own consumer.

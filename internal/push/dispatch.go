@@ -6,7 +6,6 @@ import (
 	"errors"
 	"fmt"
 	"strconv"
-	"strings"
 	"sync"
 	"time"
 
@@ -34,7 +33,7 @@ func (j job) key() string {
 // after a crash is dropped by the work queue's duplicate window, and jobs
 // already done are skipped by their progress record.
 func (s *Service) plan(ctx context.Context) error {
-	cons, err := s.ensureConsumer(ctx, s.cfg.NewsStream, s.plannerConfig())
+	cons, err := s.ensureConsumer(ctx, s.cfg.Layout.NewsStream(), s.plannerConfig())
 	if err != nil {
 		return fmt.Errorf("planner consumer: %w", err)
 	}
@@ -45,7 +44,6 @@ func (s *Service) plan(ctx context.Context) error {
 	defer it.Stop()
 	stop := context.AfterFunc(ctx, it.Stop)
 	defer stop()
-	prefix := strings.TrimSuffix(s.cfg.NewsSubjects, "*")
 	for {
 		msg, err := it.Next()
 		if err != nil {
@@ -59,7 +57,13 @@ func (s *Service) plan(ctx context.Context) error {
 			_ = msg.Term()
 			continue
 		}
-		j := job{Seq: meta.Sequence.Stream, Item: strings.TrimPrefix(msg.Subject(), prefix)}
+		id, ok := s.cfg.Layout.ItemIDFromSubject(msg.Subject())
+		if !ok {
+			s.log.Error("push: planner skips a message that is not an item event", "subject", msg.Subject(), "seq", meta.Sequence.Stream)
+			_ = msg.Term()
+			continue
+		}
+		j := job{Seq: meta.Sequence.Stream, Item: id}
 		if err := s.publishJobs(ctx, j); err != nil {
 			s.log.Warn("push: planning failed; will retry", "seq", j.Seq, "err", err)
 			_ = msg.NakWithDelay(time.Second)
@@ -76,9 +80,9 @@ func (s *Service) plan(ctx context.Context) error {
 // takes any post: so no event is published that it does not see.
 func (s *Service) plannerConfig() jetstream.ConsumerConfig {
 	return jetstream.ConsumerConfig{
-		Durable:       s.cfg.Prefix + "_push_planner",
+		Durable:       s.cfg.Layout.PlannerConsumer(),
 		Description:   "Web Push: splits each news event into delivery jobs",
-		FilterSubject: s.cfg.NewsSubjects,
+		FilterSubject: s.cfg.Layout.NewsSubjects(),
 		DeliverPolicy: jetstream.DeliverNewPolicy,
 		AckPolicy:     jetstream.AckExplicitPolicy,
 		AckWait:       30 * time.Second,
@@ -93,7 +97,7 @@ func (s *Service) publishJobs(ctx context.Context, j job) error {
 	for p := 0; p < s.cfg.Partitions; p++ {
 		j.P = p
 		data, _ := json.Marshal(j)
-		f, err := s.cfg.JetStream.PublishAsync(jobsSubject, data, jetstream.WithMsgID(j.key()))
+		f, err := s.cfg.JetStream.PublishAsync(s.cfg.Layout.PushJobsSubject(), data, jetstream.WithMsgID(j.key()))
 		if err != nil {
 			return err
 		}
@@ -123,8 +127,8 @@ func (s *Service) ensureConsumer(ctx context.Context, stream string, cfg jetstre
 
 // work takes jobs from the shared work queue, a few at a time.
 func (s *Service) work(ctx context.Context) error {
-	cons, err := s.ensureConsumer(ctx, s.jobs.CachedInfo().Config.Name, jetstream.ConsumerConfig{
-		Durable:       s.cfg.Prefix + "_push_workers",
+	cons, err := s.ensureConsumer(ctx, s.cfg.Layout.PushJobsStream(), jetstream.ConsumerConfig{
+		Durable:       s.cfg.Layout.PushWorkersConsumer(),
 		Description:   "Web Push: delivery jobs, shared by all instances",
 		AckPolicy:     jetstream.AckExplicitPolicy,
 		AckWait:       time.Minute,
@@ -179,7 +183,9 @@ func (s *Service) runJob(ctx context.Context, msg jetstream.Msg) {
 	defer beat.Stop()
 	jctx, cancel := context.WithCancel(ctx)
 	defer cancel()
+	beating := make(chan struct{})
 	go func() {
+		defer close(beating)
 		for {
 			select {
 			case <-jctx.Done():
@@ -189,6 +195,7 @@ func (s *Service) runJob(ctx context.Context, msg jetstream.Msg) {
 			}
 		}
 	}()
+	defer func() { cancel(); <-beating }()
 	done, err := s.deliver(jctx, j)
 	switch {
 	case ctx.Err() != nil:

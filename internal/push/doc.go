@@ -7,11 +7,31 @@
 // encrypt.go) with a fresh key pair, and sent with a VAPID header signed once
 // per push-service origin.
 //
-// Concurrency: a *Service is safe for concurrent use. Start runs its
-// goroutines (subscription watcher, planner, job workers); Stop ends them and
-// waits. The subscription index has its own lock (index.mu); a Subscription
-// in it is never modified (a change replaces it), so jobs read it, its
-// decoded keys included, without a lock, and hold no lock while sending.
+// Names: the buckets, the work queue, its subject and the consumers are
+// named by the stream layout (Deps.Layout, from internal/stream), after the
+// news stream, so two deployments with different stream names on one NATS
+// keep apart; this package spells no NATS name.
+//
+// Construction: New(ctx, Deps, Options) checks its dependencies, defaults
+// the options (a zero field means its default, exported as Default*) and
+// creates or updates the buckets, the work queue and the planner's durable
+// consumer; it starts no goroutine.
+//
+// Goroutines: Start runs four long-lived goroutines (the subscription
+// watcher, the progress watcher, the planner and the job workers), each
+// restarted after a failure; Stop cancels them and waits for them and for
+// everything they started. The workers run one goroutine per job in hand
+// (at most Options.Jobs) with a heartbeat goroutine each; a job runs one
+// goroutine per push-service host it sends to, one per send in flight (at
+// most Options.PerHost per host over all jobs) and one that saves its
+// progress; a job waits for its sends and its saver, and the workers wait
+// for their jobs, before returning. Nothing runs before Start or after
+// Stop.
+//
+// Concurrency: a *Service is safe for concurrent use. The subscription
+// index has its own lock (index.mu); a Subscription in it is never
+// modified (a change replaces it), so jobs read it, its decoded keys
+// included, without a lock, and hold no lock while sending.
 // Sends run with bounded concurrency per push-service host, so one slow
 // service does not hold back the others.
 package push

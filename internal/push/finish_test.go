@@ -61,7 +61,7 @@ func TestJobEndsWhenFinalSaveFails(t *testing.T) {
 	e := env.post("Saved nowhere", news.PriorityFlash)
 	j := job{Seq: e.Event.Seq, Item: e.Event.Item.ID}
 	data, _ := json.Marshal(j)
-	if _, err := env.js.Publish(ctx, jobsSubject, data); err != nil {
+	if _, err := env.js.Publish(ctx, testLayout.PushJobsSubject(), data); err != nil {
 		t.Fatal(err)
 	}
 	select {
@@ -69,7 +69,7 @@ func TestJobEndsWhenFinalSaveFails(t *testing.T) {
 	case <-ctx.Done():
 		t.Fatal("the job sent nothing")
 	}
-	if err := env.js.DeleteKeyValue(ctx, env.s.cfg.Prefix+"_push_progress"); err != nil {
+	if err := env.js.DeleteKeyValue(ctx, testLayout.PushProgressBucket()); err != nil {
 		t.Fatal(err)
 	}
 	close(release)
@@ -90,7 +90,7 @@ func TestJobEndsWhenFinalSaveFails(t *testing.T) {
 		if err != nil {
 			t.Fatal(err)
 		}
-		ci, err := env.s.cfg.JetStream.Consumer(ctx, info.Config.Name, env.s.cfg.Prefix+"_push_workers")
+		ci, err := env.s.cfg.JetStream.Consumer(ctx, info.Config.Name, testLayout.PushWorkersConsumer())
 		if err != nil {
 			t.Fatal(err)
 		}

@@ -82,7 +82,7 @@ func FuzzSubscribe(f *testing.F) {
 	if err != nil {
 		f.Fatal(err)
 	}
-	s := &Service{cfg: Config{Taxonomy: news.DefaultTaxonomy()}, policy: policy}
+	s := &Service{cfg: config{Deps: Deps{Taxonomy: news.DefaultTaxonomy()}}, policy: policy}
 	f.Fuzz(func(t *testing.T, body []byte) {
 		c, _ := gin.CreateTestContext(httptest.NewRecorder())
 		c.Request = httptest.NewRequest(http.MethodPost, "/api/v1/push/subscriptions", bytes.NewReader(body))

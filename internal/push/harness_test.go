@@ -20,6 +20,7 @@ import (
 	"newsflash/internal/news"
 	"newsflash/internal/pushpolicy"
 	"newsflash/internal/pushsink"
+	"newsflash/internal/stream"
 )
 
 // testEnv is a Service on a real JetStream (in process, fsync on every
@@ -51,7 +52,19 @@ func (l *lockedBuffer) String() string {
 	return l.b.String()
 }
 
+// testLayout names the test's news stream and push state: not the default
+// one, so that nothing in push relies on default names.
+var testLayout = stream.NewLayout("NEWS")
+
 func newTestEnv(tb testing.TB, partitions int, sinkOpts pushsink.Options) *testEnv {
+	tb.Helper()
+	js := runJetStream(tb)
+	createNewsStream(tb, js, testLayout)
+	return newTestEnvOn(tb, js, testLayout, partitions, sinkOpts)
+}
+
+// runJetStream runs an in-process nats-server with JetStream.
+func runJetStream(tb testing.TB) jetstream.JetStream {
 	tb.Helper()
 	ns, err := natsserver.NewServer(&natsserver.Options{JetStream: true, StoreDir: tb.TempDir(), SyncAlways: true,
 		DontListen: true, NoLog: true, NoSigs: true})
@@ -72,11 +85,20 @@ func newTestEnv(tb testing.TB, partitions int, sinkOpts pushsink.Options) *testE
 	if err != nil {
 		tb.Fatal(err)
 	}
+	return js
+}
 
-	if _, err := js.CreateStream(context.Background(), jetstream.StreamConfig{Name: "NEWS", Subjects: []string{"news.*"}}); err != nil {
+// createNewsStream makes a layout's news stream, as the stream package would.
+func createNewsStream(tb testing.TB, js jetstream.JetStream, l stream.Layout) {
+	tb.Helper()
+	if _, err := js.CreateStream(context.Background(), jetstream.StreamConfig{Name: l.NewsStream(), Subjects: []string{l.NewsSubjects()}}); err != nil {
 		tb.Fatal(err)
 	}
+}
 
+// newTestEnvOn is a Service of layout l on js, whose news stream exists.
+func newTestEnvOn(tb testing.TB, js jetstream.JetStream, l stream.Layout, partitions int, sinkOpts pushsink.Options) *testEnv {
+	tb.Helper()
 	sink := pushsink.New(sinkOpts)
 	srv := httptest.NewServer(sink)
 	tb.Cleanup(srv.Close)
@@ -92,9 +114,9 @@ func newTestEnv(tb testing.TB, partitions int, sinkOpts pushsink.Options) *testE
 	hist := history.New(history.Config{})
 	ctx, cancel := context.WithTimeout(context.Background(), 20*time.Second)
 	defer cancel()
-	s, err := New(ctx, Config{JetStream: js, NewsStream: "NEWS", NewsSubjects: "news.*", Log: hist, Taxonomy: news.DefaultTaxonomy(),
-		Identity: id, Policy: policy, Partitions: partitions, MaxAttempts: 2, MaxRetryTime: time.Second,
-		Logger: slog.New(slog.NewTextHandler(io.MultiWriter(logs, testOutput(tb)), nil))})
+	s, err := New(ctx, Deps{JetStream: js, Layout: l, Log: hist, Taxonomy: news.DefaultTaxonomy(), Identity: id, Policy: policy,
+		Logger: slog.New(slog.NewTextHandler(io.MultiWriter(logs, testOutput(tb)), nil))},
+		Options{Partitions: partitions, MaxAttempts: 2, MaxRetryTime: time.Second})
 	if err != nil {
 		tb.Fatal(err)
 	}

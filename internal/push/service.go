@@ -21,60 +21,101 @@ import (
 	"newsflash/internal/stream"
 )
 
-// Config wires the push service. JetStream, NewsStream, Log, Taxonomy,
-// Identity and Policy are required.
-type Config struct {
+// Defaults of Options, exported for the command's flags.
+const (
+	DefaultTTLFlash           = 6 * time.Hour
+	DefaultTTLUrgent          = 12 * time.Hour
+	DefaultTTLBreaking        = 24 * time.Hour
+	DefaultPartitions         = 16
+	DefaultJobs               = 256
+	DefaultPerHost            = 64
+	DefaultCheckpointInterval = 20 * time.Millisecond
+	DefaultMaxAttempts        = 5
+	DefaultMaxRetryTime       = 10 * time.Minute
+	DefaultSubscribePerHour   = 30
+	DefaultTimeout            = 5 * time.Second
+)
+
+// MinTTL and MaxTTL bound a notification's TTL (Options.TTL).
+const (
+	MinTTL = time.Second
+	MaxTTL = 28 * 24 * time.Hour
+)
+
+// Deps are what the push service is given. JetStream, Layout's stream
+// (it must exist), Log, Taxonomy, Identity and Policy are required.
+type Deps struct {
+	// JetStream is where the push buckets and work queue are kept, beside
+	// the news stream.
 	JetStream jetstream.JetStream
-	// NewsStream is the name of the news stream and NewsSubjects its filter.
-	NewsStream, NewsSubjects string
-	// Replicas of the push buckets and work queue. Default 1.
-	Replicas int
+	// Layout names the news stream the planner follows and the push
+	// buckets, work queue and consumers (stream.Stream.Layout). The zero
+	// Layout is the default one.
+	Layout   stream.Layout
 	Log      *history.Log
 	Taxonomy *news.Taxonomy
 	Identity *Identity
 	Policy   *pushpolicy.Policy
-	// Prefix names the buckets and the work queue. Default "NEWSFLASH".
-	Prefix string
-	// TTL of a notification by priority. Defaults: flash 6 h, urgent 12 h,
-	// breaking 24 h. Never 0.
+	// Logger. Default slog.Default().
+	Logger *slog.Logger
+	// Metrics to report to. Default: metrics of its own (not served).
+	Metrics *metrics.Metrics
+	// Now is the clock. Default time.Now.
+	Now func() time.Time
+}
+
+// Options tune delivery. A zero field means its default.
+type Options struct {
+	// Replicas of the push buckets and work queue. Default 1 (the server
+	// passes the news stream's).
+	Replicas int
+	// TTL of a notification by priority (news.PriorityFlash, …), MinTTL to
+	// MaxTTL; a priority missing or zero has its default: DefaultTTLFlash
+	// (6 h), DefaultTTLUrgent (12 h), DefaultTTLBreaking (24 h).
 	TTL map[string]time.Duration
-	// Partitions each event's deliveries are split into. Default 16.
+	// Partitions each event's deliveries are split into. Default
+	// DefaultPartitions (16).
 	Partitions int
 	// Jobs this instance works on at once. A job mostly waits on push
-	// services, so this is high; sends are bounded per host. Default 256.
+	// services, so this is high; sends are bounded per host. Default
+	// DefaultJobs (256).
 	Jobs int
 	// PerHost is how many sends to one push-service host may be in flight
-	// from this instance, over all jobs. Default 64.
+	// from this instance, over all jobs. Default DefaultPerHost (64).
 	PerHost int
 	// CheckpointInterval is how often at most a job records its progress
 	// while it sends (a fsynced JetStream write each time). A crash makes
 	// again the sends in flight and those finished since the job's last
 	// record: at most PerHost per host plus about CheckpointInterval × the
-	// instance's sends a second. Default 20 ms; negative: record after every
-	// change, one record at a time (measured on 2 cores: about one record
-	// per 2 sends, a third of the push throughput; docs/BENCHMARKS.md).
+	// instance's sends a second. Default DefaultCheckpointInterval (20 ms);
+	// negative: no interval, record after every change, one record at a
+	// time (measured on 2 cores: about one record per 2 sends, a third of
+	// the push throughput; docs/BENCHMARKS.md). The flag's 0 is this
+	// negative value.
 	CheckpointInterval time.Duration
-	// MaxAttempts of one send (429, 5xx, network errors). Default 5.
+	// MaxAttempts of one send (429, 5xx, network errors). Default
+	// DefaultMaxAttempts (5).
 	MaxAttempts int
-	// MaxRetryTime bounds the retries of one job. Default 10 min (and never
-	// more than half the notification's TTL).
+	// MaxRetryTime bounds the retries of one job. Default
+	// DefaultMaxRetryTime (10 min), and never more than half the
+	// notification's TTL.
 	MaxRetryTime time.Duration
 	// SubscribePerHour is how many new subscriptions one client address
-	// may create per hour. Default 30.
+	// may create per hour. Default DefaultSubscribePerHour (30).
 	SubscribePerHour int
-	// Timeout of one JetStream request. Default 5 s.
+	// Timeout of one JetStream request. Default DefaultTimeout (5 s).
 	Timeout time.Duration
-	// Logger. Default slog.Default().
-	Logger *slog.Logger
-	// Now is the clock. Default time.Now.
-	Now func() time.Time
-	// Metrics to report to. Default: metrics of its own (not served).
-	Metrics *metrics.Metrics
+}
+
+// config is what the Service runs with: its Deps and Options, defaulted.
+type config struct {
+	Deps
+	Options
 }
 
 // Service is Web Push for one instance.
 type Service struct {
-	cfg    Config
+	cfg    config
 	log    *slog.Logger
 	policy *pushpolicy.Policy
 	client *http.Client
@@ -94,48 +135,53 @@ type Service struct {
 	started chan struct{} // closed when the index has loaded
 }
 
-// New checks cfg, creates or updates the buckets and the work queue.
-func New(ctx context.Context, cfg Config) (*Service, error) {
-	if cfg.JetStream == nil || cfg.NewsStream == "" || cfg.Log == nil || cfg.Taxonomy == nil || cfg.Identity == nil || cfg.Policy == nil {
-		return nil, errors.New("push: JetStream, NewsStream, Log, Taxonomy, Identity and Policy are required")
+// New checks deps and opts, and creates or updates the buckets, the work
+// queue and the planner's consumer. It starts no goroutine: Start does.
+func New(ctx context.Context, deps Deps, opts Options) (*Service, error) {
+	if deps.JetStream == nil || deps.Log == nil || deps.Taxonomy == nil || deps.Identity == nil || deps.Policy == nil {
+		return nil, errors.New("push: JetStream, Log, Taxonomy, Identity and Policy are required")
 	}
+	cfg := config{Deps: deps, Options: opts}
 	if cfg.Replicas <= 0 {
 		cfg.Replicas = 1
 	}
-	if cfg.Prefix == "" {
-		cfg.Prefix = "NEWSFLASH"
-	}
-	ttl := map[string]time.Duration{news.PriorityFlash: 6 * time.Hour, news.PriorityUrgent: 12 * time.Hour, news.PriorityBreaking: 24 * time.Hour}
-	for k, v := range cfg.TTL {
-		if v < time.Second {
-			return nil, fmt.Errorf("push: TTL for %s must be at least 1s", k)
+	ttl := map[string]time.Duration{news.PriorityFlash: DefaultTTLFlash, news.PriorityUrgent: DefaultTTLUrgent, news.PriorityBreaking: DefaultTTLBreaking}
+	for k, v := range opts.TTL {
+		if _, ok := ttl[k]; !ok {
+			return nil, fmt.Errorf("push: TTL for %q: not a priority", k)
+		}
+		if v == 0 {
+			continue
+		}
+		if v < MinTTL || v > MaxTTL {
+			return nil, fmt.Errorf("push: TTL for %s must be %s to %s", k, MinTTL, MaxTTL)
 		}
 		ttl[k] = v
 	}
 	cfg.TTL = ttl
 	if cfg.Partitions <= 0 {
-		cfg.Partitions = 16
+		cfg.Partitions = DefaultPartitions
 	}
 	if cfg.Jobs <= 0 {
-		cfg.Jobs = 256
+		cfg.Jobs = DefaultJobs
 	}
 	if cfg.PerHost <= 0 {
-		cfg.PerHost = 64
+		cfg.PerHost = DefaultPerHost
 	}
 	if cfg.CheckpointInterval == 0 {
-		cfg.CheckpointInterval = 20 * time.Millisecond
+		cfg.CheckpointInterval = DefaultCheckpointInterval
 	}
 	if cfg.MaxAttempts <= 0 {
-		cfg.MaxAttempts = 5
+		cfg.MaxAttempts = DefaultMaxAttempts
 	}
 	if cfg.MaxRetryTime <= 0 {
-		cfg.MaxRetryTime = 10 * time.Minute
+		cfg.MaxRetryTime = DefaultMaxRetryTime
 	}
 	if cfg.SubscribePerHour <= 0 {
-		cfg.SubscribePerHour = 30
+		cfg.SubscribePerHour = DefaultSubscribePerHour
 	}
 	if cfg.Timeout <= 0 {
-		cfg.Timeout = 5 * time.Second
+		cfg.Timeout = DefaultTimeout
 	}
 	if cfg.Logger == nil {
 		cfg.Logger = slog.Default()
@@ -157,30 +203,28 @@ func New(ctx context.Context, cfg Config) (*Service, error) {
 	return s, nil
 }
 
-const jobsSubject = "newsflash.push.jobs"
-
 func (s *Service) setup(ctx context.Context) error {
 	return stream.Retry(ctx, s.cfg.Timeout, s.log, s.setupOnce)
 }
 
 func (s *Service) setupOnce(ctx context.Context) error {
-	js, r := s.cfg.JetStream, s.cfg.Replicas
+	js, r, l := s.cfg.JetStream, s.cfg.Replicas, s.cfg.Layout
 	var err error
 	if s.subs, err = stream.EnsureKeyValue(ctx, js, jetstream.KeyValueConfig{
-		Bucket: s.cfg.Prefix + "_push_subscriptions", Description: "Web Push subscriptions",
+		Bucket: l.PushSubscriptionsBucket(), Description: "Web Push subscriptions",
 		History: 1, MaxValueSize: 8 << 10, Storage: jetstream.FileStorage, Replicas: r,
 	}); err != nil {
 		return fmt.Errorf("push: subscriptions bucket: %w", err)
 	}
 	if s.prog, err = stream.EnsureKeyValue(ctx, js, jetstream.KeyValueConfig{
-		Bucket: s.cfg.Prefix + "_push_progress", Description: "Web Push delivery progress and counts per job",
+		Bucket: l.PushProgressBucket(), Description: "Web Push delivery progress and counts per job",
 		History: 1, TTL: progressTTL, MaxValueSize: progressValueMax, Storage: jetstream.FileStorage, Replicas: r,
 	}); err != nil {
 		return fmt.Errorf("push: progress bucket: %w", err)
 	}
 	if s.jobs, err = stream.EnsureStream(ctx, js, jetstream.StreamConfig{
-		Name: s.cfg.Prefix + "_PUSH", Description: "Web Push delivery jobs: one per event and partition",
-		Subjects: []string{jobsSubject}, Retention: jetstream.WorkQueuePolicy, Storage: jetstream.FileStorage,
+		Name: l.PushJobsStream(), Description: "Web Push delivery jobs: one per event and partition",
+		Subjects: []string{l.PushJobsSubject()}, Retention: jetstream.WorkQueuePolicy, Storage: jetstream.FileStorage,
 		Replicas: r, MaxAge: 48 * time.Hour, Duplicates: time.Hour, MaxMsgSize: 1024,
 	}, s.log); err != nil {
 		return fmt.Errorf("push: job queue: %w", err)
@@ -188,7 +232,7 @@ func (s *Service) setupOnce(ctx context.Context) error {
 	// The planner's consumer exists before the server takes posts (it is
 	// created here, not when the planner starts): an event published
 	// before it exists would never be pushed.
-	if _, err := s.ensureConsumer(ctx, s.cfg.NewsStream, s.plannerConfig()); err != nil {
+	if _, err := s.ensureConsumer(ctx, l.NewsStream(), s.plannerConfig()); err != nil {
 		return fmt.Errorf("push: planner consumer: %w", err)
 	}
 	return nil

@@ -41,10 +41,10 @@ func TestPlannerSeesEventsPublishedBeforeStart(t *testing.T) {
 	env := newTestEnv(t, 2, pushsink.Options{})
 	ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
 	defer cancel()
-	if _, err := env.js.Publish(ctx, "news.abcdefghijklmnopqrst", []byte(`{}`)); err != nil {
+	if _, err := env.js.Publish(ctx, testLayout.ItemSubject("abcdefghijklmnopqrst"), []byte(`{}`)); err != nil {
 		t.Fatal(err)
 	}
-	cons, err := env.js.Consumer(ctx, "NEWS", env.s.plannerConfig().Durable)
+	cons, err := env.js.Consumer(ctx, testLayout.NewsStream(), testLayout.PlannerConsumer())
 	if err != nil {
 		t.Fatalf("the planner's consumer does not exist after New: %v", err)
 	}
@@ -63,7 +63,7 @@ func TestPlannerSeesEventsPublishedBeforeStart(t *testing.T) {
 	if err := batch.Error(); err != nil {
 		t.Fatal(err)
 	}
-	if len(got) != 1 || got[0] != "news.abcdefghijklmnopqrst" {
+	if len(got) != 1 || got[0] != testLayout.ItemSubject("abcdefghijklmnopqrst") {
 		t.Fatalf("the planner's consumer handed out %q, want the 1 event published before Start", got)
 	}
 }

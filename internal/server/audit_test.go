@@ -222,7 +222,7 @@ func TestAuditOutlivesHistoryAndRestarts(t *testing.T) {
 	if list := decode[struct{ Items []news.Item }](t, b); len(list.Items) != 2 {
 		t.Fatalf("the news stream keeps %d items, want 2: %s", len(list.Items), b)
 	}
-	info, err := second.srv.Stream().JetStream().Stream(context.Background(), second.srv.Stream().AuditName())
+	info, err := second.srv.Stream().JetStream().Stream(context.Background(), second.srv.Stream().Layout().AuditStream())
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -297,7 +297,7 @@ func TestAuditReplicatedInCluster(t *testing.T) {
 	js := in.srv.Stream().JetStream()
 	ctx, cancel := context.WithTimeout(context.Background(), wait)
 	defer cancel()
-	for _, name := range []string{in.srv.Stream().Name(), in.srv.Stream().AuditName()} {
+	for _, name := range []string{in.srv.Stream().Layout().NewsStream(), in.srv.Stream().Layout().AuditStream()} {
 		s, err := js.Stream(ctx, name)
 		if err != nil {
 			t.Fatal(err)
@@ -310,7 +310,7 @@ func TestAuditReplicatedInCluster(t *testing.T) {
 	// The copy itself is replicated: every replica has the event.
 	deadline := time.Now().Add(wait)
 	for {
-		s, err := js.Stream(ctx, in.srv.Stream().AuditName())
+		s, err := js.Stream(ctx, in.srv.Stream().Layout().AuditStream())
 		if err == nil && s.CachedInfo().State.Msgs == 1 && allCurrent(s.CachedInfo().Cluster.Replicas) {
 			break
 		}

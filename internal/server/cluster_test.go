@@ -264,7 +264,7 @@ func TestEmbeddedNATSListen(t *testing.T) {
 	withURL.User = url.UserPassword(user, password)
 
 	// Without them, or with a wrong password, another instance is refused.
-	for _, c := range []stream.Config{{URL: addr}, {URL: addr, User: user, Password: "not " + password}} {
+	for _, c := range []stream.Options{{URL: addr}, {URL: addr, User: user, Password: "not " + password}} {
 		ctx, cancel := context.WithTimeout(context.Background(), wait)
 		srv, err := server.New(ctx, server.Config{DataDir: t.TempDir(), Stream: c, Logger: testLogger(t)})
 		cancel()

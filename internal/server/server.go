@@ -39,7 +39,7 @@ type Config struct {
 	DataDir string
 	// Stream configures NATS; its StoreDir defaults to DataDir/nats and its
 	// CredentialsFile to DataDir/nats-credentials.
-	Stream stream.Config
+	Stream stream.Options
 	// Taxonomy in use. Default news.DefaultTaxonomy().
 	Taxonomy *news.Taxonomy
 	// Editors allowed to write. Default: one bootstrap editor kept in DataDir.
@@ -52,12 +52,12 @@ type Config struct {
 	VAPID push.IdentityConfig
 	// PushPolicy restricts push endpoints (allow-list, test endpoints).
 	PushPolicy pushpolicy.Options
-	// Push tunes delivery (TTLs, concurrency, limits); the required fields
-	// are filled in here.
-	Push push.Config
-	// Audit tunes the audit trail's reads; JetStream, Stream and Logger are
-	// filled in here. Its retention is Stream.AuditMaxAge.
-	Audit audit.Config
+	// Push tunes delivery (TTLs, concurrency, limits); its Replicas are
+	// the stream's.
+	Push push.Options
+	// Audit tunes the audit trail's reads. Its retention is
+	// Stream.AuditMaxAge.
+	Audit audit.Options
 	// TrustedProxies are the proxies (addresses or CIDRs) whose
 	// X-Forwarded-For and X-Real-IP headers name the client, and whose
 	// connections Limits.ConnectionsPerAddress does not count. Default
@@ -175,8 +175,7 @@ func New(ctx context.Context, cfg Config) (*Server, error) {
 		}
 		cfg.Editors = eds
 	}
-	cfg.Stream.Logger = log
-	st, err := stream.Open(ctx, cfg.Stream)
+	st, err := stream.Open(ctx, stream.Deps{Logger: log}, cfg.Stream)
 	if err != nil {
 		return nil, err
 	}
@@ -200,9 +199,7 @@ func New(ctx context.Context, cfg Config) (*Server, error) {
 		st.Close()
 		return nil, err
 	}
-	ac := cfg.Audit
-	ac.JetStream, ac.Stream, ac.Logger = st.JetStream(), st.AuditName(), log
-	if s.audit, err = audit.New(ac); err != nil {
+	if s.audit, err = audit.New(audit.Deps{JetStream: st.JetStream(), Layout: st.Layout(), Logger: log}, cfg.Audit); err != nil {
 		st.Close()
 		return nil, err
 	}
@@ -261,10 +258,12 @@ func (s *Server) newPush(ctx context.Context) (*push.Service, error) {
 	if err != nil {
 		return nil, err
 	}
-	pc := cfg.Push
-	pc.JetStream, pc.NewsStream, pc.NewsSubjects, pc.Replicas = s.stream.JetStream(), s.stream.Name(), s.stream.Subjects(), s.stream.Replicas()
-	pc.Log, pc.Taxonomy, pc.Identity, pc.Policy, pc.Logger, pc.Metrics = s.hist, cfg.Taxonomy, id, policy, s.log, s.metrics
-	svc, err := push.New(ctx, pc)
+	opts := cfg.Push
+	opts.Replicas = s.stream.Replicas()
+	svc, err := push.New(ctx, push.Deps{
+		JetStream: s.stream.JetStream(), Layout: s.stream.Layout(), Log: s.hist, Taxonomy: cfg.Taxonomy,
+		Identity: id, Policy: policy, Logger: s.log, Metrics: s.metrics,
+	}, opts)
 	if err != nil {
 		return nil, err
 	}

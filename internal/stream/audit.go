@@ -6,23 +6,20 @@ import (
 	"github.com/nats-io/nats.go/jetstream"
 )
 
-// auditSuffix names the audit stream after the news stream.
-const auditSuffix = "_AUDIT"
-
 // auditConfig is the audit stream: no subjects of its own, a server-side
 // copy of the news stream (JetStream sourcing), kept for AuditMaxAge with
 // the news stream's storage and replicas. JetStream copies every event the
 // news stream has acknowledged, in order, and resumes after restarts and
 // leader changes by itself, so no write path can store an event and miss
-// its audit record. Copies keep their subjects (newsflash.items.<id>) and
+// its audit record. Copies keep their subjects (Layout.ItemSubject) and
 // carry the news stream's seq in the Nats-Stream-Source header.
 //
 // When it is first created it copies what the news stream still holds.
 func (s *Stream) auditConfig() jetstream.StreamConfig {
 	return jetstream.StreamConfig{
-		Name:        s.AuditName(),
+		Name:        s.Layout().AuditStream(),
 		Description: "Newsflash audit trail: a copy of every news event, kept longer",
-		Sources:     []*jetstream.StreamSource{{Name: s.cfg.StreamName}},
+		Sources:     []*jetstream.StreamSource{{Name: s.Layout().NewsStream()}},
 		Retention:   jetstream.LimitsPolicy,
 		Discard:     jetstream.DiscardOld,
 		Storage:     jetstream.FileStorage,
@@ -33,10 +30,3 @@ func (s *Stream) auditConfig() jetstream.StreamConfig {
 		DenyPurge:   true,
 	}
 }
-
-// AuditName is the audit stream's name: the news stream's name + "_AUDIT".
-func (s *Stream) AuditName() string { return s.cfg.StreamName + auditSuffix }
-
-// ItemSubject is the subject of an item's events, in the news stream and
-// in the audit stream alike.
-func ItemSubject(id string) string { return subjectPrefix + id }

@@ -20,8 +20,8 @@ import (
 func TestAuditStreamCopiesEvents(t *testing.T) {
 	dir := t.TempDir()
 	var logs bytes.Buffer
-	cfg := Config{StoreDir: dir, MaxEvents: 2, Logger: slog.New(slog.NewTextHandler(&logs, nil))}
-	s, err := Open(context.Background(), cfg)
+	deps, cfg := Deps{Logger: slog.New(slog.NewTextHandler(&logs, nil))}, Options{StoreDir: dir, MaxEvents: 2}
+	s, err := Open(context.Background(), deps, cfg)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -59,7 +59,7 @@ func TestAuditStreamCopiesEvents(t *testing.T) {
 	}
 
 	// The copies keep their subjects, bytes and the news stream's seq.
-	cons, err := s.js.OrderedConsumer(ctx, s.AuditName(), jetstream.OrderedConsumerConfig{FilterSubjects: []string{ItemSubject(it.ID)}})
+	cons, err := s.js.OrderedConsumer(ctx, s.Layout().AuditStream(), jetstream.OrderedConsumerConfig{FilterSubjects: []string{s.Layout().ItemSubject(it.ID)}})
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -70,7 +70,7 @@ func TestAuditStreamCopiesEvents(t *testing.T) {
 	var got []news.Event
 	for m := range batch.Messages() {
 		src := m.Headers().Get("Nats-Stream-Source")
-		if !strings.HasPrefix(src, s.Name()+" ") {
+		if !strings.HasPrefix(src, s.Layout().NewsStream()+" ") {
 			t.Fatalf("source header %q", src)
 		}
 		ev, err := DecodeEvent(m.Data(), 0)
@@ -87,7 +87,7 @@ func TestAuditStreamCopiesEvents(t *testing.T) {
 	// Reopened on the same store, nothing is updated, and the audit is kept.
 	s.Close()
 	logs.Reset()
-	if s, err = Open(context.Background(), cfg); err != nil {
+	if s, err = Open(context.Background(), deps, cfg); err != nil {
 		t.Fatal(err)
 	}
 	waitAudit(t, s, 5)
@@ -118,7 +118,7 @@ func waitAudit(t *testing.T, s *Stream, n uint64) jetstream.Stream {
 	t.Helper()
 	deadline := time.Now().Add(10 * time.Second)
 	for {
-		a, err := s.js.Stream(context.Background(), s.AuditName())
+		a, err := s.js.Stream(context.Background(), s.Layout().AuditStream())
 		if err == nil && a.CachedInfo().State.Msgs == n {
 			return a
 		}
@@ -136,7 +136,7 @@ func TestAuditMaxAgeReconciled(t *testing.T) {
 	var logs bytes.Buffer
 	maxAge := func(age time.Duration) time.Duration {
 		t.Helper()
-		s, err := Open(context.Background(), Config{StoreDir: dir, AuditMaxAge: age, Logger: slog.New(slog.NewTextHandler(&logs, nil))})
+		s, err := Open(context.Background(), Deps{Logger: slog.New(slog.NewTextHandler(&logs, nil))}, Options{StoreDir: dir, AuditMaxAge: age})
 		if err != nil {
 			t.Fatal(err)
 		}

@@ -35,11 +35,11 @@ func (s *syncBuffer) String() string {
 	return s.b.String()
 }
 
-func openEmbedded(t *testing.T, cfg Config) *Stream {
+func openEmbedded(t *testing.T, log *slog.Logger, cfg Options) *Stream {
 	t.Helper()
 	ctx, cancel := context.WithTimeout(context.Background(), 20*time.Second)
 	defer cancel()
-	s, err := Open(ctx, cfg)
+	s, err := Open(ctx, Deps{Logger: log}, cfg)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -64,9 +64,8 @@ func TestListenRequiresCredentials(t *testing.T) {
 	dir := t.TempDir()
 	var logs syncBuffer
 	credsFile := filepath.Join(dir, "nats-credentials")
-	s := openEmbedded(t, Config{
+	s := openEmbedded(t, slog.New(slog.NewTextHandler(&logs, &slog.HandlerOptions{Level: slog.LevelDebug})), Options{
 		StoreDir: filepath.Join(dir, "nats"), CredentialsFile: credsFile, Listen: "127.0.0.1:0",
-		Logger: slog.New(slog.NewTextHandler(&logs, &slog.HandlerOptions{Level: slog.LevelDebug})),
 	})
 	addr := s.ClientURL()
 	if !strings.HasPrefix(addr, "nats://127.0.0.1:") || strings.HasSuffix(addr, ":4222") {
@@ -111,12 +110,11 @@ func TestListenRequiresCredentials(t *testing.T) {
 	// Another instance joins with the user and password, and with them
 	// in the URL.
 	ctx := context.Background()
-	for i, cfg := range []Config{
+	for i, cfg := range []Options{
 		{URL: addr, User: user, Password: password},
 		{URL: withURL.String()},
 	} {
-		cfg.Logger = slog.New(slog.NewTextHandler(&logs, nil))
-		other := openEmbedded(t, cfg)
+		other := openEmbedded(t, slog.New(slog.NewTextHandler(&logs, nil)), cfg)
 		if err := other.Ready(ctx); err != nil {
 			t.Fatalf("instance %d joined by URL: %v", i, err)
 		}
@@ -134,7 +132,7 @@ func TestListenRequiresCredentials(t *testing.T) {
 
 	// A restart keeps them; a joiner without them is refused.
 	s.Close()
-	again := openEmbedded(t, Config{StoreDir: filepath.Join(dir, "nats"), CredentialsFile: credsFile, Listen: "127.0.0.1:0", Logger: slog.New(slog.NewTextHandler(&logs, nil))})
+	again := openEmbedded(t, slog.New(slog.NewTextHandler(&logs, nil)), Options{StoreDir: filepath.Join(dir, "nats"), CredentialsFile: credsFile, Listen: "127.0.0.1:0"})
 	if u, p, err := ReadCredentials(credsFile); err != nil || u != user || p != password {
 		t.Errorf("after a restart: %q, %v; want the same user and password", u, err)
 	}
@@ -143,7 +141,7 @@ func TestListenRequiresCredentials(t *testing.T) {
 	}
 	ctx, cancel := context.WithTimeout(ctx, 2*time.Second)
 	defer cancel()
-	if _, err := Open(ctx, Config{URL: again.ClientURL(), Logger: slog.New(slog.NewTextHandler(&logs, nil))}); err == nil {
+	if _, err := Open(ctx, Deps{Logger: slog.New(slog.NewTextHandler(&logs, nil))}, Options{URL: again.ClientURL()}); err == nil {
 		t.Error("an instance without credentials joined")
 	}
 }
@@ -152,9 +150,8 @@ func TestListenRequiresCredentials(t *testing.T) {
 // the port takes, and nothing is written for them.
 func TestListenWithGivenCredentials(t *testing.T) {
 	dir := t.TempDir()
-	s := openEmbedded(t, Config{
+	s := openEmbedded(t, slog.New(slog.NewTextHandler(&syncBuffer{}, nil)), Options{
 		StoreDir: filepath.Join(dir, "nats"), Listen: "127.0.0.1:0", User: "nf", Password: "a long enough test password",
-		Logger: slog.New(slog.NewTextHandler(&syncBuffer{}, nil)),
 	})
 	if err := connect(s.ClientURL(), nats.UserInfo("nf", "a long enough test password")); err != nil {
 		t.Error(err)
@@ -168,10 +165,9 @@ func TestListenWithGivenCredentials(t *testing.T) {
 }
 
 func TestCredentialsHalfGiven(t *testing.T) {
-	for _, cfg := range []Config{{User: "nf"}, {Password: "secret"}, {URL: "nats://127.0.0.1:1", Password: "secret"}} {
+	for _, cfg := range []Options{{User: "nf"}, {Password: "secret"}, {URL: "nats://127.0.0.1:1", Password: "secret"}} {
 		cfg.StoreDir = t.TempDir()
-		cfg.Logger = slog.New(slog.NewTextHandler(&syncBuffer{}, nil))
-		s, err := Open(context.Background(), cfg)
+		s, err := Open(context.Background(), Deps{Logger: slog.New(slog.NewTextHandler(&syncBuffer{}, nil))}, cfg)
 		if err == nil {
 			s.Close()
 			t.Errorf("Open with user %q and password %q: no error", cfg.User, cfg.Password)

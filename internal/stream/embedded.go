@@ -14,7 +14,7 @@ import (
 // every write before acknowledging it. It opens no TCP port unless listen
 // ("host:port") is given. With a user, every client must give it and its
 // password, this instance's in-process connection too.
-func startEmbedded(cfg Config, log *slog.Logger) (*server.Server, error) {
+func startEmbedded(cfg Options, log *slog.Logger) (*server.Server, error) {
 	opts := &server.Options{
 		ServerName:         "newsflash",
 		JetStream:          true,

@@ -105,7 +105,7 @@ func TestEnsureStreamReconciles(t *testing.T) {
 // existing stream with other settings keeps its events.
 func TestOpenChoosesReplicas(t *testing.T) {
 	dir := t.TempDir()
-	s, err := Open(context.Background(), Config{StoreDir: dir, Logger: slog.New(slog.NewTextHandler(&bytes.Buffer{}, nil))})
+	s, err := Open(context.Background(), Deps{Logger: slog.New(slog.NewTextHandler(&bytes.Buffer{}, nil))}, Options{StoreDir: dir})
 	if err != nil {
 		t.Fatal(err)
 	}

@@ -33,14 +33,14 @@ func (s *Stream) Follow(ctx context.Context, fn func(news.Event), caughtUp func(
 	check()
 	for ctx.Err() == nil {
 		cfg := jetstream.OrderedConsumerConfig{
-			FilterSubjects: []string{subjectPrefix + "*"},
+			FilterSubjects: []string{s.Layout().NewsSubjects()},
 			DeliverPolicy:  jetstream.DeliverAllPolicy,
 		}
 		if last > 0 {
 			cfg.DeliverPolicy = jetstream.DeliverByStartSequencePolicy
 			cfg.OptStartSeq = last + 1
 		}
-		cons, err := s.js.OrderedConsumer(ctx, s.cfg.StreamName, cfg)
+		cons, err := s.js.OrderedConsumer(ctx, s.Layout().NewsStream(), cfg)
 		if err != nil {
 			s.log.Warn("follow: create consumer", "err", err)
 			sleep(ctx, time.Second)
@@ -55,7 +55,11 @@ func (s *Stream) Follow(ctx context.Context, fn func(news.Event), caughtUp func(
 		stop := context.AfterFunc(ctx, it.Stop)
 		s.followed.Store(last)
 		wctx, stopWatch := context.WithCancel(ctx)
-		go s.watchFollow(wctx, it)
+		watched := make(chan struct{})
+		go func() {
+			defer close(watched)
+			s.watchFollow(wctx, it)
+		}()
 		for {
 			msg, err := it.Next()
 			if err != nil {
@@ -89,6 +93,7 @@ func (s *Stream) Follow(ctx context.Context, fn func(news.Event), caughtUp func(
 			check()
 		}
 		stopWatch()
+		<-watched // Follow owns its watchdog: none outlives it
 		it.Stop()
 		stop()
 	}

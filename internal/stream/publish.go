@@ -36,11 +36,11 @@ func (s *Stream) Publish(ctx context.Context, ev news.Event, expectLast uint64, 
 	if err != nil {
 		return 0, false, fmt.Errorf("encode event: %w", err)
 	}
-	msg := &nats.Msg{Subject: subjectPrefix + ev.Item.ID, Data: data, Header: nats.Header{}}
+	msg := &nats.Msg{Subject: s.Layout().ItemSubject(ev.Item.ID), Data: data, Header: nats.Header{}}
 	ctx, cancel := context.WithTimeout(ctx, s.cfg.Timeout)
 	defer cancel()
 	ack, err := s.js.PublishMsg(ctx, msg,
-		jetstream.WithExpectStream(s.cfg.StreamName),
+		jetstream.WithExpectStream(s.Layout().NewsStream()),
 		jetstream.WithMsgID(msgID),
 		jetstream.WithExpectLastSequencePerSubject(expectLast))
 	if err != nil {
@@ -65,7 +65,7 @@ func isWrongLastSeq(err error) bool {
 func (s *Stream) Current(ctx context.Context, id string) (news.Item, error) {
 	ctx, cancel := context.WithTimeout(ctx, s.cfg.Timeout)
 	defer cancel()
-	m, err := s.str.GetLastMsgForSubject(ctx, subjectPrefix+id)
+	m, err := s.str.GetLastMsgForSubject(ctx, s.Layout().ItemSubject(id))
 	if err != nil {
 		if errors.Is(err, jetstream.ErrMsgNotFound) {
 			return news.Item{}, ErrNotFound

@@ -27,9 +27,28 @@ var (
 	ErrConflict = errors.New("item changed concurrently")
 )
 
-// Config says how to reach NATS and how to lay out the stream. The zero
-// value runs an embedded server storing under ./data/nats.
-type Config struct {
+// Defaults of Options, exported for the command's flags.
+const (
+	DefaultStoreDir          = "./data/nats"
+	DefaultMaxStore          = 8 << 30   // bytes
+	DefaultMaxMemory         = 256 << 20 // bytes
+	DefaultMaxAge            = 30 * 24 * time.Hour
+	DefaultMaxEvents         = 100_000
+	DefaultAuditMaxAge       = 90 * 24 * time.Hour
+	DefaultIdempotencyWindow = 24 * time.Hour
+	DefaultTimeout           = 5 * time.Second
+)
+
+// Deps are what Open is given rather than configured with.
+type Deps struct {
+	// Logger. Default slog.Default().
+	Logger *slog.Logger
+}
+
+// Options say how to reach NATS and how to lay out the stream. The zero
+// value runs an embedded server storing under DefaultStoreDir; a zero
+// field means its default.
+type Options struct {
 	// URL of an external NATS (comma-separated servers). Empty: embedded.
 	URL string
 	// CredsFile is a NATS credentials file for URL. Optional.
@@ -49,75 +68,70 @@ type Config struct {
 	// (mode 0600, as NEWSFLASH_NATS_USER=... and NEWSFLASH_NATS_PASSWORD=...
 	// lines). Default: nats-credentials beside StoreDir.
 	CredentialsFile string
-	// MaxStore and MaxMemory limit the embedded JetStream. Defaults 8 GiB and 256 MiB.
+	// MaxStore and MaxMemory limit the embedded JetStream. Defaults
+	// DefaultMaxStore (8 GiB) and DefaultMaxMemory (256 MiB).
 	MaxStore, MaxMemory int64
 	// Replicas of the stream and buckets. Default (0): 3 when the NATS
 	// cluster has at least 3 servers, else 1; always 1 when embedded.
 	Replicas int
-	// StreamName of the news stream. Default "NEWSFLASH".
+	// StreamName of the news stream; every other stream, bucket, consumer
+	// and subject is named after it (see Layout). Letters, digits, '_' and
+	// '-'. Default DefaultStreamName.
 	StreamName string
-	// MaxAge and MaxEvents bound the stream's history. Defaults 30 days, 100,000.
+	// MaxAge and MaxEvents bound the stream's history. Defaults
+	// DefaultMaxAge (30 days) and DefaultMaxEvents (100,000).
 	MaxAge    time.Duration
 	MaxEvents int64
-	// AuditMaxAge is how long the audit stream (StreamName + "_AUDIT", a
-	// copy of every event) keeps events, whatever the news stream's own
-	// limits. Default 90 days.
+	// AuditMaxAge is how long the audit stream (Layout.AuditStream, a copy
+	// of every event) keeps events, whatever the news stream's own limits.
+	// Default DefaultAuditMaxAge (90 days).
 	AuditMaxAge time.Duration
 	// IdempotencyWindow is how long an Idempotency-Key is remembered.
-	// Default 24 h, and never longer than MaxAge.
+	// Default DefaultIdempotencyWindow (24 h), and never longer than MaxAge.
 	IdempotencyWindow time.Duration
-	// Timeout of one request to JetStream. Default 5 s.
+	// Timeout of one request to JetStream. Default DefaultTimeout (5 s).
 	Timeout time.Duration
-	// Logger. Default slog.Default().
-	Logger *slog.Logger
 }
 
-func (c *Config) setDefaults() {
+func (c *Options) setDefaults() {
 	if c.StoreDir == "" {
-		c.StoreDir = "./data/nats"
+		c.StoreDir = DefaultStoreDir
 	}
 	if c.CredentialsFile == "" {
 		c.CredentialsFile = filepath.Join(filepath.Dir(c.StoreDir), "nats-credentials")
 	}
 	if c.MaxStore == 0 {
-		c.MaxStore = 8 << 30
+		c.MaxStore = DefaultMaxStore
 	}
 	if c.MaxMemory == 0 {
-		c.MaxMemory = 256 << 20
+		c.MaxMemory = DefaultMaxMemory
 	}
 	if c.StreamName == "" {
-		c.StreamName = "NEWSFLASH"
+		c.StreamName = DefaultStreamName
 	}
 	if c.MaxAge == 0 {
-		c.MaxAge = 30 * 24 * time.Hour
+		c.MaxAge = DefaultMaxAge
 	}
 	if c.MaxEvents == 0 {
-		c.MaxEvents = 100_000
+		c.MaxEvents = DefaultMaxEvents
 	}
 	if c.AuditMaxAge == 0 {
-		c.AuditMaxAge = 90 * 24 * time.Hour
+		c.AuditMaxAge = DefaultAuditMaxAge
 	}
 	if c.IdempotencyWindow == 0 {
-		c.IdempotencyWindow = 24 * time.Hour
+		c.IdempotencyWindow = DefaultIdempotencyWindow
 	}
 	// A key must not outlive the item it stands for: a replay after the item
 	// has left the stream would publish it again.
 	c.IdempotencyWindow = min(c.IdempotencyWindow, c.MaxAge)
 	if c.Timeout == 0 {
-		c.Timeout = 5 * time.Second
-	}
-	if c.Logger == nil {
-		c.Logger = slog.Default()
+		c.Timeout = DefaultTimeout
 	}
 }
 
-// subjectPrefix is followed by the item id: one subject per item, so the
-// last message of a subject is the item's current version.
-const subjectPrefix = "newsflash.items."
-
 // Stream is an open connection to the news stream.
 type Stream struct {
-	cfg   Config
+	cfg   Options
 	log   *slog.Logger
 	ns    *server.Server // nil with an external NATS
 	nc    *nats.Conn
@@ -136,18 +150,25 @@ type Stream struct {
 // Open starts or connects to NATS and creates or updates the stream and
 // bucket. It retries stream setup until ctx ends, since a cluster that is
 // electing leaders may not answer for seconds.
-func Open(ctx context.Context, cfg Config) (*Stream, error) {
+func Open(ctx context.Context, deps Deps, cfg Options) (*Stream, error) {
+	if err := CheckStreamName(cfg.StreamName); err != nil {
+		return nil, err
+	}
 	cfg.setDefaults()
+	log := deps.Logger
+	if log == nil {
+		log = slog.Default()
+	}
 	if (cfg.User == "") != (cfg.Password == "") {
 		return nil, errors.New("nats: give both a user and a password, or neither")
 	}
 	if cfg.URL == "" && cfg.Listen != "" && cfg.User == "" {
 		var err error
-		if cfg.User, cfg.Password, err = loadCredentials(cfg.CredentialsFile, cfg.Logger); err != nil {
+		if cfg.User, cfg.Password, err = loadCredentials(cfg.CredentialsFile, log); err != nil {
 			return nil, fmt.Errorf("embedded nats: %w", err)
 		}
 	}
-	s := &Stream{cfg: cfg, log: cfg.Logger, closed: make(chan struct{})}
+	s := &Stream{cfg: cfg, log: log, closed: make(chan struct{})}
 	opts := []nats.Option{
 		nats.ClosedHandler(func(*nats.Conn) { close(s.closed) }),
 		nats.Name("newsflash"),
@@ -201,9 +222,9 @@ func Open(ctx context.Context, cfg Config) (*Stream, error) {
 
 func (s *Stream) setup(ctx context.Context) error {
 	sc := jetstream.StreamConfig{
-		Name:        s.cfg.StreamName,
+		Name:        s.Layout().NewsStream(),
 		Description: "Newsflash news events: one subject per item",
-		Subjects:    []string{subjectPrefix + "*"},
+		Subjects:    []string{s.Layout().NewsSubjects()},
 		Retention:   jetstream.LimitsPolicy,
 		Discard:     jetstream.DiscardOld,
 		Storage:     jetstream.FileStorage,
@@ -216,7 +237,7 @@ func (s *Stream) setup(ctx context.Context) error {
 		DenyPurge:   true,
 	}
 	kc := jetstream.KeyValueConfig{
-		Bucket:       s.cfg.StreamName + "_idempotency",
+		Bucket:       s.Layout().IdempotencyBucket(),
 		Description:  "Editors' Idempotency-Key claims",
 		TTL:          s.cfg.IdempotencyWindow,
 		MaxValueSize: 1024,
@@ -345,17 +366,14 @@ func (s *Stream) ClientURL() string {
 }
 
 // JetStream returns the JetStream handle, for packages that keep their own
-// buckets and work queues on the same NATS (push).
+// buckets and work queues on the same NATS (push), named by Layout.
 func (s *Stream) JetStream() jetstream.JetStream { return s.js }
 
 // Replicas is the replica count for streams and buckets.
 func (s *Stream) Replicas() int { return s.cfg.Replicas }
 
-// Name is the news stream's name.
-func (s *Stream) Name() string { return s.cfg.StreamName }
-
-// Subjects is the filter that matches every item subject.
-func (s *Stream) Subjects() string { return subjectPrefix + "*" }
+// Layout names the streams, buckets, consumers and subjects on this NATS.
+func (s *Stream) Layout() Layout { return NewLayout(s.cfg.StreamName) }
 
 // Timeout is the per-request timeout to JetStream.
 func (s *Stream) Timeout() time.Duration { return s.cfg.Timeout }

@@ -1,0 +1,117 @@
+package stream
+
+import (
+	"fmt"
+	"strings"
+
+	"newsflash/internal/news"
+)
+
+// DefaultStreamName is the news stream's name when Options.StreamName is
+// empty. Every other name below derives from it.
+const DefaultStreamName = "NEWSFLASH"
+
+// Layout names everything Newsflash keeps in NATS: streams, buckets,
+// consumers and subjects. Every name derives from the news stream's name,
+// so two deployments with different stream names share nothing on one
+// NATS. Other packages ask a Layout for names and never spell one.
+//
+// With DefaultStreamName the names are the ones Newsflash has always used
+// (TestDefaultLayoutKeepsNames), so an upgrade finds its data:
+//
+//	news stream          NEWSFLASH, subjects newsflash.items.<id>
+//	audit stream         NEWSFLASH_AUDIT
+//	idempotency bucket   NEWSFLASH_idempotency
+//	push subscriptions   NEWSFLASH_push_subscriptions
+//	push progress        NEWSFLASH_push_progress
+//	push jobs            stream NEWSFLASH_PUSH, subject newsflash.push.jobs
+//	push consumers       NEWSFLASH_push_planner (on the news stream),
+//	                     NEWSFLASH_push_workers (on the jobs stream)
+//
+// Subjects start with the stream name in lower case: names that differ only
+// in case would share subjects, which JetStream refuses (overlapping
+// subjects), so such a second deployment fails at start instead of mixing
+// its events with the first one's.
+//
+// The zero Layout is the default one.
+type Layout struct {
+	name string // "" means DefaultStreamName
+}
+
+// NewLayout is the layout of the news stream called name (empty: the
+// default). CheckStreamName says whether name is usable.
+func NewLayout(name string) Layout { return Layout{name: name} }
+
+// CheckStreamName reports why name cannot name the news stream. It names
+// key-value buckets too, whose names JetStream restricts to letters,
+// digits, '_' and '-', and, lower-cased, it is the first token of every
+// subject. Empty is the default name.
+func CheckStreamName(name string) error {
+	if len(name) > 64 {
+		return fmt.Errorf("stream name %q: longer than 64 characters", name)
+	}
+	for _, r := range name {
+		if !('a' <= r && r <= 'z' || 'A' <= r && r <= 'Z' || '0' <= r && r <= '9' || r == '_' || r == '-') {
+			return fmt.Errorf("stream name %q: only letters, digits, '_' and '-' are allowed", name)
+		}
+	}
+	return nil
+}
+
+// NewsStream is the news stream: every event, one subject per item.
+func (l Layout) NewsStream() string {
+	if l.name == "" {
+		return DefaultStreamName
+	}
+	return l.name
+}
+
+// root is the first token of every subject.
+func (l Layout) root() string { return strings.ToLower(l.NewsStream()) }
+
+func (l Layout) itemPrefix() string { return l.root() + ".items." }
+
+// NewsSubjects is the filter matching every item subject of the news stream.
+func (l Layout) NewsSubjects() string { return l.itemPrefix() + "*" }
+
+// ItemSubject is the subject of an item's events, in the news stream and
+// in the audit stream alike (copies keep their subjects). The last message
+// on it is the item's current version.
+func (l Layout) ItemSubject(id string) string { return l.itemPrefix() + id }
+
+// ItemIDFromSubject is the item id of an item subject of this layout, and
+// false for any other subject.
+func (l Layout) ItemIDFromSubject(subj string) (string, bool) {
+	id, ok := strings.CutPrefix(subj, l.itemPrefix())
+	if !ok || !news.ValidID(id) {
+		return "", false
+	}
+	return id, true
+}
+
+// AuditStream is the audit trail: a copy of the news stream, kept longer.
+func (l Layout) AuditStream() string { return l.NewsStream() + "_AUDIT" }
+
+// IdempotencyBucket holds the editors' Idempotency-Key claims.
+func (l Layout) IdempotencyBucket() string { return l.NewsStream() + "_idempotency" }
+
+// PushSubscriptionsBucket holds the Web Push subscriptions.
+func (l Layout) PushSubscriptionsBucket() string { return l.NewsStream() + "_push_subscriptions" }
+
+// PushProgressBucket holds the progress and counts of push delivery jobs.
+func (l Layout) PushProgressBucket() string { return l.NewsStream() + "_push_progress" }
+
+// PushJobsStream is the work queue of push delivery jobs.
+func (l Layout) PushJobsStream() string { return l.NewsStream() + "_PUSH" }
+
+// PushJobsSubject is the one subject of PushJobsStream.
+func (l Layout) PushJobsSubject() string { return l.root() + ".push.jobs" }
+
+// PlannerConsumer is the durable consumer, on the news stream, that turns
+// each event into push delivery jobs (one delivery per event for all
+// instances).
+func (l Layout) PlannerConsumer() string { return l.NewsStream() + "_push_planner" }
+
+// PushWorkersConsumer is the durable consumer, on PushJobsStream, that the
+// push workers of every instance share.
+func (l Layout) PushWorkersConsumer() string { return l.NewsStream() + "_push_workers" }
