@@ -116,8 +116,9 @@ func NewToken(name string) (token, line string, err error) {
 const BootstrapName = "newsroom"
 
 // Bootstrap returns the single editor kept in dataDir, creating it on the
-// first start. Its token is stored in dataDir/editor-token (mode 0600) and
-// logged once, when it is created, so the first operator can sign in.
+// first start. Its token is stored in dataDir/editor-token (mode 0600); the
+// log says where that file is, never the token (logs are shipped and kept
+// where a secret must not go).
 func Bootstrap(dataDir string, log *slog.Logger) (*Editors, error) {
 	path := filepath.Join(dataDir, "editor-token")
 	raw, err := os.ReadFile(path)
@@ -140,8 +141,8 @@ func Bootstrap(dataDir string, log *slog.Logger) (*Editors, error) {
 		if err := f.Close(); err != nil {
 			return nil, fmt.Errorf("write %s: %w", path, err)
 		}
-		log.Warn("no editors configured: created the first editor; this token is logged only now and kept in the token file",
-			"editor", BootstrapName, "token", token, "token_file", path)
+		log.Warn("no editors configured: created the first editor; its token is in the token file (read it there, it is not logged)",
+			"editor", BootstrapName, "token_file", path)
 		raw = []byte(token)
 	} else if err != nil {
 		return nil, fmt.Errorf("read %s: %w", path, err)
