@@ -229,7 +229,7 @@ func (v *serveFlags) config(stderr io.Writer) (server.Config, *slog.Logger, erro
 			return cfg, nil, fmt.Errorf("invalid --editors %s: %v", v.editorsFile, err)
 		}
 	case v.editorHashes != "":
-		if cfg.Editors, err = editor.ParseEditors(v.editorHashes); err != nil {
+		if cfg.Editors, err = editor.ParseEditorList(v.editorHashes); err != nil {
 			return cfg, nil, fmt.Errorf("invalid --editor-hashes: %v", err)
 		}
 	}
