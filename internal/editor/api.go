@@ -75,8 +75,9 @@ func (a *API) publish(ctx context.Context, ev news.Event, expectSeq uint64, msgI
 // Register adds the routes under g (the /api/v1 group).
 func (a *API) Register(g *gin.RouterGroup) {
 	g.GET("/taxonomy", a.taxonomy)
-	g.GET("/items", a.list)
-	g.GET("/items/:id", a.get)
+	r := g.Group("", a.cfg.Editors.OptionalEditor())
+	r.GET("/items", a.list)
+	r.GET("/items/:id", a.get)
 	w := g.Group("", a.cfg.Editors.RequireEditor())
 	w.POST("/items", a.create)
 	w.PATCH("/items/:id", a.correct)
@@ -116,9 +117,10 @@ func (a *API) list(c *gin.Context) {
 		return
 	}
 	items := a.cfg.Log.List(f, before, int(limit))
+	c.Writer.Header().Add("Vary", "Authorization")
 	ans := listAnswer{Items: make([]news.Item, len(items))}
 	for i, it := range items {
-		ans.Items[i] = it.Public()
+		ans.Items[i] = readable(c, it)
 	}
 	if len(items) == int(limit) {
 		ans.NextBefore = items[len(items)-1].PublishedSeq
@@ -151,7 +153,19 @@ func (a *API) get(c *gin.Context) {
 		httperr.Abort(c, err)
 		return
 	}
-	c.JSON(http.StatusOK, it.Public())
+	c.Writer.Header().Add("Vary", "Authorization")
+	c.JSON(http.StatusOK, readable(c, it))
+}
+
+// readable is the item as the request may read it: whole for an editor
+// (OptionalEditor), public otherwise: without staff names and, once
+// retracted, without its text and url. Answers built with it vary with the
+// token (Vary: Authorization, set by the handler).
+func readable(c *gin.Context, it news.Item) news.Item {
+	if EditorName(c) != "" {
+		return it
+	}
+	return it.Public()
 }
 
 // maxIdempotencyKey bounds the Idempotency-Key header.

@@ -229,5 +229,29 @@ func (e *Editors) RequireEditor() gin.HandlerFunc {
 	}
 }
 
+// OptionalEditor is middleware for reads that anyone may make and editors
+// see more of (a retracted item's text). A request without a bearer token
+// goes on as the public; one with a valid token as that editor; one with
+// an invalid token is refused with 401 as on the write endpoints, so that
+// it is counted by the failure limit like any other guess. Other
+// Authorization schemes (a site's Basic auth in front) are left alone.
+func (e *Editors) OptionalEditor() gin.HandlerFunc {
+	return func(c *gin.Context) {
+		scheme, token, ok := strings.Cut(c.GetHeader("Authorization"), " ")
+		if !ok || !strings.EqualFold(scheme, "Bearer") || strings.TrimSpace(token) == "" {
+			c.Next()
+			return
+		}
+		name, ok := e.Lookup(strings.TrimSpace(token))
+		if !ok {
+			c.Header("WWW-Authenticate", `Bearer realm="newsflash", error="invalid_token"`)
+			httperr.Abort(c, httperr.New(http.StatusUnauthorized, "invalid_token", "the editor token is not valid"))
+			return
+		}
+		c.Set(editorKey, name)
+		c.Next()
+	}
+}
+
 // EditorName returns the signed-in editor's name.
 func EditorName(c *gin.Context) string { return c.GetString(editorKey) }

@@ -447,3 +447,49 @@ func TestRequireEditor(t *testing.T) {
 		})
 	}
 }
+
+// TestOptionalEditor: public reads go on without a token and as the editor
+// with a valid one; an invalid bearer token is refused (and so counted as a
+// failure), not taken for the public.
+func TestOptionalEditor(t *testing.T) {
+	gin.SetMode(gin.TestMode)
+	token, line := newToken(t, "alice")
+	eds, err := editor.ParseEditors(line)
+	if err != nil {
+		t.Fatal(err)
+	}
+	r := gin.New()
+	r.GET("/items", eds.OptionalEditor(), func(c *gin.Context) {
+		c.String(http.StatusOK, "editor=%s", editor.EditorName(c))
+	})
+	tests := []struct {
+		name, header string // Authorization; "-" for none
+		status       int
+		body         string
+	}{
+		{"no header", "-", http.StatusOK, "editor="},
+		{"empty header", "", http.StatusOK, "editor="},
+		{"basic auth of a site in front", "Basic YWxpY2U6cHc=", http.StatusOK, "editor="},
+		{"bearer without a token", "Bearer  ", http.StatusOK, "editor="},
+		{"valid", "Bearer " + token, http.StatusOK, "editor=alice"},
+		{"valid, lower-case scheme", "bearer " + token, http.StatusOK, "editor=alice"},
+		{"invalid", "Bearer nf_wrong", http.StatusUnauthorized, `"invalid_token"`},
+		{"the hash as token", "Bearer " + hashOf(token), http.StatusUnauthorized, `"invalid_token"`},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			req := httptest.NewRequest(http.MethodGet, "/items", nil)
+			if tt.header != "-" {
+				req.Header.Set("Authorization", tt.header)
+			}
+			w := httptest.NewRecorder()
+			r.ServeHTTP(w, req)
+			if w.Code != tt.status || !strings.Contains(w.Body.String(), tt.body) {
+				t.Fatalf("%d %s, want %d with %s", w.Code, w.Body, tt.status, tt.body)
+			}
+			if tt.status == http.StatusUnauthorized && !strings.Contains(w.Header().Get("WWW-Authenticate"), `error="invalid_token"`) {
+				t.Errorf("WWW-Authenticate = %q", w.Header().Get("WWW-Authenticate"))
+			}
+		})
+	}
+}

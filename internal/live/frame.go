@@ -29,18 +29,37 @@ var kindNames = [numKinds]string{news.EventItem, news.EventUpdate, news.EventRet
 
 // memo keys on history entries.
 const (
-	memoItemJSON = iota
-	memoFrames   // + transport*numKinds + kind
+	memoItemJSON       = iota
+	memoRedactedJSON                                         // the item without what it said
+	memoFrames                                               // + transport*numKinds + kind
+	memoRedactedFrames = memoFrames + numTransports*numKinds // + transport
 )
 
-// itemJSON is the public JSON of the entry's item, encoded once.
+// itemJSON is the public JSON of the entry's item, encoded once. A
+// retracted item's has no text or url (news.Item.Public).
 func itemJSON(e *history.Entry) []byte {
-	return e.Memo(memoItemJSON, func() []byte {
-		b, err := json.Marshal(e.Event.Item.Public())
-		if err != nil {
-			panic(err) // an Item always encodes
-		}
-		return b
+	return e.Memo(memoItemJSON, func() []byte { return mustJSON(e.Event.Item.Public()) })
+}
+
+// redactedJSON is the entry's item without its text and url, encoded once.
+func redactedJSON(e *history.Entry) []byte {
+	return e.Memo(memoRedactedJSON, func() []byte { return mustJSON(e.Event.Item.Redacted()) })
+}
+
+func mustJSON(it news.Item) []byte {
+	b, err := json.Marshal(it)
+	if err != nil {
+		panic(err) // an Item always encodes
+	}
+	return b
+}
+
+// redactedRetractFrame is the retract frame of an entry whose item has been
+// retracted since, for a reader resuming from history: it tells the reader
+// the item is gone without what it said.
+func redactedRetractFrame(e *history.Entry, transport int) []byte {
+	return e.Memo(memoRedactedFrames+transport, func() []byte {
+		return buildFrame(transport, kindRetract, e.Event.Seq, redactedJSON(e))
 	})
 }
 
