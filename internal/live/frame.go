@@ -29,10 +29,10 @@ var kindNames = [numKinds]string{news.EventItem, news.EventUpdate, news.EventRet
 
 // memo keys on history entries.
 const (
-	memoItemJSON       = iota
-	memoRedactedJSON                                         // the item without what it said
-	memoFrames                                               // + transport*numKinds + kind
-	memoRedactedFrames = memoFrames + numTransports*numKinds // + transport
+	memoItemJSON   = iota
+	memoGoneJSON                                         // the item retracted since: without what it said
+	memoFrames                                           // + transport*numKinds + kind
+	memoGoneFrames = memoFrames + numTransports*numKinds // + transport*numKinds + kind
 )
 
 // itemJSON is the public JSON of the entry's item, encoded once. A
@@ -41,9 +41,14 @@ func itemJSON(e *history.Entry) []byte {
 	return e.Memo(memoItemJSON, func() []byte { return mustJSON(e.Event.Item.Public()) })
 }
 
-// redactedJSON is the entry's item without its text and url, encoded once.
-func redactedJSON(e *history.Entry) []byte {
-	return e.Memo(memoRedactedJSON, func() []byte { return mustJSON(e.Event.Item.Redacted()) })
+// goneJSON is the entry's item as a reader resuming after its retraction
+// gets it: without its text and url, and with the status it has now.
+func goneJSON(e *history.Entry) []byte {
+	return e.Memo(memoGoneJSON, func() []byte {
+		it := e.Event.Item.Redacted()
+		it.Status = news.StatusRetracted
+		return mustJSON(it)
+	})
 }
 
 func mustJSON(it news.Item) []byte {
@@ -54,12 +59,12 @@ func mustJSON(it news.Item) []byte {
 	return b
 }
 
-// redactedRetractFrame is the retract frame of an entry whose item has been
-// retracted since, for a reader resuming from history: it tells the reader
-// the item is gone without what it said.
-func redactedRetractFrame(e *history.Entry, transport int) []byte {
-	return e.Memo(memoRedactedFrames+transport, func() []byte {
-		return buildFrame(transport, kindRetract, e.Event.Seq, redactedJSON(e))
+// goneFrame is the frame of kind for an entry whose item has been retracted
+// since, for a reader resuming from history: the same type and seq as
+// eventFrame, with goneJSON for the item.
+func goneFrame(e *history.Entry, transport, kind int) []byte {
+	return e.Memo(memoGoneFrames+transport*numKinds+kind, func() []byte {
+		return buildFrame(transport, kind, e.Event.Seq, goneJSON(e))
 	})
 }
 

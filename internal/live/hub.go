@@ -233,18 +233,15 @@ func (h *Hub) Deliver(e *history.Entry) {
 }
 
 // resumeFrame appends what a reader resuming from history gets for an
-// entry. An item retracted since is not shown again: the events that showed
-// it are left out, and those that took it from the reader (a correction
-// that moved it out of the filter) become retract frames without its text
-// and url. The retraction itself is public already (news.Item.Public).
+// entry. An item retracted since is not shown again: its earlier events
+// keep their type and seq (a reader still gets every event it missed,
+// once) but carry the item without its text and url and with status
+// "retracted". The retraction itself is public already (news.Item.Public).
 // Called with h.mu held (then the log's lock: the hub's lock order).
 func (h *Hub) resumeFrame(frames [][]byte, e *history.Entry, transport, kind int) [][]byte {
 	if e.Event.Type != news.EventRetract {
 		if cur, ok := h.cfg.Log.Item(e.Event.Item.ID); ok && cur.Status == news.StatusRetracted {
-			if kind != kindRetract {
-				return frames
-			}
-			return append(frames, redactedRetractFrame(e, transport))
+			return append(frames, goneFrame(e, transport, kind))
 		}
 	}
 	return append(frames, eventFrame(e, transport, kind))

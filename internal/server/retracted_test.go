@@ -132,9 +132,9 @@ func TestRetractedItemFrames(t *testing.T) {
 }
 
 // TestRetractedItemResume: a reader resuming from history from before an
-// item that was retracted since gets no frame with what it said: not the
-// first version, not the correction, not the retraction. A reader that saw
-// it before it left its filter still learns that it is gone.
+// item that was retracted since gets every event it missed, once, but no
+// frame with what the item said: not the first version, not the correction,
+// not the retraction; each says the item is retracted.
 func TestRetractedItemResume(t *testing.T) {
 	in := start(t, options{})
 	first, _ := retractedItem(t, in)
@@ -145,9 +145,9 @@ func TestRetractedItemResume(t *testing.T) {
 		query string
 		want  string // frame types, up to the item after
 	}{
-		{"", "retract,item"},
-		{"regions=europe", "retract,item"},
-		{"regions=mena", "retract,item"}, // the move out of MENA: a retract
+		{"", "item,update,retract,item"},
+		{"regions=europe", "update,retract,item"}, // the move into Europe: an update
+		{"regions=mena", "item,retract,item"},     // the move out of MENA: a retract
 	} {
 		t.Run("ws "+tt.query, func(t *testing.T) {
 			ws, w := in.dialWS(fmt.Sprintf("since=%d&%s", since, tt.query))
@@ -166,7 +166,7 @@ func TestRetractedItemResume(t *testing.T) {
 				if f.Item.ID == end.ID {
 					break
 				}
-				if f.Item.ID != first.ID || f.Type != "retract" {
+				if f.Item.ID != first.ID || f.Item.Status != news.StatusRetracted || f.Item.Text != "" || f.Item.URL != "" {
 					t.Fatalf("resumed frame %s", raw)
 				}
 			}
@@ -184,8 +184,12 @@ func TestRetractedItemResume(t *testing.T) {
 					t.Fatalf("resumed event holds the retracted item's words: %+v", ev)
 				}
 				types = append(types, ev.Event)
-				if ev.item(t).ID == end.ID {
+				it := ev.item(t)
+				if it.ID == end.ID {
 					break
+				}
+				if it.ID != first.ID || it.Status != news.StatusRetracted || it.Text != "" {
+					t.Fatalf("resumed event %+v", ev)
 				}
 			}
 			if got := strings.Join(types, ","); got != tt.want {

@@ -979,8 +979,9 @@
       return;
     }
     state.cursor = f.seq;
-    if (f.type === 'item' || f.type === 'update') upsert(f.item);
-    else if (f.type === 'retract') onRetractFrame(f.item);
+    // Resumed frames of an item retracted since say so and carry no text.
+    if (f.type === 'retract' || f.item.status === 'retracted') onRetractFrame(f.item);
+    else if (f.type === 'item' || f.type === 'update') upsert(f.item);
   }
 
   function finishSnapshot() {
