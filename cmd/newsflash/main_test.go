@@ -224,6 +224,8 @@ func TestServeInvalidConfig(t *testing.T) {
 	}
 	goodEditors := writeFile("editors", goodLine+"\n")
 	badEditors := writeFile("bad-editors", "alice:not-a-hash\n")
+	sameHash := "bob:" + strings.TrimPrefix(goodLine, "alice:")
+	twiceEditors := writeFile("twice-editors", "# the desk, day and night\n"+goodLine+"\n"+sameHash+"\n")
 	badTaxonomy := writeFile("taxonomy.json", `{"regions":[],"topics":[{"slug":"x"}],"languages":[{"slug":"en"}]}`)
 	missing := filepath.Join(dir, "missing.json")
 
@@ -306,6 +308,10 @@ func TestServeInvalidConfig(t *testing.T) {
 		{"editors file invalid", []string{"--editors", badEditors}, nil, []string{"--editors", "64 hex digits"}},
 		{"editor hashes invalid", []string{"--editor-hashes", "alice:xyz"}, nil, []string{"--editor-hashes", "64 hex digits"}},
 		{"editor hashes empty of entries", []string{"--editor-hashes", ",,"}, nil, []string{"--editor-hashes", "no editor"}},
+		{"editors file with one hash under two names", []string{"--editors", twiceEditors}, nil,
+			[]string{"--editors", "twice-editors", `line 3: editor "bob" has the same token hash as editor "alice" on line 2`}},
+		{"editor hashes with one hash under two names", []string{"--editor-hashes", goodLine + "," + sameHash}, nil,
+			[]string{"--editor-hashes", `entry 2: editor "bob" has the same token hash as editor "alice" in entry 1`}},
 		// --addr nonsense would be reported next: it keeps the embedded
 		// server from starting should the creds check ever let this through.
 		{"nats creds without nats url", []string{"--nats-url", "", "--nats-creds", "x.creds", "--addr", "nonsense"}, nil,

@@ -92,7 +92,7 @@ func serveFlagSet() (*flags, *serveFlags) {
 	fs.IntVar(&v.connectionsPerAddress, "connections-per-address", server.DefaultConnectionsPerAddress, "TCP connections one client address (IPv6: /64) may have open, readers included; more are closed unanswered; trusted proxies are not counted; above --readers-per-address, or -1: no limit")
 	fs.IntVar(&v.readerConnects, "reader-connects-per-second", 20, "WebSocket and SSE connection attempts per second per client address (bursts of twice that); -1: no limit")
 	fs.IntVar(&v.apiRequests, "api-requests-per-second", 20, "public API requests per second per client address (bursts of twice that; editors are not counted); -1: no limit")
-	fs.IntVar(&v.authFails, "auth-failures-per-minute", 10, "invalid editor tokens per minute per client address before every attempt gets 429; -1: no limit")
+	fs.IntVar(&v.authFails, "auth-failures-per-minute", 10, "invalid editor tokens per minute per client address before further invalid ones get 429 (valid tokens always pass); -1: no limit")
 	fs.StringVar(&v.vapidSubject, "vapid-subject", "", "Web Push contact sent to push services: mailto:ops@example.com or https://example.com/contact; empty turns Web Push off")
 	fs.StringVar(&v.vapidPublicKey, "vapid-public-key", "", "VAPID public key (base64url); with --vapid-private-key")
 	fs.StringVar(&v.vapidPrivateKey, "vapid-private-key", "", "VAPID private key (base64url); never logged")
@@ -263,7 +263,7 @@ func (v *serveFlags) config(stderr io.Writer) (server.Config, *slog.Logger, erro
 			return bad("editors", "%v", err)
 		}
 	case v.editorHashes != "":
-		if cfg.Editors, err = editor.ParseEditors(v.editorHashes); err != nil {
+		if cfg.Editors, err = editor.ParseEditorList(v.editorHashes); err != nil {
 			return bad("editor-hashes", "%v", err)
 		}
 	}

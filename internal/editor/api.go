@@ -75,8 +75,9 @@ func (a *API) publish(ctx context.Context, ev news.Event, expectSeq uint64, msgI
 // Register adds the routes under g (the /api/v1 group).
 func (a *API) Register(g *gin.RouterGroup) {
 	g.GET("/taxonomy", a.taxonomy)
-	g.GET("/items", a.list)
-	g.GET("/items/:id", a.get)
+	r := g.Group("", a.cfg.Editors.OptionalEditor())
+	r.GET("/items", a.list)
+	r.GET("/items/:id", a.get)
 	w := g.Group("", a.cfg.Editors.RequireEditor())
 	w.POST("/items", a.create)
 	w.PATCH("/items/:id", a.correct)
@@ -116,9 +117,10 @@ func (a *API) list(c *gin.Context) {
 		return
 	}
 	items := a.cfg.Log.List(f, before, int(limit))
+	c.Writer.Header().Add("Vary", "Authorization")
 	ans := listAnswer{Items: make([]news.Item, len(items))}
 	for i, it := range items {
-		ans.Items[i] = it.Public()
+		ans.Items[i] = readable(c, it)
 	}
 	if len(items) == int(limit) {
 		ans.NextBefore = items[len(items)-1].PublishedSeq
@@ -151,7 +153,19 @@ func (a *API) get(c *gin.Context) {
 		httperr.Abort(c, err)
 		return
 	}
-	c.JSON(http.StatusOK, it.Public())
+	c.Writer.Header().Add("Vary", "Authorization")
+	c.JSON(http.StatusOK, readable(c, it))
+}
+
+// readable is the item as the request may read it: whole for an editor
+// (OptionalEditor), public otherwise: without staff names and, once
+// retracted, without its text and url. Answers built with it vary with the
+// token (Vary: Authorization, set by the handler).
+func readable(c *gin.Context, it news.Item) news.Item {
+	if EditorName(c) != "" {
+		return it
+	}
+	return it.Public()
 }
 
 // maxIdempotencyKey bounds the Idempotency-Key header.
@@ -171,6 +185,7 @@ func (a *API) create(c *gin.Context) {
 	editor := EditorName(c)
 	ctx := c.Request.Context()
 	it.ID = news.NewID()
+	var claim *stream.Claim // the key's claim, to record the publication in
 	if key := c.GetHeader("Idempotency-Key"); key != "" {
 		if len(key) > maxIdempotencyKey || !printableASCII(key) {
 			httperr.Abort(c, httperr.Field(http.StatusBadRequest, "invalid_idempotency_key", "Idempotency-Key",
@@ -178,23 +193,40 @@ func (a *API) create(c *gin.Context) {
 			return
 		}
 		hash := fingerprint(it)
-		claim, created, err := a.cfg.Stream.ClaimKey(ctx, editor, key, stream.Claim{ItemID: it.ID, Hash: hash})
+		got, created, err := a.cfg.Stream.ClaimKey(ctx, editor, key, stream.Claim{ItemID: it.ID, Hash: hash})
 		if err != nil {
 			httperr.Abort(c, err)
 			return
 		}
+		claim = &got
 		if !created {
-			if claim.Hash != hash {
+			if got.Hash != hash {
 				httperr.Abort(c, httperr.Field(http.StatusUnprocessableEntity, "idempotency_key_reused", "Idempotency-Key",
 					"this Idempotency-Key was used for a different item in the last 24 hours"))
 				return
 			}
-			it.ID = claim.ItemID
+			it.ID = got.ItemID
 			if cur, err := a.cfg.Stream.Current(ctx, it.ID); err == nil {
 				a.replay(c, cur)
 				return
 			} else if !errors.Is(err, stream.ErrNotFound) {
 				httperr.Abort(c, err)
+				return
+			}
+			// The news stream does not hold the item. If it was ever
+			// published it was retracted or aged out since, and the key
+			// must not bring it back: the claim says so once the first
+			// attempt recorded it, and the audit trail says so should that
+			// attempt have stopped between publishing and recording.
+			gone := got.Published()
+			if !gone {
+				if gone, err = a.cfg.Stream.InAudit(ctx, it.ID); err != nil {
+					httperr.Abort(c, err)
+					return
+				}
+			}
+			if gone {
+				httperr.Abort(c, itemGone(it.ID))
 				return
 			}
 			// Claimed but not published: the first attempt failed or is
@@ -207,6 +239,11 @@ func (a *API) create(c *gin.Context) {
 	seq, dup, err := a.publish(ctx, news.Event{Type: news.EventItem, Item: it, Client: c.ClientIP()}, 0, it.ID)
 	if dup || errors.Is(err, stream.ErrConflict) {
 		cur, err := a.cfg.Stream.Current(ctx, it.ID)
+		if errors.Is(err, stream.ErrNotFound) {
+			// JetStream remembers the item's first publication (its
+			// duplicate window) but the stream no longer holds it.
+			err = itemGone(it.ID)
+		}
 		if err != nil {
 			httperr.Abort(c, err)
 			return
@@ -218,11 +255,26 @@ func (a *API) create(c *gin.Context) {
 		httperr.Abort(c, err)
 		return
 	}
+	if claim != nil {
+		if err := a.cfg.Stream.ClaimPublished(ctx, *claim, seq); err != nil {
+			// The item is published; a retry finds it in the stream or,
+			// once it has gone from there, in the audit trail.
+			a.log.Warn("idempotency key not marked as published", "id", it.ID, "err", err)
+		}
+	}
 	it.Seq, it.PublishedSeq = seq, seq
 	a.log.Info("item published", "id", it.ID, "seq", seq, "editor", editor, "priority", it.Priority)
 	a.settle(c, seq)
 	c.Header("Location", "/api/v1/items/"+it.ID)
 	c.JSON(http.StatusCreated, it)
+}
+
+// itemGone refuses a retry whose item was published and has left the news
+// stream since (retracted and aged out of history): publishing it again
+// would bring a retracted item back to readers.
+func itemGone(id string) error {
+	return httperr.Field(http.StatusConflict, "idempotency_item_gone", "Idempotency-Key",
+		"this Idempotency-Key already made item "+id+", which the news stream no longer holds (retracted or aged out of history); it is not published again")
 }
 
 // replay answers a repeated create with the item it made first.

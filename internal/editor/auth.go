@@ -1,7 +1,6 @@
 package editor
 
 import (
-	"bufio"
 	"crypto/rand"
 	"crypto/sha256"
 	"crypto/subtle"
@@ -15,6 +14,7 @@ import (
 	"os"
 	"path/filepath"
 	"regexp"
+	"strconv"
 	"strings"
 
 	"github.com/gin-gonic/gin"
@@ -35,42 +35,92 @@ type editorHash struct {
 
 var nameRE = regexp.MustCompile(`^[A-Za-z0-9][A-Za-z0-9._@-]{0,63}$`)
 
-// ParseEditors reads lines "name:<sha256 hex of the token>"; blank lines and
-// lines starting with # are skipped, and commas separate entries too (for
-// an environment variable).
+// ParseEditors reads an editors file: one "name:<sha256 hex of the token>"
+// a line. Blank lines and lines starting with # are skipped before anything
+// else, so a comment may say anything; errors name the line.
 func ParseEditors(text string) (*Editors, error) {
-	e := &Editors{}
-	seen := map[string]bool{}
-	sc := bufio.NewScanner(strings.NewReader(strings.ReplaceAll(text, ",", "\n")))
-	for n := 1; sc.Scan(); n++ {
-		line := strings.TrimSpace(sc.Text())
-		if line == "" || strings.HasPrefix(line, "#") {
-			continue
+	var b builder
+	b.place = func(n int) string { return "line " + strconv.Itoa(n) }
+	b.other = func(n int) string { return "on line " + strconv.Itoa(n) }
+	for n, line := range strings.Split(text, "\n") {
+		if t := strings.TrimSpace(line); strings.Contains(t, ",") && !strings.HasPrefix(t, "#") {
+			return nil, fmt.Errorf("editors line %d: want name:sha256hex, one editor a line (commas separate editors only in --editor-hashes)", n+1)
 		}
-		name, hexHash, ok := strings.Cut(line, ":")
-		if !ok || !nameRE.MatchString(name) {
-			return nil, fmt.Errorf("editors entry %d: want name:sha256hex with a name of letters, digits and ._@-", n)
+		if err := b.add(n+1, line); err != nil {
+			return nil, err
 		}
-		raw, err := hex.DecodeString(strings.TrimPrefix(hexHash, "sha256:"))
-		if err != nil || len(raw) != sha256.Size {
-			return nil, fmt.Errorf("editors entry %d (%s): the hash must be 64 hex digits (SHA-256 of the token)", n, name)
-		}
-		if seen[name] {
-			return nil, fmt.Errorf("editors entry %d: editor %q appears twice", n, name)
-		}
-		seen[name] = true
-		var h editorHash
-		h.name = name
-		copy(h.hash[:], raw)
-		e.list = append(e.list, h)
 	}
-	if err := sc.Err(); err != nil {
-		return nil, err
+	return b.done()
+}
+
+// ParseEditorList reads the editors of --editor-hashes (and its environment
+// variable): "name:sha256hex" entries separated by commas or newlines;
+// empty entries and entries starting with # are skipped. Errors name the
+// entry, counted from 1.
+func ParseEditorList(list string) (*Editors, error) {
+	var b builder
+	b.place = func(n int) string { return "entry " + strconv.Itoa(n) }
+	b.other = func(n int) string { return "in entry " + strconv.Itoa(n) }
+	// Empty entries are counted too, so that the number in an error is the
+	// one a reader counts.
+	for n, entry := range strings.Split(strings.ReplaceAll(list, "\n", ","), ",") {
+		if err := b.add(n+1, entry); err != nil {
+			return nil, err
+		}
 	}
-	if len(e.list) == 0 {
+	return b.done()
+}
+
+// builder collects editors, refusing a name or a token hash given twice.
+type builder struct {
+	place func(n int) string // "line 3", "entry 3"
+	other func(n int) string // "on line 3", "in entry 3"
+	list  []editorHash
+	names map[string]int            // name → where it was given
+	where map[[sha256.Size]byte]int // hash → index in list
+	at    []int                     // where list[i] was given
+}
+
+// add reads one line or entry, found at n.
+func (b *builder) add(n int, text string) error {
+	text = strings.TrimSpace(text)
+	if text == "" || strings.HasPrefix(text, "#") {
+		return nil
+	}
+	name, hexHash, ok := strings.Cut(text, ":")
+	if !ok || !nameRE.MatchString(name) {
+		return fmt.Errorf("editors %s: want name:sha256hex with a name of letters, digits and ._@-", b.place(n))
+	}
+	raw, err := hex.DecodeString(strings.TrimPrefix(hexHash, "sha256:"))
+	if err != nil || len(raw) != sha256.Size {
+		return fmt.Errorf("editors %s (%s): the hash must be 64 hex digits (SHA-256 of the token)", b.place(n), name)
+	}
+	if first, ok := b.names[name]; ok {
+		return fmt.Errorf("editors %s: editor %q appears twice (first %s)", b.place(n), name, b.other(first))
+	}
+	h := editorHash{name: name}
+	copy(h.hash[:], raw)
+	// One token for two names would sign its holder in as either, and
+	// Lookup could only pick one of them.
+	if i, ok := b.where[h.hash]; ok {
+		return fmt.Errorf("editors %s: editor %q has the same token hash as editor %q %s; give each editor a token of their own",
+			b.place(n), name, b.list[i].name, b.other(b.at[i]))
+	}
+	if b.names == nil {
+		b.names, b.where = map[string]int{}, map[[sha256.Size]byte]int{}
+	}
+	b.names[name] = n
+	b.where[h.hash] = len(b.list)
+	b.list = append(b.list, h)
+	b.at = append(b.at, n)
+	return nil
+}
+
+func (b *builder) done() (*Editors, error) {
+	if len(b.list) == 0 {
 		return nil, errors.New("editors: no editor configured")
 	}
-	return e, nil
+	return &Editors{list: b.list}, nil
 }
 
 // Names lists the editors' names.
@@ -116,8 +166,9 @@ func NewToken(name string) (token, line string, err error) {
 const BootstrapName = "newsroom"
 
 // Bootstrap returns the single editor kept in dataDir, creating it on the
-// first start. Its token is stored in dataDir/editor-token (mode 0600) and
-// logged once, when it is created, so the first operator can sign in.
+// first start. Its token is stored in dataDir/editor-token (mode 0600); the
+// log says where that file is, never the token (logs are shipped and kept
+// where a secret must not go).
 func Bootstrap(dataDir string, log *slog.Logger) (*Editors, error) {
 	path := filepath.Join(dataDir, "editor-token")
 	raw, err := os.ReadFile(path)
@@ -140,8 +191,8 @@ func Bootstrap(dataDir string, log *slog.Logger) (*Editors, error) {
 		if err := f.Close(); err != nil {
 			return nil, fmt.Errorf("write %s: %w", path, err)
 		}
-		log.Warn("no editors configured: created the first editor; this token is logged only now and kept in the token file",
-			"editor", BootstrapName, "token", token, "token_file", path)
+		log.Warn("no editors configured: created the first editor; its token is in the token file (read it there, it is not logged)",
+			"editor", BootstrapName, "token_file", path)
 		raw = []byte(token)
 	} else if err != nil {
 		return nil, fmt.Errorf("read %s: %w", path, err)
@@ -165,6 +216,30 @@ func (e *Editors) RequireEditor() gin.HandlerFunc {
 		if h == "" || !ok || !strings.EqualFold(scheme, "Bearer") || strings.TrimSpace(token) == "" {
 			c.Header("WWW-Authenticate", `Bearer realm="newsflash"`)
 			httperr.Abort(c, httperr.New(http.StatusUnauthorized, "missing_token", "this endpoint needs an editor token: Authorization: Bearer <token>"))
+			return
+		}
+		name, ok := e.Lookup(strings.TrimSpace(token))
+		if !ok {
+			c.Header("WWW-Authenticate", `Bearer realm="newsflash", error="invalid_token"`)
+			httperr.Abort(c, httperr.New(http.StatusUnauthorized, "invalid_token", "the editor token is not valid"))
+			return
+		}
+		c.Set(editorKey, name)
+		c.Next()
+	}
+}
+
+// OptionalEditor is middleware for reads that anyone may make and editors
+// see more of (a retracted item's text). A request without a bearer token
+// goes on as the public; one with a valid token as that editor; one with
+// an invalid token is refused with 401 as on the write endpoints, so that
+// it is counted by the failure limit like any other guess. Other
+// Authorization schemes (a site's Basic auth in front) are left alone.
+func (e *Editors) OptionalEditor() gin.HandlerFunc {
+	return func(c *gin.Context) {
+		scheme, token, ok := strings.Cut(c.GetHeader("Authorization"), " ")
+		if !ok || !strings.EqualFold(scheme, "Bearer") || strings.TrimSpace(token) == "" {
+			c.Next()
 			return
 		}
 		name, ok := e.Lookup(strings.TrimSpace(token))

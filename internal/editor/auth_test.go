@@ -48,14 +48,13 @@ func TestParseEditors(t *testing.T) {
 			map[string]string{"token-a": "alice", "token-b": "bob"}},
 		{"comments and blank lines", "# editors\n\n  # night desk\nalice:" + ha + "\n\n\t\n#bob:" + hb + "\n", []string{"alice"},
 			map[string]string{"token-a": "alice"}},
-		{"commas", "alice:" + ha + ",bob:" + hb, []string{"alice", "bob"}, map[string]string{"token-b": "bob"}},
-		{"commas with spaces and empty entries", " alice:" + ha + " , ,bob:" + hb + ",", []string{"alice", "bob"}, nil},
+		{"commas in comments", "# Alice, Bob, and the night desk\nalice:" + ha + "\n  # a, b\nbob:" + hb + "\n", []string{"alice", "bob"},
+			map[string]string{"token-b": "bob"}},
 		{"CRLF line ends", "alice:" + ha + "\r\nbob:" + hb + "\r\n", []string{"alice", "bob"}, map[string]string{"token-a": "alice"}},
 		{"sha256: prefix", "alice:sha256:" + ha, []string{"alice"}, map[string]string{"token-a": "alice"}},
 		{"upper-case hex", "alice:" + strings.ToUpper(ha), []string{"alice"}, map[string]string{"token-a": "alice"}},
 		{"name punctuation", "news.desk_1@example-org:" + ha, []string{"news.desk_1@example-org"}, nil},
 		{"name of 64 characters", name64 + ":" + ha, []string{name64}, nil},
-		{"same hash under two names", "alice:" + ha + "\nbob:" + ha, []string{"alice", "bob"}, nil},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
@@ -87,17 +86,17 @@ func TestParseEditorsErrors(t *testing.T) {
 	}{
 		{"empty", "", "no editor configured"},
 		{"only comments and blanks", "# nobody yet\n\n   \n", "no editor configured"},
-		{"only commas", ",,,", "no editor configured"},
-		{"no colon", "alice", "entry 1: want name:sha256hex"},
-		{"empty name", ":" + ha, "entry 1: want name:sha256hex"},
-		{"space in name", "al ice:" + ha, "entry 1"},
-		{"space before colon", "alice :" + ha, "entry 1"},
-		{"name starting with a dot", ".alice:" + ha, "entry 1"},
-		{"name with slash", "a/b:" + ha, "entry 1"},
-		{"name not ASCII", "zoë:" + ha, "entry 1"},
-		{"name of 65 characters", strings.Repeat("n", 65) + ":" + ha, "entry 1"},
-		{"error names the entry", "# header\nalice:" + ha + "\nbob", "entry 3"},
-		{"empty hash", "alice:", "entry 1 (alice): the hash must be 64 hex digits"},
+		{"no colon", "alice", "line 1: want name:sha256hex"},
+		{"empty name", ":" + ha, "line 1: want name:sha256hex"},
+		{"space in name", "al ice:" + ha, "line 1"},
+		{"space before colon", "alice :" + ha, "line 1"},
+		{"name starting with a dot", ".alice:" + ha, "line 1"},
+		{"name with slash", "a/b:" + ha, "line 1"},
+		{"name not ASCII", "zoë:" + ha, "line 1"},
+		{"name of 65 characters", strings.Repeat("n", 65) + ":" + ha, "line 1"},
+		{"error names the line", "# header, with a comma\nalice:" + ha + "\n\nbob", "line 4"},
+		{"two entries on a line", "alice:" + ha + ",bob:" + hashOf("b"), "line 1: want name:sha256hex"},
+		{"empty hash", "alice:", "line 1 (alice): the hash must be 64 hex digits"},
 		{"space before hash", "alice: " + ha, "64 hex digits"},
 		{"not hex", "alice:" + strings.Repeat("zz", 32), "64 hex digits"},
 		{"token instead of hash", "alice:nf_abcdefghijklmnopqrstuvwxyz0123456789ABCDEFG", "64 hex digits"},
@@ -106,15 +105,72 @@ func TestParseEditorsErrors(t *testing.T) {
 		{"odd number of digits", "alice:" + ha[:63], "64 hex digits"},
 		{"sha1 length", "alice:" + ha[:40], "64 hex digits"},
 		{"trailing comment on the line", "alice:" + ha + " # alice", "64 hex digits"},
-		{"duplicate names", "alice:" + ha + "\nalice:" + hashOf("other"), `entry 2: editor "alice" appears twice`},
-		{"duplicate names across commas", "alice:" + ha + ",bob:" + hashOf("b") + ",alice:" + hashOf("c"), `entry 3: editor "alice" appears twice`},
-		{"bad line after good ones", "alice:" + ha + "\nbob:xyz", "entry 2 (bob)"},
+		{"duplicate names", "alice:" + ha + "\nalice:" + hashOf("other"), `line 2: editor "alice" appears twice (first on line 1)`},
+		{"bad line after good ones", "alice:" + ha + "\nbob:xyz", "line 2 (bob)"},
+		// One token for two names would sign its holder in as either.
+		{"same hash under two names", "# desk\nalice:" + ha + "\n\nbob:" + ha, `line 4: editor "bob" has the same token hash as editor "alice" on line 2`},
+		{"same hash, one with sha256: prefix and upper case", "alice:" + ha + "\nbob:sha256:" + strings.ToUpper(ha), `line 2: editor "bob" has the same token hash as editor "alice" on line 1`},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
 			eds, err := editor.ParseEditors(tt.text)
 			if err == nil {
 				t.Fatalf("ParseEditors succeeded with %q, want an error", eds.Names())
+			}
+			if !strings.Contains(err.Error(), tt.wantSub) {
+				t.Errorf("error %q does not contain %q", err, tt.wantSub)
+			}
+			if strings.Contains(err.Error(), ha) {
+				t.Errorf("error %q repeats the hash", err)
+			}
+		})
+	}
+}
+
+// TestParseEditorList is the comma form of --editor-hashes and
+// NEWSFLASH_EDITOR_HASHES: errors name the entry.
+func TestParseEditorList(t *testing.T) {
+	ha, hb := hashOf("token-a"), hashOf("token-b")
+	good := []struct {
+		name, list string
+		want       []string
+	}{
+		{"one entry", "alice:" + ha, []string{"alice"}},
+		{"commas", "alice:" + ha + ",bob:" + hb, []string{"alice", "bob"}},
+		{"commas with spaces and empty entries", " alice:" + ha + " , ,bob:" + hb + ",", []string{"alice", "bob"}},
+		{"sha256: prefix", "alice:sha256:" + ha, []string{"alice"}},
+		{"newlines separate entries too", "alice:" + ha + "\nbob:" + hb + ",\n", []string{"alice", "bob"}},
+	}
+	for _, tt := range good {
+		t.Run(tt.name, func(t *testing.T) {
+			eds, err := editor.ParseEditorList(tt.list)
+			if err != nil {
+				t.Fatalf("ParseEditorList: %v", err)
+			}
+			if got := eds.Names(); !slices.Equal(got, tt.want) {
+				t.Errorf("Names = %q, want %q", got, tt.want)
+			}
+			if got, ok := eds.Lookup("token-a"); !ok || got != "alice" {
+				t.Errorf("Lookup(token-a) = %q, %v", got, ok)
+			}
+		})
+	}
+	bad := []struct {
+		name, list, wantSub string
+	}{
+		{"empty", "", "no editor configured"},
+		{"only commas", ",,,", "no editor configured"},
+		{"no colon", "alice", "entry 1: want name:sha256hex"},
+		{"error names the entry", "alice:" + ha + ",,bob", "entry 3: want name:sha256hex"},
+		{"bad hash", "alice:" + ha + ",bob:xyz", "entry 2 (bob): the hash must be 64 hex digits"},
+		{"duplicate names", "alice:" + ha + ",bob:" + hb + ",alice:" + hashOf("c"), `entry 3: editor "alice" appears twice (first in entry 1)`},
+		{"same hash under two names", "alice:" + ha + ",bob:" + ha, `entry 2: editor "bob" has the same token hash as editor "alice" in entry 1`},
+	}
+	for _, tt := range bad {
+		t.Run(tt.name, func(t *testing.T) {
+			eds, err := editor.ParseEditorList(tt.list)
+			if err == nil {
+				t.Fatalf("ParseEditorList succeeded with %q, want an error", eds.Names())
 			}
 			if !strings.Contains(err.Error(), tt.wantSub) {
 				t.Errorf("error %q does not contain %q", err, tt.wantSub)
@@ -235,8 +291,9 @@ func TestBootstrap(t *testing.T) {
 	if perm := di.Mode().Perm(); perm&0o077 != 0 {
 		t.Errorf("data dir mode %v is open to others", perm)
 	}
-	if !strings.Contains(logs.String(), token) {
-		t.Errorf("first Bootstrap did not log the token; log: %s", logs.String())
+	// The token is a secret: the log says where it is, never what it is.
+	if strings.Contains(logs.String(), token) || strings.Contains(logs.String(), token[3:20]) {
+		t.Errorf("first Bootstrap logged the token; log: %s", logs.String())
 	}
 	if !strings.Contains(logs.String(), path) {
 		t.Errorf("first Bootstrap did not log the token file; log: %s", logs.String())
@@ -386,6 +443,52 @@ func TestRequireEditor(t *testing.T) {
 			}
 			if strings.Contains(w.Body.String(), token) {
 				t.Error("the answer repeats the token")
+			}
+		})
+	}
+}
+
+// TestOptionalEditor: public reads go on without a token and as the editor
+// with a valid one; an invalid bearer token is refused (and so counted as a
+// failure), not taken for the public.
+func TestOptionalEditor(t *testing.T) {
+	gin.SetMode(gin.TestMode)
+	token, line := newToken(t, "alice")
+	eds, err := editor.ParseEditors(line)
+	if err != nil {
+		t.Fatal(err)
+	}
+	r := gin.New()
+	r.GET("/items", eds.OptionalEditor(), func(c *gin.Context) {
+		c.String(http.StatusOK, "editor=%s", editor.EditorName(c))
+	})
+	tests := []struct {
+		name, header string // Authorization; "-" for none
+		status       int
+		body         string
+	}{
+		{"no header", "-", http.StatusOK, "editor="},
+		{"empty header", "", http.StatusOK, "editor="},
+		{"basic auth of a site in front", "Basic YWxpY2U6cHc=", http.StatusOK, "editor="},
+		{"bearer without a token", "Bearer  ", http.StatusOK, "editor="},
+		{"valid", "Bearer " + token, http.StatusOK, "editor=alice"},
+		{"valid, lower-case scheme", "bearer " + token, http.StatusOK, "editor=alice"},
+		{"invalid", "Bearer nf_wrong", http.StatusUnauthorized, `"invalid_token"`},
+		{"the hash as token", "Bearer " + hashOf(token), http.StatusUnauthorized, `"invalid_token"`},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			req := httptest.NewRequest(http.MethodGet, "/items", nil)
+			if tt.header != "-" {
+				req.Header.Set("Authorization", tt.header)
+			}
+			w := httptest.NewRecorder()
+			r.ServeHTTP(w, req)
+			if w.Code != tt.status || !strings.Contains(w.Body.String(), tt.body) {
+				t.Fatalf("%d %s, want %d with %s", w.Code, w.Body, tt.status, tt.body)
+			}
+			if tt.status == http.StatusUnauthorized && !strings.Contains(w.Header().Get("WWW-Authenticate"), `error="invalid_token"`) {
+				t.Errorf("WWW-Authenticate = %q", w.Header().Get("WWW-Authenticate"))
 			}
 		})
 	}

@@ -7,6 +7,10 @@
 // seq, so concurrent editors on any instance never overwrite each other.
 // Every event also carries, for the audit trail only, the editor's client
 // address and, for a correction or retraction, the item as it was before.
-// Lists are read from the history projection. An *API is safe for concurrent
-// use; it holds no lock of its own.
+// Lists are read from the history projection. The public reads take an
+// optional editor token: editors read whole items, the public gets
+// news.Item.Public (no staff names; a retracted item without its text and
+// url). An Idempotency-Key publishes at most once, ever: its claim records
+// the publication, so a retry after the item has left the stream is
+// refused. An *API is safe for concurrent use; it holds no lock of its own.
 package editor

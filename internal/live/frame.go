@@ -29,18 +29,42 @@ var kindNames = [numKinds]string{news.EventItem, news.EventUpdate, news.EventRet
 
 // memo keys on history entries.
 const (
-	memoItemJSON = iota
-	memoFrames   // + transport*numKinds + kind
+	memoItemJSON   = iota
+	memoGoneJSON                                         // the item retracted since: without what it said
+	memoFrames                                           // + transport*numKinds + kind
+	memoGoneFrames = memoFrames + numTransports*numKinds // + transport*numKinds + kind
 )
 
-// itemJSON is the public JSON of the entry's item, encoded once.
+// itemJSON is the public JSON of the entry's item, encoded once. A
+// retracted item's has no text or url (news.Item.Public).
 func itemJSON(e *history.Entry) []byte {
-	return e.Memo(memoItemJSON, func() []byte {
-		b, err := json.Marshal(e.Event.Item.Public())
-		if err != nil {
-			panic(err) // an Item always encodes
-		}
-		return b
+	return e.Memo(memoItemJSON, func() []byte { return mustJSON(e.Event.Item.Public()) })
+}
+
+// goneJSON is the entry's item as a reader resuming after its retraction
+// gets it: without its text and url, and with the status it has now.
+func goneJSON(e *history.Entry) []byte {
+	return e.Memo(memoGoneJSON, func() []byte {
+		it := e.Event.Item.Redacted()
+		it.Status = news.StatusRetracted
+		return mustJSON(it)
+	})
+}
+
+func mustJSON(it news.Item) []byte {
+	b, err := json.Marshal(it)
+	if err != nil {
+		panic(err) // an Item always encodes
+	}
+	return b
+}
+
+// goneFrame is the frame of kind for an entry whose item has been retracted
+// since, for a reader resuming from history: the same type and seq as
+// eventFrame, with goneJSON for the item.
+func goneFrame(e *history.Entry, transport, kind int) []byte {
+	return e.Memo(memoGoneFrames+transport*numKinds+kind, func() []byte {
+		return buildFrame(transport, kind, e.Event.Seq, goneJSON(e))
 	})
 }
 

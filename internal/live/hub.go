@@ -232,6 +232,21 @@ func (h *Hub) Deliver(e *history.Entry) {
 	h.due = h.due[:0]
 }
 
+// resumeFrame appends what a reader resuming from history gets for an
+// entry. An item retracted since is not shown again: its earlier events
+// keep their type and seq (a reader still gets every event it missed,
+// once) but carry the item without its text and url and with status
+// "retracted". The retraction itself is public already (news.Item.Public).
+// Called with h.mu held (then the log's lock: the hub's lock order).
+func (h *Hub) resumeFrame(frames [][]byte, e *history.Entry, transport, kind int) [][]byte {
+	if e.Event.Type != news.EventRetract {
+		if cur, ok := h.cfg.Log.Item(e.Event.Item.ID); ok && cur.Status == news.StatusRetracted {
+			return append(frames, goneFrame(e, transport, kind))
+		}
+	}
+	return append(frames, eventFrame(e, transport, kind))
+}
+
 // resume is what a reader asked to start from.
 type resume struct {
 	filter   news.Filter
@@ -269,7 +284,7 @@ func (h *Hub) subscribe(transport int, q resume, addrKey string, hk hooks) (*rea
 			frames = make([][]byte, 1, len(entries)+1)
 			for _, e := range entries {
 				if kind, ok := kindFor(&q.filter, e); ok {
-					frames = append(frames, eventFrame(e, transport, kind))
+					frames = h.resumeFrame(frames, e, transport, kind)
 				}
 			}
 		}

@@ -42,9 +42,23 @@ type Item struct {
 }
 
 // Public returns the item as readers see it: without the names of the
-// newsroom staff who wrote or changed it.
+// newsroom staff who wrote or changed it, and, once it is retracted,
+// without what it said (Redacted). Editors and the audit trail keep the
+// whole item.
 func (it Item) Public() Item {
 	it.Editor, it.UpdatedBy = "", ""
+	if it.Status == StatusRetracted {
+		return it.Redacted()
+	}
+	return it
+}
+
+// Redacted returns the public item without its text and url: what readers
+// get of an item that is retracted (also in frames of its earlier versions
+// that a reader resuming from history is sent).
+func (it Item) Redacted() Item {
+	it.Editor, it.UpdatedBy = "", ""
+	it.Text, it.URL = "", ""
 	return it
 }
 

@@ -533,3 +533,21 @@ func TestItemPublic(t *testing.T) {
 		t.Errorf("Public changed the original: %+v", it)
 	}
 }
+
+// A retracted item's text and url are not public; what identifies it is.
+func TestItemPublicRetracted(t *testing.T) {
+	it := news.Item{ID: "x", Seq: 3, Version: 2, Status: news.StatusRetracted, Text: "said", URL: "https://news.example/a",
+		Lang: "en", Regions: []string{"europe"}, Source: "wire", Editor: "alice", UpdatedBy: "bob"}
+	for name, p := range map[string]news.Item{"Public": it.Public(), "Redacted": it.Redacted(),
+		"Redacted of a live item": func() news.Item { l := it; l.Status = news.StatusLive; return l.Redacted() }()} {
+		if p.Text != "" || p.URL != "" || p.Editor != "" || p.UpdatedBy != "" {
+			t.Errorf("%s kept what the item said or who wrote it: %+v", name, p)
+		}
+		if p.ID != "x" || p.Seq != 3 || p.Version != 2 || p.Lang != "en" || len(p.Regions) != 1 || p.Source != "wire" {
+			t.Errorf("%s dropped what identifies the item: %+v", name, p)
+		}
+	}
+	if it.Text != "said" || it.URL == "" {
+		t.Errorf("Public changed the original: %+v", it)
+	}
+}

@@ -25,8 +25,10 @@ type Limits struct {
 	// are not counted. Default 20.
 	APIRequests int
 	// AuthFailures is how many invalid editor tokens per minute one address
-	// may present; past it every token attempt from there, valid or not,
-	// gets 429 until the limit allows another. Default 10.
+	// may present; past it every invalid token from there gets 429 until
+	// the limit allows another. A valid token is never refused by it, so
+	// that editors sharing an address (an office NAT, a proxy that is not
+	// trusted) are not locked out by someone else's failures. Default 10.
 	AuthFailures int
 	// ConnectionsPerAddress is how many TCP connections one address may
 	// have open at once; past it a new connection is closed as soon as it
@@ -117,8 +119,14 @@ func (s *Server) apiRequests() gin.HandlerFunc {
 }
 
 // authFailures counts answers of 401 to requests that carried a token, and
-// refuses every token attempt from an address past its limit, before the
-// token is checked, so that guessing learns nothing.
+// past an address's limit refuses every further invalid token from there.
+// A valid token always passes: only failures are throttled, so editors who
+// share an address with a failing client keep working. Past the limit the
+// token is checked with Lookup, which takes the same time whatever the
+// token, and an invalid one gets 429 instead of 401. That a valid token
+// still works past the limit is what tells it apart there, as it does
+// below the limit: guessing is kept hopeless by the tokens' 256 random bits
+// (NewToken), and the limit keeps failing clients cheap and visible.
 func (s *Server) authFailures() gin.HandlerFunc {
 	return func(c *gin.Context) {
 		if c.GetHeader("Authorization") == "" {
@@ -127,8 +135,10 @@ func (s *Server) authFailures() gin.HandlerFunc {
 		}
 		key, now := limit.Key(c.ClientIP()), time.Now()
 		if blocked, wait := s.abuse.failures.Blocked(key, now); blocked {
-			httperr.Abort(c, tooMany("too_many_failures", "too many invalid editor tokens from this address; wait before trying again", wait))
-			return
+			if _, ok := s.cfg.Editors.Lookup(bearer(c)); !ok {
+				httperr.Abort(c, tooMany("too_many_failures", "too many invalid editor tokens from this address; wait before trying again", wait))
+				return
+			}
 		}
 		c.Next()
 		if c.Writer.Status() == http.StatusUnauthorized {

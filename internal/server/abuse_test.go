@@ -214,20 +214,39 @@ func TestPublicAPIRate(t *testing.T) {
 	}
 }
 
+// TestAuthFailuresLimit: past the limit of invalid tokens an address gets
+// 429 for every further invalid token, but a valid token from the same
+// address (an office behind one NAT, a proxy not in --trusted-proxies) still
+// works: only failures are throttled.
 func TestAuthFailuresLimit(t *testing.T) {
 	in := start(t, options{mutate: func(c *server.Config) { c.Limits.AuthFailures = 3 }})
 	a, b := in.from(t, "127.0.0.2"), in.from(t, "127.0.0.3")
 	bad := map[string]string{"Authorization": "Bearer not-a-token"}
 	good := map[string]string{"Authorization": "Bearer " + in.token}
+	body := item("Posted past the failure limit", "en", []string{"europe"}, nil)
 	for i := range 3 {
-		if ans := a.get("/api/v1/push/stats", bad); ans.status != http.StatusUnauthorized && ans.status != http.StatusServiceUnavailable {
-			t.Fatalf("bad token %d: %+v, want 401", i+1, ans)
+		if status := a.post("not-a-token", body); status != http.StatusUnauthorized {
+			t.Fatalf("bad token %d: %d, want 401", i+1, status)
 		}
 	}
-	// Past the limit even the right token is refused from that address...
-	a.get("/api/v1/push/stats", good).refused(t, http.StatusTooManyRequests, "too_many_failures")
+	// Past the limit invalid tokens are refused before they are checked...
 	a.get("/api/v1/push/stats", bad).refused(t, http.StatusTooManyRequests, "too_many_failures")
-	// ...the public API without a token still works there, and the right
+	if status := a.post("not-a-token", body); status != http.StatusTooManyRequests {
+		t.Fatalf("bad token past the limit: %d, want 429", status)
+	}
+	// ...while the right token from the same address still writes, as often
+	// as it likes, and does not lift the limit for the invalid ones.
+	for i := range 3 {
+		if status := a.post(in.token, body); status != http.StatusCreated {
+			t.Fatalf("valid token %d past the failure limit: %d, want 201", i+1, status)
+		}
+	}
+	if ans := a.get("/api/v1/items?limit=1", good); ans.status != http.StatusOK {
+		t.Fatalf("editor read past the failure limit: %+v", ans)
+	}
+	a.get("/api/v1/push/stats", bad).refused(t, http.StatusTooManyRequests, "too_many_failures")
+	a.get("/api/v1/push/stats", map[string]string{"Authorization": "Basic eDp5"}).refused(t, http.StatusTooManyRequests, "too_many_failures")
+	// The public API without a token still works there, and the right
 	// token works from elsewhere.
 	if ans := a.get("/api/v1/items", nil); ans.status != http.StatusOK {
 		t.Fatalf("public read refused after token failures: %+v", ans)

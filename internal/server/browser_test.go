@@ -297,4 +297,19 @@ func TestBrowserNewsroomConsole(t *testing.T) {
 	if last, err := in.srv.Stream().LastSeq(context.Background()); err != nil || last != f.Seq {
 		t.Fatalf("the refused post was stored: last seq %d (%v)", last, err)
 	}
+
+	// Retracted elsewhere: readers' retract frame has no text, and the
+	// newsroom keeps showing what the item said, struck through.
+	if status, _, b := in.do("DELETE", "/api/v1/items/"+f.Item.ID, "", nil); status != 200 {
+		t.Fatalf("retract: %d %s", status, b)
+	}
+	if r := ws.next(); r.Type != "retract" || r.Item.Text != "" {
+		t.Fatalf("the reader got %+v", r)
+	}
+	li := `document.querySelector('#nr-items li[data-item-id="` + f.Item.ID + `"]')`
+	poll(t, ctx, "the item retracted in the live list", li+`?.dataset.status === 'retracted'`)
+	if got := eval[string](t, ctx, li+`.querySelector('.nr-item-text').textContent`); got != text {
+		t.Errorf("the newsroom shows the retracted item as %q, want its text %q", got, text)
+	}
+	poll(t, tab, "the item gone from the ticker", `document.querySelector('`+itemSel(f.Item.ID)+`') === null`)
 }

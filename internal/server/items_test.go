@@ -159,11 +159,17 @@ func TestCorrectionsAndRetractions(t *testing.T) {
 	if list := decode[struct{ Items []news.Item }](t, b); len(list.Items) != 0 {
 		t.Fatalf("retracted item listed: %s", b)
 	}
-	// A reader resuming from before the item gets its whole life, in order.
+	// A reader resuming from before the item gets its whole life, in order,
+	// without what the item said: it is retracted now
+	// (TestRetractedItemResume).
 	ws, _ := in.dialWS(fmt.Sprintf("since=%d", it.Seq-1))
 	var types []string
 	for i := 0; i < 3; i++ {
-		types = append(types, ws.next().Type)
+		f := ws.next()
+		if f.Item.ID != it.ID || f.Item.Text != "" || f.Item.Status != "retracted" {
+			t.Fatalf("history of the item: %+v", f)
+		}
+		types = append(types, f.Type)
 	}
 	if strings.Join(types, ",") != "item,update,retract" {
 		t.Fatalf("history of the item: %v", types)

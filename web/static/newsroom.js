@@ -648,7 +648,10 @@ import './titles.js';
     // struck through. (A retract for an item that left a filter would still
     // say "live": then it is removed, as the reader protocol says.)
     if (item.status === 'retracted') {
-      if (state.items.has(item.id)) upsert(item);
+      // Readers get a retracted item without its text and url; the
+      // newsroom keeps showing what it said, struck through.
+      const e = state.items.get(item.id);
+      if (e) upsert({ ...item, text: item.text || e.item.text, url: item.url || e.item.url });
     } else {
       remove(item.id);
     }
@@ -872,7 +875,8 @@ import './titles.js';
       refreshStatsSoon();
     },
     onEvent: (type, item) => {
-      if (type === 'retract') onRetractFrame(item);
+      // Resumed frames of an item retracted since say so and carry no text.
+      if (type === 'retract' || item.status === 'retracted') onRetractFrame(item);
       else upsert(item);
     },
     onState: (s, info) => {
