@@ -145,12 +145,12 @@ func TestTwoStreamNamesOneNATS(t *testing.T) {
 	log := slog.New(slog.NewTextHandler(&bytes.Buffer{}, nil))
 	ctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
 	defer cancel()
-	a, err := Open(ctx, Deps{Logger: log}, Options{StoreDir: t.TempDir(), Listen: "127.0.0.1:-1"})
+	a, err := Open(ctx, Deps{Logger: log}, Options{StoreDir: t.TempDir(), Listen: "127.0.0.1:0", User: "nf", Password: "two-streams"})
 	if err != nil {
 		t.Fatal(err)
 	}
 	defer a.Close()
-	b, err := Open(ctx, Deps{Logger: log}, Options{URL: a.ClientURL(), StreamName: "OTHER"})
+	b, err := Open(ctx, Deps{Logger: log}, Options{URL: a.ClientURL(), User: "nf", Password: "two-streams", StreamName: "OTHER"})
 	if err != nil {
 		t.Fatal(err)
 	}
