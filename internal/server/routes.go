@@ -54,6 +54,11 @@ func (s *Server) routes(api *editor.API) (*gin.Engine, error) {
 	v1.GET("/ws", s.readerConnects(), s.hub.ServeWS)
 	v1.GET("/sse", s.readerConnects(), s.hub.ServeSSE)
 	rest := v1.Group("", s.limits(), s.authFailures(), s.apiRequests())
+	contract, err := serveOpenAPI()
+	if err != nil {
+		return nil, err
+	}
+	rest.GET("/openapi.json", contract)
 	api.Register(rest)
 	s.audit.Register(rest.Group("", s.cfg.Editors.RequireEditor()))
 	if s.push != nil {
