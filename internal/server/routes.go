@@ -61,6 +61,11 @@ func (s *Server) routes(api *editor.API) (*gin.Engine, error) {
 	stream("/ws", s.hub.ServeWS)
 	stream("/sse", s.hub.ServeSSE)
 	rest := v1.Group("", s.authFailures(), s.apiRequests())
+	contract, err := serveOpenAPI()
+	if err != nil {
+		return nil, err
+	}
+	rest.GET("/openapi.json", contract)
 	api.Register(rest)
 	s.audit.Register(rest.Group("", s.cfg.Editors.RequireEditor()))
 	if s.push != nil {

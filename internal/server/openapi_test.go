@@ -1,0 +1,955 @@
+package server_test
+
+// The contract tests: docs/openapi.yaml is linted, every route of the engine
+// must be in it and every operation in it must be a route, and real requests
+// to real instances, with their real answers, are validated against it. A
+// table row is one request; every (operation, status, error code) the
+// document lists must be answered by some row, or be in contractUnexercised
+// with the reason it cannot be. So an endpoint, a status or an error code
+// added to the server without the document, or to the document without the
+// server, fails here.
+
+import (
+	"bufio"
+	"bytes"
+	"context"
+	"encoding/json"
+	"fmt"
+	"io"
+	"net/http"
+	"slices"
+	"sort"
+	"strconv"
+	"strings"
+	"sync"
+	"testing"
+	"time"
+
+	"github.com/coder/websocket"
+	"github.com/gin-gonic/gin"
+	natsserver "github.com/nats-io/nats-server/v2/server"
+	"github.com/pb33f/libopenapi"
+	validator "github.com/pb33f/libopenapi-validator"
+	"github.com/pb33f/libopenapi-validator/config"
+	liberrors "github.com/pb33f/libopenapi-validator/errors"
+	"github.com/pb33f/libopenapi-validator/paths"
+	"github.com/pb33f/libopenapi-validator/schema_validation"
+	v3 "github.com/pb33f/libopenapi/datamodel/high/v3"
+	"go.yaml.in/yaml/v3"
+
+	"newsflash/docs"
+	"newsflash/internal/news"
+	"newsflash/internal/server"
+	"newsflash/web"
+)
+
+// contract is docs/openapi.yaml, loaded once per test binary.
+type contract struct {
+	v       validator.Validator
+	model   *v3.Document
+	schemas schema_validation.SchemaValidator
+	// documented lists every answer the document promises, as
+	// "METHOD /path status code" ("METHOD /path status" for answers
+	// without error codes).
+	documented []string
+}
+
+var (
+	contractOnce   sync.Once
+	contractLoaded *contract
+	contractErr    error
+)
+
+func loadContract(t *testing.T) *contract {
+	t.Helper()
+	contractOnce.Do(func() { contractLoaded, contractErr = newContract(docs.OpenAPIYAML) })
+	if contractErr != nil {
+		t.Fatal(contractErr)
+	}
+	return contractLoaded
+}
+
+func newContract(spec []byte) (*contract, error) {
+	doc, err := libopenapi.NewDocument(spec)
+	if err != nil {
+		return nil, fmt.Errorf("load openapi.yaml: %w", err)
+	}
+	model, err := doc.BuildV3Model()
+	if err != nil {
+		return nil, fmt.Errorf("build openapi.yaml: %w", err)
+	}
+	// Format assertions make date-time and the like count, in answers and
+	// in requests (the audit's since).
+	v := validator.NewValidatorFromV3Model(&model.Model, config.WithFormatAssertions())
+	c := &contract{v: v, model: &model.Model, schemas: schema_validation.NewSchemaValidator(config.WithFormatAssertions())}
+	if c.documented, err = documentedAnswers(spec); err != nil {
+		return nil, err
+	}
+	return c, nil
+}
+
+// documentedAnswers walks the YAML itself: for each operation and status,
+// the enum of error.code in its JSON schema, following $ref to
+// components.responses.
+func documentedAnswers(spec []byte) ([]string, error) {
+	var root map[string]any
+	if err := yaml.Unmarshal(spec, &root); err != nil {
+		return nil, err
+	}
+	get := func(v any, keys ...any) any {
+		for _, k := range keys {
+			switch k := k.(type) {
+			case string:
+				m, _ := v.(map[string]any)
+				v = m[k]
+			case int:
+				l, _ := v.([]any)
+				if k >= len(l) {
+					return nil
+				}
+				v = l[k]
+			}
+		}
+		return v
+	}
+	var out []string
+	for path, item := range get(root, "paths").(map[string]any) {
+		for method, op := range item.(map[string]any) {
+			if method == "parameters" {
+				continue
+			}
+			for status, res := range get(op, "responses").(map[string]any) {
+				if ref, ok := get(res, "$ref").(string); ok {
+					res = get(root, "components", "responses", strings.TrimPrefix(ref, "#/components/responses/"))
+				}
+				key := strings.ToUpper(method) + " " + path + " " + status
+				codes, _ := get(res, "content", "application/json", "schema", "allOf", 1, "properties", "error", "properties", "code", "enum").([]any)
+				if len(codes) == 0 {
+					out = append(out, key)
+				}
+				for _, code := range codes {
+					out = append(out, key+" "+code.(string))
+				}
+			}
+		}
+	}
+	sort.Strings(out)
+	return out, nil
+}
+
+// contractUnexercised are documented answers no row produces, and why.
+// "*" stands for every operation.
+var contractUnexercised = map[string]string{
+	"* 500 internal":                         "only a bug (a panic in a handler) answers it",
+	"GET /api/v1/ws 503 not_ready":           "only in the moment between start and having read the stream",
+	"GET /api/v1/sse 503 not_ready":          "only in the moment between start and having read the stream",
+	"GET /api/v1/sse 503 shutting_down":      "only while the server stops, between admitting and subscribing a reader",
+	"PATCH /api/v1/items/{id} 409 conflict":  "needs five concurrent changes in a row to win",
+	"DELETE /api/v1/items/{id} 409 conflict": "needs five concurrent changes in a row to win",
+}
+
+// reqCheck says what the document must think of a row's request.
+type reqCheck int
+
+const (
+	conforms  reqCheck = iota // the request is one the document allows
+	refused                   // the document itself refuses the request (as the server does)
+	unchecked                 // the request is beside the point (limits that act before anything is read)
+)
+
+type contractRow struct {
+	name   string
+	on     string // instance name; "" is "main"
+	method string
+	path   string // with query; {live}, {retracted}, {unknown}, {delete} are replaced
+	body   string // {sub}, {sub2}, {auth} are replaced
+	hdr    map[string]string
+	status int
+	code   string // the error code wanted; "" for answers that are not errors
+	field  string
+	req    reqCheck
+	// until repeats the request until it gets status and code (a limit
+	// being reached); every answer on the way is checked too.
+	until bool
+	// check looks further at the answer.
+	check func(t *testing.T, hdr http.Header, body []byte)
+}
+
+// hdr builds a header map from name, value pairs.
+func hdr(kv ...string) map[string]string {
+	m := map[string]string{}
+	for i := 0; i+1 < len(kv); i += 2 {
+		m[kv[i]] = kv[i+1]
+	}
+	return m
+}
+
+var (
+	editorAuth = "Bearer " + editorToken
+	bogusAuth  = "Bearer nf_bogus_token_that_matches_no_editor"
+)
+
+func wsHandshake(kv ...string) map[string]string {
+	return hdr(append([]string{"Upgrade", "websocket", "Connection", "Upgrade",
+		"Sec-WebSocket-Key", "dGhlIHNhbXBsZSBub25jZQ==", "Sec-WebSocket-Version", "13"}, kv...)...)
+}
+
+// contractInstances are the instances the rows run on, each set up so
+// that one kind of answer can be reached.
+type contractInstances struct {
+	in map[string]*instance
+	// fixtures are the placeholders of rows and their values.
+	fixtures []string
+}
+
+func startContractInstances(t *testing.T) *contractInstances {
+	env := newPushEnv(t)
+	ci := &contractInstances{in: map[string]*instance{}}
+	noLimits := func(c *server.Config) {
+		c.Limits = server.Limits{ReaderConnects: -1, APIRequests: -1, AuthFailures: -1}
+	}
+	ci.in["main"] = start(t, options{mutate: func(c *server.Config) {
+		noLimits(c)
+		withPush(env)(c)
+		c.Push.SubscribePerHour = 1
+	}})
+	// Web Push off, /metrics for other addresses only, and a taxonomy with
+	// more regions and topics than an item may carry.
+	ci.in["off"] = start(t, options{mutate: func(c *server.Config) {
+		noLimits(c)
+		c.MetricsAllow = []string{"192.0.2.0/24"}
+		c.Taxonomy = bigTaxonomy(t)
+	}})
+	readers1 := start(t, options{mutate: func(c *server.Config) {
+		c.Limits = server.Limits{ReaderConnects: 1, APIRequests: -1, AuthFailures: -1}
+		c.Live.ReadersPerAddress = 1
+	}})
+	readers1.dialSSE("", nil)
+	ci.in["readers1"] = readers1
+	full := start(t, options{mutate: func(c *server.Config) {
+		noLimits(c)
+		c.Live.MaxReaders = 1
+	}})
+	full.dialSSE("", nil)
+	ci.in["full"] = full
+	ci.in["natsdown"] = startNATSDown(t, env)
+
+	main := ci.in["main"]
+	live := main.post(item("A live item", "en", []string{"mena"}, []string{"politics"}))
+	retracted := main.post(item("A retracted item", "en", []string{"europe"}, nil))
+	if status, _, b := main.do("DELETE", "/api/v1/items/"+retracted.ID, "", nil); status != 200 {
+		t.Fatalf("retract: %d %s", status, b)
+	}
+	del := main.post(item("An item to retract", "ar", []string{"asia"}, nil))
+	sub := sinkSubscription(t, env)
+	sub2 := sinkSubscription(t, env)
+	offLive := ci.in["off"].post(item("An item on the instance without push", "en", []string{"r1"}, nil))
+	_, h, _ := main.do("GET", "/api/v1/openapi.json", "", nil)
+	ci.fixtures = []string{
+		"{live}", live.ID, "{retracted}", retracted.ID, "{delete}", del.ID, "{unknown}", "aaaaaaaaaaaaaaaaaaaa",
+		"{offlive}", offLive.ID, "{sub}", sub.json, "{sub2}", sub2.json, "{auth}", sub.auth, "{endpoint}", sub.endpoint,
+		"{etag}", h.Get("ETag"), "{host}", strings.TrimPrefix(main.base, "http://"),
+	}
+	api1 := start(t, options{mutate: func(c *server.Config) {
+		c.Limits = server.Limits{ReaderConnects: -1, APIRequests: 1, AuthFailures: 1}
+	}})
+	// One invalid token blocks the address for a minute: last, so that the
+	// limit rows (which run first) are well within that minute.
+	if status, _, b := api1.do("POST", "/api/v1/items", "{}", hdr("Authorization", bogusAuth)); status != 401 {
+		t.Fatalf("bogus token: %d %s", status, b)
+	}
+	ci.in["api1"] = api1
+	return ci
+}
+
+type sinkSub struct{ json, auth, endpoint string }
+
+func sinkSubscription(t *testing.T, env *pushEnv) sinkSub {
+	t.Helper()
+	sub, err := env.sink.Subscribe(env.url)
+	if err != nil {
+		t.Fatal(err)
+	}
+	b, _ := json.Marshal(sub)
+	var parsed struct {
+		Endpoint string `json:"endpoint"`
+		Keys     struct {
+			Auth string `json:"auth"`
+		} `json:"keys"`
+	}
+	if err := json.Unmarshal(b, &parsed); err != nil {
+		t.Fatal(err)
+	}
+	return sinkSub{json: string(b), auth: parsed.Keys.Auth, endpoint: parsed.Endpoint}
+}
+
+// startNATSDown runs an instance (Web Push on) on an external NATS server,
+// then stops that server: the answers of an outage.
+func startNATSDown(t *testing.T, env *pushEnv) *instance {
+	t.Helper()
+	opts := &natsserver.Options{Host: "127.0.0.1", Port: -1, JetStream: true, StoreDir: t.TempDir(), NoLog: true, NoSigs: true}
+	ns, err := natsserver.NewServer(opts)
+	if err != nil {
+		t.Fatal(err)
+	}
+	ns.Start()
+	if !ns.ReadyForConnections(wait) {
+		t.Fatal("nats not ready")
+	}
+	in := start(t, options{natsURL: ns.ClientURL(), mutate: func(c *server.Config) {
+		c.Limits = server.Limits{ReaderConnects: -1, APIRequests: -1, AuthFailures: -1}
+		withPush(env)(c)
+		// Outage answers come after a timeout: keep it short.
+		c.Stream.Timeout, c.Audit.Timeout, c.Push.Timeout = time.Second, time.Second, time.Second
+	}})
+	ns.Shutdown()
+	ns.WaitForShutdown()
+	return in
+}
+
+func contractRows() []contractRow {
+	ed := func(kv ...string) map[string]string {
+		return hdr(append([]string{"Authorization", editorAuth}, kv...)...)
+	}
+	draft := `{"text":"Ceasefire announced","lang":"en","regions":["mena"],"topics":["politics"],"source":"Reuters","url":"https://example.com/a","priority":"flash"}`
+	big := `{"text":"` + strings.Repeat("x", 70<<10) + `","lang":"en","regions":["mena"]}`
+	sub := `{"subscription":{sub},"filter":{"regions":["mena"],"topics":[],"langs":["en"]}}`
+	badSub := func(endpoint, p256dh, auth, filter string) string {
+		return `{"subscription":{"endpoint":"` + endpoint + `","keys":{"p256dh":"` + p256dh + `","auth":"` + auth + `"}},"filter":` + filter + `}`
+	}
+	const (
+		fcm   = "https://fcm.googleapis.com/fcm/send/abc"
+		p256  = "BNcRdreALRFXTkOOUHK1EtK2wtaz5Ry4YfYCA_0QTpQtUbVlUls0VJXg7A8u-Ts1XbjhazAkj7I99e8QcYP7DkM"
+		auth  = "tBHItJI5svbpez7KI4CCXg"
+		noFil = `{}`
+	)
+	rows := []contractRow{
+		// Health and the document itself.
+		{name: "healthz", method: "GET", path: "/healthz", status: 200},
+		{name: "readyz", method: "GET", path: "/readyz", status: 200},
+		{name: "readyz NATS down", on: "natsdown", method: "GET", path: "/readyz", status: 503},
+		{name: "metrics", method: "GET", path: "/metrics", status: 200},
+		{name: "metrics not allowed", on: "off", method: "GET", path: "/metrics", status: 403, code: "forbidden"},
+		{name: "openapi", method: "GET", path: "/api/v1/openapi.json", status: 200, check: checkServedContract},
+		{name: "openapi not modified", method: "GET", path: "/api/v1/openapi.json", hdr: hdr("If-None-Match", "{etag}"), status: 304},
+
+		// Taxonomy and lists.
+		{name: "taxonomy", method: "GET", path: "/api/v1/taxonomy", status: 200},
+		{name: "list", method: "GET", path: "/api/v1/items?regions=mena,europe&topics=politics&langs=en&limit=1", status: 200},
+		{name: "list page 2", method: "GET", path: "/api/v1/items?limit=100&before=2", status: 200},
+		{name: "list unknown region", method: "GET", path: "/api/v1/items?regions=mars", status: 400, code: "unknown_region", field: "regions"},
+		{name: "list unknown topic", method: "GET", path: "/api/v1/items?topics=gossip", status: 400, code: "unknown_topic", field: "topics"},
+		{name: "list unknown lang", method: "GET", path: "/api/v1/items?langs=xx", status: 400, code: "unknown_lang", field: "langs"},
+		{name: "list too many regions", method: "GET", path: "/api/v1/items?regions=" + strings.Repeat("mena,", 65), status: 400, code: "too_many_regions", field: "regions"},
+		{name: "list too many topics", method: "GET", path: "/api/v1/items?topics=" + strings.Repeat("sports,", 65), status: 400, code: "too_many_topics", field: "topics"},
+		{name: "list too many langs", method: "GET", path: "/api/v1/items?langs=" + strings.Repeat("en,", 65), status: 400, code: "too_many_langs", field: "langs"},
+		{name: "list limit 0", method: "GET", path: "/api/v1/items?limit=0", status: 400, code: "invalid_limit", field: "limit", req: refused},
+		{name: "list limit 101", method: "GET", path: "/api/v1/items?limit=101", status: 400, code: "invalid_limit", field: "limit", req: refused},
+		{name: "list before word", method: "GET", path: "/api/v1/items?before=x", status: 400, code: "invalid_before", field: "before", req: refused},
+
+		// One item.
+		{name: "get", method: "GET", path: "/api/v1/items/{live}", status: 200},
+		{name: "get retracted", method: "GET", path: "/api/v1/items/{retracted}", status: 200},
+		{name: "get unknown", method: "GET", path: "/api/v1/items/{unknown}", status: 404, code: "not_found"},
+		{name: "get malformed id", method: "GET", path: "/api/v1/items/NOT-AN-ID", status: 404, code: "not_found", req: refused},
+		{name: "get NATS down", on: "natsdown", method: "GET", path: "/api/v1/items/{unknown}", status: 503, code: "unavailable"},
+
+		// Post.
+		{name: "post", method: "POST", path: "/api/v1/items", body: draft, hdr: ed(), status: 201},
+		{name: "post minimal", method: "POST", path: "/api/v1/items", body: `{"text":"x","lang":"es","regions":["latin-america"]}`, hdr: ed(), status: 201},
+		{name: "post with key", method: "POST", path: "/api/v1/items", body: draft, hdr: ed("Idempotency-Key", "contract-1"), status: 201},
+		{name: "post replayed", method: "POST", path: "/api/v1/items", body: draft, hdr: ed("Idempotency-Key", "contract-1"), status: 201,
+			check: func(t *testing.T, h http.Header, _ []byte) {
+				if h.Get("Idempotent-Replayed") != "true" {
+					t.Errorf("no Idempotent-Replayed: %v", h)
+				}
+			}},
+		{name: "post key reused", method: "POST", path: "/api/v1/items", body: item("Another line", "en", []string{"mena"}, nil), hdr: ed("Idempotency-Key", "contract-1"), status: 422, code: "idempotency_key_reused", field: "Idempotency-Key"},
+		{name: "post key too long", method: "POST", path: "/api/v1/items", body: draft, hdr: ed("Idempotency-Key", strings.Repeat("k", 256)), status: 400, code: "invalid_idempotency_key", field: "Idempotency-Key", req: refused},
+		{name: "post no token", method: "POST", path: "/api/v1/items", body: draft, status: 401, code: "missing_token", req: refused},
+		{name: "post basic auth", method: "POST", path: "/api/v1/items", body: draft, hdr: hdr("Authorization", "Basic YTpi"), status: 401, code: "missing_token", req: refused},
+		{name: "post bad token", method: "POST", path: "/api/v1/items", body: draft, hdr: hdr("Authorization", bogusAuth), status: 401, code: "invalid_token"},
+		{name: "post empty body", method: "POST", path: "/api/v1/items", hdr: ed(), status: 400, code: "empty_body", req: refused},
+		{name: "post malformed", method: "POST", path: "/api/v1/items", body: `{"text":`, hdr: ed(), status: 400, code: "malformed_json", req: refused},
+		{name: "post trailing data", method: "POST", path: "/api/v1/items", body: draft + `{}`, hdr: ed(), status: 400, code: "malformed_json", req: refused},
+		{name: "post invalid utf8", method: "POST", path: "/api/v1/items", body: "{\"text\":\"\xff\",\"lang\":\"en\",\"regions\":[\"mena\"]}", hdr: ed(), status: 400, code: "invalid_utf8", req: unchecked},
+		{name: "post wrong type", method: "POST", path: "/api/v1/items", body: `{"text":1,"lang":"en","regions":["mena"]}`, hdr: ed(), status: 400, code: "invalid_type", field: "text", req: refused},
+		{name: "post unknown field", method: "POST", path: "/api/v1/items", body: `{"text":"x","lang":"en","regions":["mena"],"colour":"red"}`, hdr: ed(), status: 400, code: "unknown_field", field: "colour", req: refused},
+		{name: "post control char", method: "POST", path: "/api/v1/items", body: `{"text":"a\u0007b","lang":"en","regions":["mena"]}`, hdr: ed(), status: 400, code: "invalid_text", field: "text"},
+		{name: "post blank text", method: "POST", path: "/api/v1/items", body: `{"text":"   ","lang":"en","regions":["mena"]}`, hdr: ed(), status: 400, code: "empty_text", field: "text"},
+		{name: "post text too long", method: "POST", path: "/api/v1/items", body: item(strings.Repeat("é", 601), "en", []string{"mena"}, nil), hdr: ed(), status: 400, code: "text_too_long", field: "text", req: refused},
+		{name: "post no lang", method: "POST", path: "/api/v1/items", body: `{"text":"x","regions":["mena"]}`, hdr: ed(), status: 400, code: "missing_lang", field: "lang", req: refused},
+		{name: "post unknown lang", method: "POST", path: "/api/v1/items", body: item("x", "xx", []string{"mena"}, nil), hdr: ed(), status: 400, code: "unknown_lang", field: "lang"},
+		{name: "post no regions", method: "POST", path: "/api/v1/items", body: `{"text":"x","lang":"en","regions":[]}`, hdr: ed(), status: 400, code: "missing_regions", field: "regions", req: refused},
+		{name: "post unknown region", method: "POST", path: "/api/v1/items", body: item("x", "en", []string{"mars"}, nil), hdr: ed(), status: 400, code: "unknown_region", field: "regions"},
+		{name: "post too many regions", method: "POST", path: "/api/v1/items", body: `{"text":"x","lang":"en","regions":["africa","asia","asia-pacific","europe","latin-america","mena","palestine","us-canada","Mena "]}`, hdr: ed(), status: 201, req: refused},
+		{name: "post too many regions (taxonomy of 10)", on: "off", method: "POST", path: "/api/v1/items", body: item("x", "en", []string{"r1", "r2", "r3", "r4", "r5", "r6", "r7", "r8", "r9"}, nil), hdr: ed(), status: 400, code: "too_many_regions", field: "regions", req: refused},
+		{name: "post too many topics (taxonomy of 10)", on: "off", method: "POST", path: "/api/v1/items", body: item("x", "en", []string{"r1"}, []string{"t1", "t2", "t3", "t4", "t5", "t6", "t7", "t8", "t9"}), hdr: ed(), status: 400, code: "too_many_topics", field: "topics", req: refused},
+		{name: "post unknown topic", method: "POST", path: "/api/v1/items", body: item("x", "en", []string{"mena"}, []string{"gossip"}), hdr: ed(), status: 400, code: "unknown_topic", field: "topics"},
+		{name: "post bad source", method: "POST", path: "/api/v1/items", body: `{"text":"x","lang":"en","regions":["mena"],"source":"a\u0000"}`, hdr: ed(), status: 400, code: "invalid_source", field: "source"},
+		{name: "post source too long", method: "POST", path: "/api/v1/items", body: `{"text":"x","lang":"en","regions":["mena"],"source":"` + strings.Repeat("s", 121) + `"}`, hdr: ed(), status: 400, code: "source_too_long", field: "source", req: refused},
+		{name: "post bad url", method: "POST", path: "/api/v1/items", body: `{"text":"x","lang":"en","regions":["mena"],"url":"ftp://example.com/"}`, hdr: ed(), status: 400, code: "invalid_url", field: "url"},
+		{name: "post bad priority", method: "POST", path: "/api/v1/items", body: `{"text":"x","lang":"en","regions":["mena"],"priority":"whenever"}`, hdr: ed(), status: 400, code: "invalid_priority", field: "priority", req: refused},
+		{name: "post too large", method: "POST", path: "/api/v1/items", body: big, hdr: ed(), status: 413, code: "body_too_large", req: refused},
+		{name: "post text/plain", method: "POST", path: "/api/v1/items", body: draft, hdr: ed("Content-Type", "text/plain"), status: 415, code: "unsupported_media_type", req: refused},
+		{name: "post NATS down", on: "natsdown", method: "POST", path: "/api/v1/items", body: draft, hdr: ed(), status: 503, code: "unavailable"},
+
+		// Correct.
+		{name: "patch", method: "PATCH", path: "/api/v1/items/{live}", body: `{"text":"A live item, corrected","priority":"urgent","topics":[],"source":"","url":null}`, hdr: ed(), status: 200},
+		{name: "patch no change", method: "PATCH", path: "/api/v1/items/{live}", body: `{"priority":"urgent"}`, hdr: ed(), status: 200},
+		{name: "patch empty", method: "PATCH", path: "/api/v1/items/{live}", body: `{}`, hdr: ed(), status: 400, code: "empty_patch", req: refused},
+		{name: "patch lang", method: "PATCH", path: "/api/v1/items/{live}", body: `{"lang":"ar"}`, hdr: ed(), status: 400, code: "unknown_field", field: "lang", req: refused},
+		{name: "patch too many topics", method: "PATCH", path: "/api/v1/items/{live}", body: `{"topics":["politics","economy","sports","arts-culture","health","miscellaneous","technology","environment","ECONOMY"]}`, hdr: ed(), status: 200, req: refused},
+		{name: "patch no token", method: "PATCH", path: "/api/v1/items/{live}", body: `{"text":"x"}`, status: 401, code: "missing_token", req: refused},
+		{name: "patch bad token", method: "PATCH", path: "/api/v1/items/{live}", body: `{"text":"x"}`, hdr: hdr("Authorization", bogusAuth), status: 401, code: "invalid_token"},
+		{name: "patch unknown", method: "PATCH", path: "/api/v1/items/{unknown}", body: `{"text":"x"}`, hdr: ed(), status: 404, code: "not_found"},
+		{name: "patch retracted", method: "PATCH", path: "/api/v1/items/{retracted}", body: `{"text":"x"}`, hdr: ed(), status: 409, code: "item_retracted"},
+		{name: "patch empty body", method: "PATCH", path: "/api/v1/items/{live}", hdr: ed(), status: 400, code: "empty_body", req: refused},
+		{name: "patch malformed", method: "PATCH", path: "/api/v1/items/{live}", body: `[`, hdr: ed(), status: 400, code: "malformed_json", req: refused},
+		{name: "patch invalid utf8", method: "PATCH", path: "/api/v1/items/{live}", body: "{\"text\":\"\xc3\"}", hdr: ed(), status: 400, code: "invalid_utf8", req: unchecked},
+		{name: "patch wrong type", method: "PATCH", path: "/api/v1/items/{live}", body: `{"regions":"mena"}`, hdr: ed(), status: 400, code: "invalid_type", field: "regions", req: refused},
+		{name: "patch control char", method: "PATCH", path: "/api/v1/items/{live}", body: `{"text":"\u001b"}`, hdr: ed(), status: 400, code: "invalid_text", field: "text"},
+		{name: "patch blank text", method: "PATCH", path: "/api/v1/items/{live}", body: `{"text":"\n\t"}`, hdr: ed(), status: 400, code: "empty_text", field: "text"},
+		{name: "patch text too long", method: "PATCH", path: "/api/v1/items/{live}", body: `{"text":"` + strings.Repeat("t", 601) + `"}`, hdr: ed(), status: 400, code: "text_too_long", field: "text", req: refused},
+		{name: "patch no regions", method: "PATCH", path: "/api/v1/items/{live}", body: `{"regions":[]}`, hdr: ed(), status: 400, code: "missing_regions", field: "regions", req: refused},
+		{name: "patch unknown region", method: "PATCH", path: "/api/v1/items/{live}", body: `{"regions":["mars"]}`, hdr: ed(), status: 400, code: "unknown_region", field: "regions"},
+		{name: "patch too many regions (taxonomy of 10)", on: "off", method: "PATCH", path: "/api/v1/items/{offlive}", body: `{"regions":["r1","r2","r3","r4","r5","r6","r7","r8","r9"]}`, hdr: ed(), status: 400, code: "too_many_regions", field: "regions", req: refused},
+		{name: "patch too many topics (taxonomy of 10)", on: "off", method: "PATCH", path: "/api/v1/items/{offlive}", body: `{"topics":["t1","t2","t3","t4","t5","t6","t7","t8","t9"]}`, hdr: ed(), status: 400, code: "too_many_topics", field: "topics", req: refused},
+		{name: "patch unknown topic", method: "PATCH", path: "/api/v1/items/{live}", body: `{"topics":["gossip"]}`, hdr: ed(), status: 400, code: "unknown_topic", field: "topics"},
+		{name: "patch bad source", method: "PATCH", path: "/api/v1/items/{live}", body: `{"source":"\u007f"}`, hdr: ed(), status: 400, code: "invalid_source", field: "source"},
+		{name: "patch source too long", method: "PATCH", path: "/api/v1/items/{live}", body: `{"source":"` + strings.Repeat("s", 121) + `"}`, hdr: ed(), status: 400, code: "source_too_long", field: "source", req: refused},
+		{name: "patch bad url", method: "PATCH", path: "/api/v1/items/{live}", body: `{"url":"https://user:pw@example.com/"}`, hdr: ed(), status: 400, code: "invalid_url", field: "url"},
+		{name: "patch bad priority", method: "PATCH", path: "/api/v1/items/{live}", body: `{"priority":"now"}`, hdr: ed(), status: 400, code: "invalid_priority", field: "priority", req: refused},
+		{name: "patch too large", method: "PATCH", path: "/api/v1/items/{live}", body: big, hdr: ed(), status: 413, code: "body_too_large", req: refused},
+		{name: "patch text/plain", method: "PATCH", path: "/api/v1/items/{live}", body: `{"text":"x"}`, hdr: ed("Content-Type", "text/plain"), status: 415, code: "unsupported_media_type", req: refused},
+		{name: "patch NATS down", on: "natsdown", method: "PATCH", path: "/api/v1/items/{unknown}", body: `{"text":"x"}`, hdr: ed(), status: 503, code: "unavailable"},
+
+		// Retract.
+		{name: "delete", method: "DELETE", path: "/api/v1/items/{delete}", hdr: ed(), status: 200},
+		{name: "delete again", method: "DELETE", path: "/api/v1/items/{delete}", hdr: ed(), status: 200},
+		{name: "delete no token", method: "DELETE", path: "/api/v1/items/{live}", status: 401, code: "missing_token", req: refused},
+		{name: "delete bad token", method: "DELETE", path: "/api/v1/items/{live}", hdr: hdr("Authorization", bogusAuth), status: 401, code: "invalid_token"},
+		{name: "delete unknown", method: "DELETE", path: "/api/v1/items/{unknown}", hdr: ed(), status: 404, code: "not_found"},
+		{name: "delete NATS down", on: "natsdown", method: "DELETE", path: "/api/v1/items/{unknown}", hdr: ed(), status: 503, code: "unavailable"},
+
+		// WebSocket.
+		{name: "ws", method: "GET", path: "/api/v1/ws?regions=mena&langs=en,ar&backfill=5", hdr: wsHandshake(), status: 101},
+		{name: "ws resume", method: "GET", path: "/api/v1/ws?since=1&epoch=abc", hdr: wsHandshake("Origin", "http://{host}"), status: 101},
+		{name: "ws unknown region", method: "GET", path: "/api/v1/ws?regions=mars", hdr: wsHandshake(), status: 400, code: "unknown_region", field: "regions"},
+		{name: "ws unknown topic", method: "GET", path: "/api/v1/ws?topics=gossip", hdr: wsHandshake(), status: 400, code: "unknown_topic", field: "topics"},
+		{name: "ws unknown lang", method: "GET", path: "/api/v1/ws?langs=xx", hdr: wsHandshake(), status: 400, code: "unknown_lang", field: "langs"},
+		{name: "ws too many regions", method: "GET", path: "/api/v1/ws?regions=" + strings.Repeat("asia,", 65), hdr: wsHandshake(), status: 400, code: "too_many_regions", field: "regions"},
+		{name: "ws too many topics", method: "GET", path: "/api/v1/ws?topics=" + strings.Repeat("health,", 65), hdr: wsHandshake(), status: 400, code: "too_many_topics", field: "topics"},
+		{name: "ws too many langs", method: "GET", path: "/api/v1/ws?langs=" + strings.Repeat("ar,", 65), hdr: wsHandshake(), status: 400, code: "too_many_langs", field: "langs"},
+		{name: "ws bad since", method: "GET", path: "/api/v1/ws?since=-1", hdr: wsHandshake(), status: 400, code: "invalid_since", field: "since", req: refused},
+		{name: "ws bad backfill", method: "GET", path: "/api/v1/ws?backfill=101", hdr: wsHandshake(), status: 400, code: "invalid_backfill", field: "backfill", req: refused},
+		{name: "ws long epoch", method: "GET", path: "/api/v1/ws?epoch=" + strings.Repeat("e", 65), hdr: wsHandshake(), status: 400, code: "invalid_epoch", field: "epoch", req: refused},
+		{name: "ws bad version", method: "GET", path: "/api/v1/ws", hdr: wsHandshake("Sec-WebSocket-Version", "8"), status: 400, req: refused},
+		{name: "ws no key", method: "GET", path: "/api/v1/ws", hdr: wsHandshake("Sec-WebSocket-Key", ""), status: 400, req: refused},
+		{name: "ws other origin", method: "GET", path: "/api/v1/ws", hdr: wsHandshake("Origin", "https://evil.example"), status: 403, code: "origin_not_allowed", field: "Origin"},
+		{name: "ws plain GET", method: "GET", path: "/api/v1/ws", status: 426, code: "upgrade_required", req: refused},
+		{name: "ws no Connection upgrade", method: "GET", path: "/api/v1/ws", hdr: wsHandshake("Connection", "keep-alive"), status: 426},
+		{name: "ws too many readers", on: "readers1", method: "GET", path: "/api/v1/ws", hdr: wsHandshake(), status: 429, code: "too_many_readers", until: true},
+		{name: "ws too many connects", on: "readers1", method: "GET", path: "/api/v1/ws", hdr: wsHandshake(), status: 429, code: "too_many_connects", until: true},
+		{name: "ws server full", on: "full", method: "GET", path: "/api/v1/ws", hdr: wsHandshake(), status: 503, code: "server_full"},
+
+		// SSE.
+		{name: "sse", method: "GET", path: "/api/v1/sse?topics=politics&backfill=0", status: 200, check: checkSSEWelcome},
+		{name: "sse last event id", method: "GET", path: "/api/v1/sse?since=99", hdr: hdr("Last-Event-ID", "1"), status: 200, check: checkSSEWelcome},
+		{name: "sse unknown region", method: "GET", path: "/api/v1/sse?regions=mars", status: 400, code: "unknown_region", field: "regions"},
+		{name: "sse unknown topic", method: "GET", path: "/api/v1/sse?topics=gossip", status: 400, code: "unknown_topic", field: "topics"},
+		{name: "sse unknown lang", method: "GET", path: "/api/v1/sse?langs=xx", status: 400, code: "unknown_lang", field: "langs"},
+		{name: "sse too many regions", method: "GET", path: "/api/v1/sse?regions=" + strings.Repeat("asia,", 65), status: 400, code: "too_many_regions", field: "regions"},
+		{name: "sse too many topics", method: "GET", path: "/api/v1/sse?topics=" + strings.Repeat("health,", 65), status: 400, code: "too_many_topics", field: "topics"},
+		{name: "sse too many langs", method: "GET", path: "/api/v1/sse?langs=" + strings.Repeat("ar,", 65), status: 400, code: "too_many_langs", field: "langs"},
+		{name: "sse bad Last-Event-ID", method: "GET", path: "/api/v1/sse", hdr: hdr("Last-Event-ID", "x"), status: 400, code: "invalid_since", field: "Last-Event-ID", req: refused},
+		{name: "sse bad backfill", method: "GET", path: "/api/v1/sse?backfill=x", status: 400, code: "invalid_backfill", field: "backfill", req: refused},
+		{name: "sse long epoch", method: "GET", path: "/api/v1/sse?epoch=" + strings.Repeat("e", 65), status: 400, code: "invalid_epoch", field: "epoch", req: refused},
+		{name: "sse too many readers", on: "readers1", method: "GET", path: "/api/v1/sse", status: 429, code: "too_many_readers", until: true},
+		{name: "sse too many connects", on: "readers1", method: "GET", path: "/api/v1/sse", status: 429, code: "too_many_connects", until: true},
+		{name: "sse server full", on: "full", method: "GET", path: "/api/v1/sse", status: 503, code: "server_full"},
+
+		// Audit.
+		{name: "audit", method: "GET", path: "/api/v1/audit?limit=2", hdr: ed(), status: 200},
+		{name: "audit filtered", method: "GET", path: "/api/v1/audit?item={retracted}&editor=alice&since=2020-01-01T00:00:00Z&cursor=1", hdr: ed(), status: 200},
+		{name: "audit bad item", method: "GET", path: "/api/v1/audit?item=x", hdr: ed(), status: 400, code: "invalid_item", field: "item", req: refused},
+		{name: "audit bad editor", method: "GET", path: "/api/v1/audit?editor=a%20b", hdr: ed(), status: 400, code: "invalid_editor", field: "editor", req: refused},
+		{name: "audit bad since", method: "GET", path: "/api/v1/audit?since=yesterday", hdr: ed(), status: 400, code: "invalid_since", field: "since", req: refused},
+		{name: "audit bad cursor", method: "GET", path: "/api/v1/audit?cursor=0", hdr: ed(), status: 400, code: "invalid_cursor", field: "cursor", req: refused},
+		{name: "audit bad limit", method: "GET", path: "/api/v1/audit?limit=1001", hdr: ed(), status: 400, code: "invalid_limit", field: "limit", req: refused},
+		{name: "audit no token", method: "GET", path: "/api/v1/audit", status: 401, code: "missing_token", req: refused},
+		{name: "audit bad token", method: "GET", path: "/api/v1/audit", hdr: hdr("Authorization", bogusAuth), status: 401, code: "invalid_token"},
+		{name: "audit NATS down", on: "natsdown", method: "GET", path: "/api/v1/audit", hdr: ed(), status: 503, code: "unavailable"},
+
+		// Web Push.
+		{name: "push key", method: "GET", path: "/api/v1/push/key", status: 200},
+		{name: "push key off", on: "off", method: "GET", path: "/api/v1/push/key", status: 503, code: "push_disabled"},
+		{name: "subscribe", method: "POST", path: "/api/v1/push/subscriptions", body: sub, status: 201},
+		{name: "subscribe again", method: "POST", path: "/api/v1/push/subscriptions", body: sub, status: 200},
+		{name: "subscribe over the hour's limit", method: "POST", path: "/api/v1/push/subscriptions", body: `{"subscription":{sub2}}`, status: 429, code: "too_many_subscriptions"},
+		{name: "subscribe empty body", method: "POST", path: "/api/v1/push/subscriptions", status: 400, code: "empty_body", req: refused},
+		{name: "subscribe malformed", method: "POST", path: "/api/v1/push/subscriptions", body: `{`, status: 400, code: "malformed_json", req: refused},
+		{name: "subscribe invalid utf8", method: "POST", path: "/api/v1/push/subscriptions", body: "{\"subscription\":{\"endpoint\":\"\xfe\"}}", status: 400, code: "invalid_utf8", req: unchecked},
+		{name: "subscribe wrong type", method: "POST", path: "/api/v1/push/subscriptions", body: `{"subscription":[]}`, status: 400, code: "invalid_type", field: "subscription", req: refused},
+		{name: "subscribe unknown field", method: "POST", path: "/api/v1/push/subscriptions", body: `{"subscription":{"endpoint":"` + fcm + `","keys":{"p256dh":"` + p256 + `","auth":"` + auth + `"}},"topic":"x"}`, status: 400, code: "unknown_field", field: "topic", req: refused},
+		{name: "subscribe no endpoint", method: "POST", path: "/api/v1/push/subscriptions", body: badSub("", p256, auth, noFil), status: 400, code: "invalid_endpoint", field: "subscription.endpoint", req: refused},
+		{name: "subscribe http endpoint", method: "POST", path: "/api/v1/push/subscriptions", body: badSub("http://fcm.googleapis.com/x", p256, auth, noFil), status: 400, code: "invalid_endpoint", field: "subscription.endpoint"},
+		{name: "subscribe endpoint not allowed", method: "POST", path: "/api/v1/push/subscriptions", body: badSub("https://push.evil.example/x", p256, auth, noFil), status: 400, code: "endpoint_not_allowed", field: "subscription.endpoint"},
+		{name: "subscribe bad p256dh", method: "POST", path: "/api/v1/push/subscriptions", body: badSub(fcm, "AAAA", auth, noFil), status: 400, code: "invalid_p256dh", field: "subscription.keys.p256dh"},
+		{name: "subscribe bad auth", method: "POST", path: "/api/v1/push/subscriptions", body: badSub(fcm, p256, "AAAA", noFil), status: 400, code: "invalid_auth", field: "subscription.keys.auth"},
+		{name: "subscribe comma in filter", method: "POST", path: "/api/v1/push/subscriptions", body: badSub(fcm, p256, auth, `{"regions":["mena,asia"]}`), status: 400, code: "invalid_filter", field: "filter"},
+		{name: "subscribe too many values", method: "POST", path: "/api/v1/push/subscriptions", body: badSub(fcm, p256, auth, `{"langs":[`+strings.TrimSuffix(strings.Repeat(`"en",`, 65), ",")+`]}`), status: 400, code: "too_many_values", field: "filter", req: refused},
+		{name: "subscribe unknown region", method: "POST", path: "/api/v1/push/subscriptions", body: badSub(fcm, p256, auth, `{"regions":["mars"]}`), status: 400, code: "unknown_region", field: "filter.regions"},
+		{name: "subscribe unknown topic", method: "POST", path: "/api/v1/push/subscriptions", body: badSub(fcm, p256, auth, `{"topics":["gossip"]}`), status: 400, code: "unknown_topic", field: "filter.topics"},
+		{name: "subscribe unknown lang", method: "POST", path: "/api/v1/push/subscriptions", body: badSub(fcm, p256, auth, `{"langs":["xx"]}`), status: 400, code: "unknown_lang", field: "filter.langs"},
+		{name: "subscribe too large", method: "POST", path: "/api/v1/push/subscriptions", body: big, status: 413, code: "body_too_large", req: refused},
+		{name: "subscribe text/plain", method: "POST", path: "/api/v1/push/subscriptions", body: sub, hdr: hdr("Content-Type", "text/plain"), status: 415, code: "unsupported_media_type", req: refused},
+		{name: "subscribe off", on: "off", method: "POST", path: "/api/v1/push/subscriptions", body: sub, status: 503, code: "push_disabled"},
+		{name: "subscribe NATS down", on: "natsdown", method: "POST", path: "/api/v1/push/subscriptions", body: sub, status: 503, code: "unavailable"},
+		{name: "unsubscribe wrong auth", method: "DELETE", path: "/api/v1/push/subscriptions", body: `{"endpoint":"{endpoint}","auth":"` + auth + `"}`, status: 404, code: "not_found"},
+		{name: "unsubscribe", method: "DELETE", path: "/api/v1/push/subscriptions", body: `{"endpoint":"{endpoint}","auth":"{auth}"}`, status: 204},
+		{name: "unsubscribe empty body", method: "DELETE", path: "/api/v1/push/subscriptions", status: 400, code: "empty_body", req: refused},
+		{name: "unsubscribe malformed", method: "DELETE", path: "/api/v1/push/subscriptions", body: `{"endpoint":}`, status: 400, code: "malformed_json", req: refused},
+		{name: "unsubscribe invalid utf8", method: "DELETE", path: "/api/v1/push/subscriptions", body: "{\"endpoint\":\"\xfe\",\"auth\":\"a\"}", status: 400, code: "invalid_utf8", req: unchecked},
+		{name: "unsubscribe wrong type", method: "DELETE", path: "/api/v1/push/subscriptions", body: `{"endpoint":1,"auth":"a"}`, status: 400, code: "invalid_type", field: "endpoint", req: refused},
+		{name: "unsubscribe unknown field", method: "DELETE", path: "/api/v1/push/subscriptions", body: `{"endpoint":"e","auth":"a","p256dh":"x"}`, status: 400, code: "unknown_field", field: "p256dh", req: refused},
+		{name: "unsubscribe no endpoint", method: "DELETE", path: "/api/v1/push/subscriptions", body: `{"endpoint":" ","auth":"a"}`, status: 400, code: "invalid_endpoint", field: "endpoint"},
+		{name: "unsubscribe no auth", method: "DELETE", path: "/api/v1/push/subscriptions", body: `{"endpoint":"e","auth":""}`, status: 400, code: "invalid_auth", field: "auth", req: refused},
+		{name: "unsubscribe too large", method: "DELETE", path: "/api/v1/push/subscriptions", body: big, status: 413, code: "body_too_large", req: refused},
+		{name: "unsubscribe text/plain", method: "DELETE", path: "/api/v1/push/subscriptions", body: `{"endpoint":"e","auth":"a"}`, hdr: hdr("Content-Type", "text/plain"), status: 415, code: "unsupported_media_type", req: refused},
+		{name: "unsubscribe off", on: "off", method: "DELETE", path: "/api/v1/push/subscriptions", body: `{"endpoint":"e","auth":"a"}`, status: 503, code: "push_disabled"},
+		{name: "unsubscribe NATS down", on: "natsdown", method: "DELETE", path: "/api/v1/push/subscriptions", body: `{"endpoint":"e","auth":"a"}`, status: 503, code: "unavailable"},
+		{name: "push stats", method: "GET", path: "/api/v1/push/stats", hdr: ed(), status: 200},
+		{name: "push stats one item", method: "GET", path: "/api/v1/push/stats?item={live}", hdr: ed(), status: 200},
+		{name: "push stats bad item", method: "GET", path: "/api/v1/push/stats?item=x", hdr: ed(), status: 400, code: "invalid_item", field: "item", req: refused},
+		{name: "push stats no token", method: "GET", path: "/api/v1/push/stats", status: 401, code: "missing_token", req: refused},
+		{name: "push stats bad token", method: "GET", path: "/api/v1/push/stats", hdr: hdr("Authorization", bogusAuth), status: 401, code: "invalid_token"},
+		{name: "push stats off", on: "off", method: "GET", path: "/api/v1/push/stats", hdr: ed(), status: 503, code: "push_disabled"},
+
+		// Answers outside any operation.
+		{name: "no route", method: "GET", path: "/api/v1/nothing", status: 404, code: "no_route", req: refused},
+		{name: "method not allowed", method: "PUT", path: "/api/v1/items", body: draft, hdr: ed(), status: 405, code: "method_not_allowed", req: refused},
+		{name: "no preflight", method: "OPTIONS", path: "/api/v1/items", hdr: hdr("Origin", "https://other.example", "Access-Control-Request-Method", "POST"), status: 405, code: "method_not_allowed", req: refused},
+	}
+	return rows
+}
+
+// limitRows are, for every operation of the public API group, the two
+// answers of its limits: too_many_requests past --api-requests-per-second,
+// too_many_failures for a token from an address past
+// --auth-failures-per-minute.
+func limitRows(c *contract) []contractRow {
+	var rows []contractRow
+	for path, item := range c.model.Paths.PathItems.FromOldest() {
+		for method := range item.GetOperations().FromOldest() {
+			method = strings.ToUpper(method)
+			key := method + " " + path + " 429 too_many_requests"
+			if !slices.Contains(c.documented, key) {
+				continue
+			}
+			p := strings.ReplaceAll(path, "{id}", "{unknown}")
+			rows = append(rows,
+				contractRow{name: method + " " + path + " too many requests", on: "api1", method: method, path: p,
+					status: 429, code: "too_many_requests", req: unchecked, until: true},
+				contractRow{name: method + " " + path + " too many failures", on: "api1", method: method, path: p,
+					hdr: hdr("Authorization", editorAuth), status: 429, code: "too_many_failures", req: unchecked})
+		}
+	}
+	return rows
+}
+
+func TestOpenAPIContract(t *testing.T) {
+	c := loadContract(t)
+	ci := startContractInstances(t)
+
+	exercised := map[string]bool{}
+	rows := append(limitRows(c), contractRows()...)
+	for _, row := range rows {
+		t.Run(row.name, func(t *testing.T) {
+			for _, got := range ci.run(t, c, row) {
+				exercised[got] = true
+			}
+		})
+	}
+	if t.Failed() {
+		return
+	}
+	for _, d := range c.documented {
+		if exercised[d] {
+			continue
+		}
+		if _, ok := contractUnexercised[d]; ok {
+			continue
+		}
+		f := strings.Fields(d)
+		if len(f) == 4 {
+			if _, ok := contractUnexercised["* "+f[2]+" "+f[3]]; ok {
+				continue
+			}
+		}
+		t.Errorf("documented but no row answers it: %s (add a row, or the reason to contractUnexercised)", d)
+	}
+}
+
+// bigTaxonomy has ten regions and ten topics: more than an item may carry.
+func bigTaxonomy(t *testing.T) *news.Taxonomy {
+	t.Helper()
+	var b strings.Builder
+	b.WriteString(`{"regions":[`)
+	for i := 1; i <= 10; i++ {
+		fmt.Fprintf(&b, `%s{"slug":"r%d","name":"R%d"}`, map[bool]string{true: ",", false: ""}[i > 1], i, i)
+	}
+	b.WriteString(`],"topics":[`)
+	for i := 1; i <= 10; i++ {
+		fmt.Fprintf(&b, `%s{"slug":"t%d","name":"T%d"}`, map[bool]string{true: ",", false: ""}[i > 1], i, i)
+	}
+	b.WriteString(`],"languages":[{"slug":"en","name":"English"}]}`)
+	tx, err := news.ParseTaxonomy([]byte(b.String()))
+	if err != nil {
+		t.Fatal(err)
+	}
+	return tx
+}
+
+// run sends the row's request (until it gets the wanted answer, with
+// until), checks every answer against the document and the row, and
+// returns the documented answers it produced.
+func (ci *contractInstances) run(t *testing.T, c *contract, row contractRow) []string {
+	on := row.on
+	if on == "" {
+		on = "main"
+	}
+	in := ci.in[on]
+	if in == nil {
+		t.Fatalf("no instance %q", on)
+	}
+	fill := strings.NewReplacer(ci.fixtures...)
+	path, body := fill.Replace(row.path), fill.Replace(row.body)
+	headers := map[string]string{}
+	for k, v := range row.hdr {
+		headers[k] = fill.Replace(v)
+	}
+	var got []string
+	deadline := time.Now().Add(wait)
+	for {
+		status, code, key := ci.once(t, c, in, row, path, body, headers)
+		if key != "" {
+			got = append(got, key)
+		}
+		if !row.until || (status == row.status && code == row.code) || t.Failed() {
+			break
+		}
+		if time.Now().After(deadline) {
+			t.Fatalf("no %d %s after %v of tries (last %d %s)", row.status, row.code, wait, status, code)
+		}
+		time.Sleep(20 * time.Millisecond)
+	}
+	return got
+}
+
+// newRequest builds the row's request; it is built again for the
+// validator, since sending consumes the body.
+func newRequest(ctx context.Context, base, method, path, body string, headers map[string]string) *http.Request {
+	var rd io.Reader
+	if body != "" {
+		rd = strings.NewReader(body)
+	}
+	req, err := http.NewRequestWithContext(ctx, method, base+path, rd)
+	if err != nil {
+		panic(err)
+	}
+	if body != "" {
+		req.Header.Set("Content-Type", "application/json")
+	}
+	for k, v := range headers {
+		if v == "" {
+			req.Header.Del(k)
+		} else {
+			req.Header.Set(k, v)
+		}
+	}
+	return req
+}
+
+func (ci *contractInstances) once(t *testing.T, c *contract, in *instance, row contractRow, path, body string, headers map[string]string) (status int, code, key string) {
+	t.Helper()
+	ctx, cancel := context.WithTimeout(context.Background(), wait)
+	defer cancel()
+	res, err := http.DefaultClient.Do(newRequest(ctx, in.base, row.method, path, body, headers))
+	if err != nil {
+		t.Fatalf("%s %s: %v", row.method, path, err)
+	}
+	defer res.Body.Close()
+	// Streams are read up to their first event: the validator gets that.
+	var raw []byte
+	switch {
+	case res.StatusCode == http.StatusSwitchingProtocols:
+	case strings.HasPrefix(res.Header.Get("Content-Type"), "text/event-stream"):
+		br := bufio.NewReader(res.Body)
+		for {
+			line, err := br.ReadBytes('\n')
+			raw = append(raw, line...)
+			if err != nil {
+				t.Fatalf("sse: %v after %q", err, raw)
+			}
+			if len(line) == 1 {
+				break
+			}
+		}
+	default:
+		if raw, err = io.ReadAll(res.Body); err != nil {
+			t.Fatal(err)
+		}
+	}
+	res.Body = io.NopCloser(bytes.NewReader(raw))
+
+	if res.StatusCode != row.status && !row.until {
+		t.Errorf("status %d, want %d: %s", res.StatusCode, row.status, raw)
+	}
+	if strings.HasPrefix(res.Header.Get("Content-Type"), "application/json") && res.StatusCode >= 400 {
+		var e apiError
+		if err := json.Unmarshal(raw, &e); err != nil {
+			t.Errorf("error answer %q: %v", raw, err)
+		}
+		code = e.Error.Code
+		if !row.until && (code != row.code || e.Error.Field != row.field) {
+			t.Errorf("error %s (field %q), want %s (field %q): %s", code, e.Error.Field, row.code, row.field, raw)
+		}
+	} else if row.code != "" && !row.until {
+		t.Errorf("want error %s, got %d %s %q", row.code, res.StatusCode, res.Header.Get("Content-Type"), raw)
+	}
+
+	vreq := newRequest(context.Background(), in.base, row.method, path, body, headers)
+	item, _, tmpl := paths.FindPath(vreq, c.model, config.NewValidationOptions())
+	var op string
+	if item != nil && item.GetOperations().GetOrZero(strings.ToLower(row.method)) != nil {
+		op = row.method + " " + tmpl
+	}
+	switch ok, errs := c.v.ValidateHttpRequest(vreq); {
+	case row.req == conforms && !ok:
+		t.Errorf("the document refuses the request: %s", describe(errs))
+	case row.req == refused && ok:
+		t.Errorf("the document allows the request the server refused (%d %s); tighten the document, or mark the row", res.StatusCode, code)
+	}
+	if op == "" {
+		// An answer outside any operation: no_route or method_not_allowed.
+		name := map[int]string{404: "NoRoute", 405: "MethodNotAllowed"}[res.StatusCode]
+		r := c.model.Components.Responses.GetOrZero(name)
+		if r == nil {
+			t.Fatalf("%d for %s %s, which the document does not list", res.StatusCode, row.method, path)
+		}
+		if ok, errs := c.schemas.ValidateSchemaBytes(r.Content.GetOrZero("application/json").Schema.Schema(), raw); !ok {
+			t.Errorf("answer %s: %s", raw, describe(errs))
+		}
+		if res.StatusCode == 405 && res.Header.Get("Allow") == "" {
+			t.Error("405 without Allow")
+		}
+	} else {
+		vreq = newRequest(context.Background(), in.base, row.method, path, body, headers)
+		res.Body = io.NopCloser(bytes.NewReader(raw))
+		if ok, errs := c.v.ValidateHttpResponse(vreq, res); !ok {
+			t.Errorf("the document refuses the answer %d %s %q: %s", res.StatusCode, res.Header.Get("Content-Type"), raw, describe(errs))
+		}
+		key = op + " " + strconv.Itoa(res.StatusCode)
+		if code != "" {
+			key += " " + code
+		}
+	}
+	if row.check != nil && !t.Failed() {
+		row.check(t, res.Header, raw)
+	}
+	return res.StatusCode, code, key
+}
+
+func describe(errs []*liberrors.ValidationError) string {
+	var b strings.Builder
+	for _, e := range errs {
+		fmt.Fprintf(&b, "\n\t%s: %s", e.Message, e.Reason)
+		for _, f := range e.SchemaValidationErrors {
+			fmt.Fprintf(&b, "\n\t\t%s at %s (%s)", f.Reason, f.FieldPath, f.KeywordLocation)
+		}
+	}
+	return b.String()
+}
+
+// checkServedContract: the served JSON is the YAML, and a valid document.
+func checkServedContract(t *testing.T, _ http.Header, body []byte) {
+	want, err := docs.OpenAPIJSON()
+	if err != nil {
+		t.Fatal(err)
+	}
+	if !bytes.Equal(body, want) {
+		t.Fatal("the served document is not docs.OpenAPIJSON()")
+	}
+	var fromJSON, fromYAML any
+	dec := json.NewDecoder(bytes.NewReader(body))
+	dec.UseNumber()
+	if err := dec.Decode(&fromJSON); err != nil {
+		t.Fatal(err)
+	}
+	if err := yaml.Unmarshal(docs.OpenAPIYAML, &fromYAML); err != nil {
+		t.Fatal(err)
+	}
+	a, _ := json.Marshal(fromJSON)
+	b, _ := json.Marshal(fromYAML)
+	if !bytes.Equal(a, b) {
+		t.Fatal("the served JSON says something else than openapi.yaml")
+	}
+	lintContract(t, body)
+}
+
+// checkSSEWelcome: the first event of a stream is a welcome whose data is
+// a WelcomeFrame.
+func checkSSEWelcome(t *testing.T, _ http.Header, body []byte) {
+	c := loadContract(t)
+	var data string
+	for _, line := range strings.Split(string(body), "\n") {
+		if d, ok := strings.CutPrefix(line, "data: "); ok {
+			data = d
+		}
+	}
+	if !strings.Contains(string(body), "event: welcome\n") {
+		t.Fatalf("first event %q", body)
+	}
+	c.mustMatch(t, "WelcomeFrame", []byte(data))
+}
+
+// mustMatch validates JSON against a schema of components.schemas.
+func (c *contract) mustMatch(t *testing.T, schema string, b []byte) {
+	t.Helper()
+	sp := c.model.Components.Schemas.GetOrZero(schema)
+	if sp == nil {
+		t.Fatalf("no schema %s", schema)
+	}
+	if ok, errs := c.schemas.ValidateSchemaBytes(sp.Schema(), b); !ok {
+		t.Errorf("%s %s: %s", schema, b, describe(errs))
+	}
+}
+
+// lintContract: the document is a valid OpenAPI 3.1 document.
+func lintContract(t *testing.T, spec []byte) {
+	t.Helper()
+	doc, err := libopenapi.NewDocument(spec)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if doc.GetSpecInfo().VersionNumeric != 3.1 {
+		t.Errorf("OpenAPI version %v, want 3.1", doc.GetSpecInfo().Version)
+	}
+	if _, err := doc.BuildV3Model(); err != nil {
+		t.Fatalf("build: %v", err)
+	}
+	if ok, errs := schema_validation.ValidateOpenAPIDocument(doc); !ok {
+		t.Errorf("openapi.yaml is not a valid OpenAPI document: %s", describe(errs))
+	}
+}
+
+func TestOpenAPIDocumentIsValid(t *testing.T) {
+	lintContract(t, docs.OpenAPIYAML)
+	// Every schema compiles and every example-free part resolves: the
+	// validator builds from the model without errors.
+	loadContract(t)
+}
+
+// TestOpenAPICoversEveryRoute: every route of the engine, but the web
+// pages, is an operation of the document, and every operation a route.
+func TestOpenAPICoversEveryRoute(t *testing.T) {
+	c := loadContract(t)
+	assets, err := web.Load()
+	if err != nil {
+		t.Fatal(err)
+	}
+	pages := map[string]bool{}
+	for _, p := range assets.Paths() {
+		pages[p] = true
+	}
+	for name, mutate := range map[string]func(*server.Config){
+		"push on":  withPush(newPushEnv(t)),
+		"push off": nil,
+	} {
+		t.Run(name, func(t *testing.T) {
+			in := start(t, options{mutate: mutate})
+			engine, ok := in.srv.Handler().(*gin.Engine)
+			if !ok {
+				t.Fatalf("the handler is a %T, not the gin engine", in.srv.Handler())
+			}
+			routes := map[string]bool{}
+			for _, r := range engine.Routes() {
+				if pages[r.Path] {
+					continue
+				}
+				segs := strings.Split(r.Path, "/")
+				for i, s := range segs {
+					if p, ok := strings.CutPrefix(s, ":"); ok {
+						segs[i] = "{" + p + "}"
+					}
+				}
+				routes[r.Method+" "+strings.Join(segs, "/")] = true
+			}
+			documented := map[string]bool{}
+			for path, item := range c.model.Paths.PathItems.FromOldest() {
+				for method := range item.GetOperations().FromOldest() {
+					documented[strings.ToUpper(method)+" "+path] = true
+				}
+			}
+			for r := range routes {
+				if !documented[r] {
+					t.Errorf("route %s is not in docs/openapi.yaml", r)
+				}
+			}
+			for d := range documented {
+				if !routes[d] {
+					t.Errorf("docs/openapi.yaml has %s, which the server does not route", d)
+				}
+			}
+		})
+	}
+}
+
+// TestOpenAPIReaderFrames: the messages of a WebSocket and the events of
+// an SSE stream are the frames the document describes.
+func TestOpenAPIReaderFrames(t *testing.T) {
+	c := loadContract(t)
+	in := start(t, options{})
+	first := in.post(item("Before the readers", "en", []string{"mena"}, nil))
+
+	ctx, cancel := context.WithTimeout(context.Background(), wait)
+	defer cancel()
+	conn, _, err := websocket.Dial(ctx, "ws"+strings.TrimPrefix(in.base, "http")+"/api/v1/ws", nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer conn.CloseNow()
+	sse := in.dialSSE("", nil)
+
+	second := in.post(item("While they read", "ar", []string{"mena"}, []string{"health"}))
+	in.do("PATCH", "/api/v1/items/"+first.ID, `{"text":"Before the readers, corrected"}`, nil)
+	in.do("DELETE", "/api/v1/items/"+second.ID, "", nil)
+
+	// welcome, the backfilled item, then item, update, retract.
+	want := []string{"welcome", "item", "item", "update", "retract"}
+	for i, typ := range want {
+		_, b, err := conn.Read(ctx)
+		if err != nil {
+			t.Fatal(err)
+		}
+		schema := "EventFrame"
+		if i == 0 {
+			schema = "WelcomeFrame"
+		}
+		c.mustMatch(t, schema, b)
+		if !strings.Contains(string(b), `"type":"`+typ+`"`) {
+			t.Errorf("ws message %d is %s, want a %s", i, b, typ)
+		}
+
+		ev := sse.mustNext()
+		if ev.Event != typ {
+			t.Errorf("sse event %d is %q, want %s", i, ev.Event, typ)
+		}
+		if i == 0 {
+			c.mustMatch(t, "WelcomeFrame", []byte(ev.Data))
+		} else {
+			c.mustMatch(t, "Item", []byte(ev.Data))
+		}
+	}
+}
