@@ -45,9 +45,8 @@ type Config struct {
 	// Writers is how many goroutines write queued frames to WebSocket
 	// readers. Default 0: half of GOMAXPROCS, at least 1. A write is mostly
 	// kernel work (the socket's send path); past half the cores, writers
-	// only take CPU from the read side, NATS and the rest of the process,
-	// and measured on 2 cores, 1 writer spends 10-15 % less CPU per
-	// delivery than 2, with lower latency (docs/BENCHMARKS.md).
+	// only take CPU from the read side, NATS and the rest of the process
+	// (docs/BENCHMARKS.md, "How many writers", compares 1 and 2).
 	Writers int
 	// CatchUpWait is how long a reader resuming from a seq this instance has
 	// not seen yet waits for it. Default 3 s.

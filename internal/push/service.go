@@ -89,9 +89,8 @@ type Options struct {
 	// record: at most PerHost per host plus about CheckpointInterval × the
 	// instance's sends a second. Default DefaultCheckpointInterval (20 ms);
 	// negative: no interval, record after every change, one record at a
-	// time (measured on 2 cores: about one record per 2 sends, a third of
-	// the push throughput; docs/BENCHMARKS.md). The flag's 0 is this
-	// negative value.
+	// time (under load many more records, and less throughput:
+	// docs/BENCHMARKS.md). The flag's 0 is this negative value.
 	CheckpointInterval time.Duration
 	// MaxAttempts of one send (429, 5xx, network errors). Default
 	// DefaultMaxAttempts (5).
