@@ -101,7 +101,7 @@ func (r *runner) push(ctx context.Context) error {
 	// The CPU window ends with the drain; when every push came it ends at
 	// the last one (within the 5 ms the drain checks in).
 	f.ServerCPUUsPerSend = perOp(sp.server, sp.hasSrv, f.Sent)
-	f.ToolCPUUsPerSend = perOp(sp.tool, true, f.Sent)
+	f.ToolCPUUsPerSend = perOp(sp.tool, sp.hasTool, f.Sent)
 	if f.Sent == 0 {
 		fmt.Fprintf(r.cfg.Log, "bench: no push reached the sink at %s: is the server started with --push-insecure-test-endpoints %s?\n", sinkAddr, sinkAddr)
 	}
