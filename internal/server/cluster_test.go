@@ -123,7 +123,7 @@ func TestSlowReaderIsClosed(t *testing.T) {
 	dialer := &net.Dialer{Control: func(_, _ string, c syscall.RawConn) error {
 		var serr error
 		err := c.Control(func(fd uintptr) {
-			serr = syscall.SetsockoptInt(int(fd), syscall.SOL_SOCKET, syscall.SO_RCVBUF, 1024)
+			serr = setRecvBuffer(fd, 1024)
 		})
 		return errors.Join(err, serr)
 	}}
