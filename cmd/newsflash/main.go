@@ -28,7 +28,6 @@ Usage:
   newsflash serve [flags]        run the server (see newsflash serve --help)
   newsflash token new NAME       print a fresh editor token and the line to add to the editors file
   newsflash vapid new            print a fresh VAPID key pair for Web Push
-  newsflash bench [flags]        load a server on this machine and report figures (see newsflash bench --help)
 `
 
 func run(args []string, stdout, stderr io.Writer) int {
@@ -43,8 +42,6 @@ func run(args []string, stdout, stderr io.Writer) int {
 		return token(args[1:], stdout, stderr)
 	case "vapid":
 		return vapid(args[1:], stdout, stderr)
-	case "bench":
-		return bench(args[1:], stdout, stderr)
 	case "help", "-h", "--help":
 		fmt.Fprint(stdout, usage)
 		return 0
