@@ -126,7 +126,7 @@ func serveSink(ln net.Listener, h http.Handler) (srv *http.Server, stop func()) 
 // checkPush checks that the server has Web Push on.
 func (r *runner) checkPush(ctx context.Context, sinkAddr string) error {
 	if err := r.api.do(ctx, http.MethodGet, "/api/v1/push/key", nil, nil, nil, http.StatusOK); err != nil {
-		return fmt.Errorf("Web Push is not usable on the server (start it with --vapid-subject and --push-insecure-test-endpoints %s): GET /api/v1/push/key: %w", sinkAddr, err)
+		return fmt.Errorf("the server's Web Push is not usable (start it with --vapid-subject and --push-insecure-test-endpoints %s): GET /api/v1/push/key: %w", sinkAddr, err)
 	}
 	return nil
 }
