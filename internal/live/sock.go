@@ -117,6 +117,18 @@ func (s *sock) Close() error {
 	return s.Conn.Close()
 }
 
+// abort closes the connection now, dropping what the flusher has yet to
+// write: for a shutdown past its deadline.
+func (s *sock) abort() {
+	s.mu.Lock()
+	s.closed = true
+	if s.err == nil {
+		s.err = net.ErrClosed
+	}
+	s.mu.Unlock()
+	_ = s.Conn.Close()
+}
+
 func (s *sock) Read(p []byte) (int, error) {
 	if len(s.pre) > 0 {
 		n := copy(p, s.pre)

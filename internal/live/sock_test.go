@@ -319,3 +319,25 @@ func TestSockCloseWritesWhatIsKept(t *testing.T) {
 		t.Fatal("Write after the flusher closed did not fail")
 	}
 }
+
+// TestSockAbortDropsWhatIsKept: at a shutdown past its deadline the
+// connection is closed at once, whatever the flusher has yet to write.
+func TestSockAbortDropsWhatIsKept(t *testing.T) {
+	c := &gateConn{open: make(chan struct{})}
+	defer close(c.open) // lets the flusher's write return
+	s := newSock(c, nil)
+	s.timeout, s.kill = time.Minute, func() {}
+	if kept, err := s.send([][]byte{[]byte("close frame")}, nil); !kept || err != nil {
+		t.Fatalf("send = %v, %v; want kept for the flusher", kept, err)
+	}
+	if err := s.Close(); err != nil || c.isClosed() {
+		t.Fatalf("Close = %v, closed %v; want the close left to the flusher", err, c.isClosed())
+	}
+	s.abort()
+	if !c.isClosed() {
+		t.Fatal("abort did not close the connection")
+	}
+	if _, err := s.send([][]byte{[]byte("after")}, nil); err == nil {
+		t.Fatal("send after abort did not fail")
+	}
+}
