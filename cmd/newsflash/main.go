@@ -32,7 +32,6 @@ Usage:
   newsflash vapid new            print a fresh VAPID key pair for Web Push
   newsflash tail [flags]         print the live feed of a server, one line per event (see newsflash tail --help)
   newsflash version              print the version, commit and Go version of this binary
-  newsflash bench [flags]        load a server on this machine and report figures (see newsflash bench --help)
 `
 
 func run(args []string, stdout, stderr io.Writer) int {
@@ -51,8 +50,6 @@ func run(args []string, stdout, stderr io.Writer) int {
 		return tailCmd(args[1:], stdout, stderr)
 	case "version", "--version":
 		return version(args[1:], stdout, stderr)
-	case "bench":
-		return bench(args[1:], stdout, stderr)
 	case "help", "-h", "--help":
 		fmt.Fprint(stdout, usage)
 		return 0

@@ -48,6 +48,7 @@ func TestRunCommands(t *testing.T) {
 		{"-h", []string{"-h"}, 0, "newsflash serve [flags]", ""},
 		{"--help", []string{"--help"}, 0, "Usage:", ""},
 		{"unknown command", []string{"publish"}, 2, "", `newsflash: unknown command "publish"`},
+		{"bench is a command of its own", []string{"bench"}, 2, "", `newsflash: unknown command "bench"`},
 		{"unknown flag as command", []string{"--addr", ":8080"}, 2, "", `unknown command "--addr"`},
 		{"token without subcommand", []string{"token"}, 2, "", "usage: newsflash token new NAME"},
 		{"token new without name", []string{"token", "new"}, 2, "", "usage: newsflash token new NAME"},

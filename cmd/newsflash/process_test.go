@@ -123,6 +123,9 @@ func TestServeProcess(t *testing.T) {
 		t.Fatalf("item: %s %v", b, err)
 	}
 
+	if runtime.GOOS == "windows" {
+		t.Skip("the graceful stop is not tested: Windows cannot send SIGTERM to a process")
+	}
 	closed := make(chan error, 1)
 	go func() { _, _, err := conn.Read(ctx); closed <- err }()
 	if err := cmd.Process.Signal(syscall.SIGTERM); err != nil {
@@ -131,10 +134,12 @@ func TestServeProcess(t *testing.T) {
 	if s := websocket.CloseStatus(<-closed); s != websocket.StatusGoingAway {
 		t.Errorf("reader close status %v, want 1001", s)
 	}
-	if err := cmd.Wait(); err != nil {
-		t.Fatalf("exit: %v", err)
-	}
+	// The whole log first: Wait closes the pipe once the process has
+	// exited, maybe before the last lines were read.
 	tail := <-rest
+	if err := cmd.Wait(); err != nil {
+		t.Fatalf("exit: %v\n%s", err, tail)
+	}
 	if !strings.Contains(tail, `"msg":"stopped"`) {
 		t.Errorf("no clean stop in the log:\n%s", tail)
 	}

@@ -87,7 +87,7 @@ func serveFlagSet() (*flags, *serveFlags) {
 	fs.IntVar(&v.wsWriters, "ws-writers", 0, "goroutines writing frames to WebSocket readers; 0: half the CPUs Go uses, at least 1")
 	fs.Var(&v.trustedProxies, "trusted-proxies", "proxies (addresses or CIDRs, such as 10.0.0.0/8) whose X-Forwarded-For names the client; default none")
 	fs.Var(&v.metricsAllow, "metrics-allow", "client addresses or CIDRs that may read GET /metrics; default loopback and private networks")
-	fs.IntVar(&v.maxReaders, "max-readers", 0, "readers this instance takes before answering new ones 503; 0: the open files limit less 1024; -1: no limit")
+	fs.IntVar(&v.maxReaders, "max-readers", 0, "readers this instance takes before answering new ones 503; 0: the open files limit less 1024 (no limit on Windows); -1: no limit")
 	fs.IntVar(&v.readersPerAddress, "readers-per-address", 200, "readers one client address (IPv6: /64) may have open; -1: no limit")
 	fs.IntVar(&v.connectionsPerAddress, "connections-per-address", server.DefaultConnectionsPerAddress, "TCP connections one client address (IPv6: /64) may have open, readers included; more are closed unanswered; trusted proxies are not counted; above --readers-per-address, or -1: no limit")
 	fs.IntVar(&v.readerConnects, "reader-connects-per-second", 20, "WebSocket and SSE connection attempts per second per client address (bursts of twice that); -1: no limit")

@@ -80,7 +80,7 @@ type refusedError struct {
 }
 
 func (e *refusedError) Error() string {
-	return fmt.Sprintf("%s: the server refused with %d %s: restart it with %s (newsflash bench --help lists what each scenario needs)",
+	return fmt.Sprintf("%s: the server refused with %d %s: restart it with %s (newsflash-bench --help lists what each scenario needs)",
 		e.what, e.status, e.code, e.flag)
 }
 

@@ -37,7 +37,7 @@ type Config struct {
 	Token string
 	// ServerPID is the server's process, whose RSS and CPU are read from
 	// /proc; 0: not known, and those figures are left out. When it is this
-	// process (newsflash bench --spawn) the figures are the whole
+	// process (newsflash-bench --spawn) the figures are the whole
 	// process's, the tool's share included, and Result.Spawned says so.
 	ServerPID int
 	// Scenario: idle, fanout, push or soak. Default fanout.

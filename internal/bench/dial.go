@@ -4,10 +4,7 @@ import (
 	"net"
 	"net/http"
 	"net/netip"
-	"syscall"
 	"time"
-
-	"golang.org/x/sys/unix"
 )
 
 // Timeouts of the tool's own network operations.
@@ -18,11 +15,12 @@ const (
 )
 
 // newClient returns an HTTP client whose connections come from src (or
-// from an address the kernel picks, if src is not valid). With a source
-// address the socket is bound with IP_BIND_ADDRESS_NO_PORT, so the port is
-// chosen at connect time for the whole (source, destination) pair: each
-// source address then has the whole ephemeral range (about 28,000 ports)
-// towards the server's port, instead of sharing it with every bind.
+// from an address the kernel picks, if src is not valid). On Linux, with a
+// source address the socket is bound with IP_BIND_ADDRESS_NO_PORT
+// (dial_linux.go), so the port is chosen at connect time for the whole
+// (source, destination) pair: each source address then has the whole
+// ephemeral range (about 28,000 ports) towards the server's port, instead
+// of sharing it with every bind. Elsewhere the bind picks the port.
 func newClient(src netip.Addr) *http.Client {
 	d := &net.Dialer{Timeout: dialTimeout, KeepAlive: -1}
 	if src.IsValid() {
@@ -39,18 +37,6 @@ func newClient(src netip.Addr) *http.Client {
 		},
 		CheckRedirect: func(*http.Request, []*http.Request) error { return http.ErrUseLastResponse },
 	}
-}
-
-// bindNoPort sets IP_BIND_ADDRESS_NO_PORT on a socket before it is bound.
-func bindNoPort(_, _ string, c syscall.RawConn) error {
-	var serr error
-	err := c.Control(func(fd uintptr) {
-		serr = unix.SetsockoptInt(int(fd), unix.IPPROTO_IP, unix.IP_BIND_ADDRESS_NO_PORT, 1)
-	})
-	if err != nil {
-		return err
-	}
-	return serr
 }
 
 // closeIdle closes the idle connections of clients.

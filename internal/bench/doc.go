@@ -1,6 +1,7 @@
 // Package bench is Newsflash's load tool: a client of the public API only
 // (it imports news for JSON types and pushsink for the local push service,
-// and no server package; it reads the server's GET /metrics as text).
+// and no server package; it reads the server's GET /metrics as text). The
+// command cmd/newsflash-bench runs it; the server never links it.
 //
 // Run plays one scenario against a server on this machine:
 //
@@ -36,10 +37,12 @@
 //
 // Targets must be loopback addresses (127.0.0.0/8, ::1): the tool refuses
 // anything else. Readers are spread over loopback source addresses with
-// IP_BIND_ADDRESS_NO_PORT, since one source address has about 28,000
-// ephemeral ports towards one server port. The tool measures its own CPU
-// (/proc/self/stat) next to the server's, since both share the machine;
-// when the server runs in the same process (newsflash bench --spawn) the
+// IP_BIND_ADDRESS_NO_PORT (on Linux), since one source address has about
+// 28,000 ephemeral ports towards one server port. The tool measures its own
+// CPU (/proc/self/stat) next to the server's, since both share the machine;
+// /proc is Linux's: elsewhere (and with the newsflash_portable build tag)
+// the figures of processes are left out.
+// when the server runs in the same process (newsflash-bench --spawn) the
 // two are one figure and the result says so (Result.Spawned).
 //
 // A server refuses load from a few addresses with its per-address limits

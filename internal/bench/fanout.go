@@ -62,7 +62,7 @@ func (r *runner) fanout(ctx context.Context) error {
 		f.DeliveriesPerS = round(float64(f.Delivered)/window.Seconds(), 1)
 	}
 	f.ServerCPUUsPerDelivery = perOp(sp.server, sp.hasSrv, f.Delivered)
-	f.ToolCPUUsPerDelivery = perOp(sp.tool, true, f.Delivered)
+	f.ToolCPUUsPerDelivery = perOp(sp.tool, sp.hasTool, f.Delivered)
 	r.res.Fanout = f
 	return nil
 }

@@ -29,7 +29,7 @@ func (r *runner) idle(ctx context.Context) error {
 		HoldS:               round(hold.wall.Seconds(), 3),
 		ToolRSSPerReaderKiB: round(float64(toolAfter-toolBefore)/float64(n), 2),
 		ServerCPUIdlePct:    pctOfCore(hold.server, hold.hasSrv, hold.wall),
-		ToolCPUIdlePct:      pctOfCore(hold.tool, true, hold.wall),
+		ToolCPUIdlePct:      pctOfCore(hold.tool, hold.hasTool, hold.wall),
 	}
 	if rssBefore >= 0 && rssAfter >= 0 {
 		f.RSSBeforeKiB, f.RSSAfterKiB = &rssBefore, &rssAfter

@@ -101,7 +101,7 @@ func (r *runner) push(ctx context.Context) error {
 	// The CPU window ends with the drain; when every push came it ends at
 	// the last one (within the 5 ms the drain checks in).
 	f.ServerCPUUsPerSend = perOp(sp.server, sp.hasSrv, f.Sent)
-	f.ToolCPUUsPerSend = perOp(sp.tool, true, f.Sent)
+	f.ToolCPUUsPerSend = perOp(sp.tool, sp.hasTool, f.Sent)
 	if f.Sent == 0 {
 		fmt.Fprintf(r.cfg.Log, "bench: no push reached the sink at %s: is the server started with --push-insecure-test-endpoints %s?\n", sinkAddr, sinkAddr)
 	}
@@ -126,7 +126,7 @@ func serveSink(ln net.Listener, h http.Handler) (srv *http.Server, stop func()) 
 // checkPush checks that the server has Web Push on.
 func (r *runner) checkPush(ctx context.Context, sinkAddr string) error {
 	if err := r.api.do(ctx, http.MethodGet, "/api/v1/push/key", nil, nil, nil, http.StatusOK); err != nil {
-		return fmt.Errorf("Web Push is not usable on the server (start it with --vapid-subject and --push-insecure-test-endpoints %s): GET /api/v1/push/key: %w", sinkAddr, err)
+		return fmt.Errorf("the server's Web Push is not usable (start it with --vapid-subject and --push-insecure-test-endpoints %s): GET /api/v1/push/key: %w", sinkAddr, err)
 	}
 	return nil
 }

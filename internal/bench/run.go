@@ -127,8 +127,8 @@ func (r *runner) checkLimits(sources int) error {
 	if err != nil {
 		return err
 	}
-	open, err := openFiles(0)
-	if err != nil {
+	open, err := openFiles(0) // 0 where it is not known
+	if err != nil && !errors.Is(err, errors.ErrUnsupported) {
 		return fmt.Errorf("count open files: %w", err)
 	}
 	readers := 0
@@ -189,7 +189,7 @@ func (r *runner) connect(ctx context.Context, fl *fleet) error {
 	h := summarize(fl.handshakes)
 	c.HandshakeP50Ms, c.HandshakeP90Ms, c.HandshakeP99Ms, c.HandshakeMaxMs = h.P50, h.P90, h.P99, h.Max
 	c.ServerCPUUsPerConnect = perOp(sp.server, sp.hasSrv, n)
-	c.ToolCPUUsPerConnect = perOp(sp.tool, true, n)
+	c.ToolCPUUsPerConnect = perOp(sp.tool, sp.hasTool, n)
 	r.res.Connect = c
 	if n == 0 {
 		return fmt.Errorf("no reader connected to %s: %v", r.wsURL(), errors.Join(fl.firstErr, ctx.Err()))

@@ -110,7 +110,7 @@ func (r *runner) soak(ctx context.Context) error {
 	during := span(before, r.probe.sample())
 	f.SoakS = round(during.wall.Seconds(), 3)
 	f.ServerCPUPct = pctOfCore(during.server, during.hasSrv, during.wall)
-	f.ToolCPUPct = pctOfCore(during.tool, true, during.wall)
+	f.ToolCPUPct = pctOfCore(during.tool, during.hasTool, during.wall)
 	<-churnDone
 	<-posted
 	closers.Wait()

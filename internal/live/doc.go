@@ -9,7 +9,13 @@
 // GOMAXPROCS, at least 1) writes everything queued in one non-blocking
 // system call (sock.go); what the kernel does not take at once is written
 // by a flusher goroutine with the write timeout while the reader waits
-// (reader.block), so a slow peer never holds a worker. The one goroutine a
+// (reader.block), so a slow peer never holds a worker. Those direct writes
+// are Linux's (sock_linux.go); elsewhere, and with the newsflash_portable
+// build tag, the flusher writes every batch through net.Conn
+// (sock_other.go). A flusher ends once what was kept is written or a write
+// failed; a connection closed while it has bytes (the close frame, often)
+// is closed by the flusher after them, within the write timeout, unless
+// Hub.Close, past its deadline, aborts it. The one goroutine a
 // WebSocket reader keeps is its read side, which answers pings and notices
 // the peer going.
 //

@@ -5,7 +5,6 @@ import (
 	"net"
 	"net/http"
 	"sync"
-	"syscall"
 	"time"
 
 	"github.com/gin-gonic/gin"
@@ -62,8 +61,9 @@ type sock struct {
 	// fd is the connection's descriptor, written to directly (a RawConn
 	// write costs its locks and checks again per write): safe because every
 	// direct write happens under mu with closed false, and Close sets closed
-	// under mu before the descriptor is closed. -1: every write goes
-	// through the flusher.
+	// under mu before the descriptor is closed. -1 (always, off Linux or
+	// with the newsflash_portable build tag; see sock_linux.go and
+	// sock_other.go): every write goes through the flusher.
 	fd int
 
 	// owned by the connection's one read goroutine
@@ -77,9 +77,11 @@ type sock struct {
 	mu       sync.Mutex
 	out      *[]byte // kept, not written yet; nil when empty
 	flushing bool
-	err      error   // the first write error; every later write fails
-	waiter   *reader // unblocked when the flusher is done
-	closed   bool
+	err      error     // the first write error; every later write fails
+	waiter   *reader   // unblocked when the flusher is done
+	closed   bool      // Close was called: nothing more is taken or written directly
+	closing  bool      // Close left the connection to the flusher to close
+	closeBy  time.Time // when closing: the flusher's last write deadline
 }
 
 // outBufs recycles the buffers of kept bytes and batches.
@@ -89,24 +91,42 @@ var outBufs = sync.Pool{New: func() any { b := make([]byte, 0, 4096); return &b 
 const maxPooledOut = 64 << 10
 
 func newSock(c net.Conn, pre []byte) *sock {
-	s := &sock{Conn: c, pre: pre, fd: -1}
-	if sc, ok := c.(syscall.Conn); ok {
-		if raw, err := sc.SyscallConn(); err == nil {
-			_ = raw.Control(func(fd uintptr) { s.fd = int(fd) })
-		}
-	}
-	return s
+	return &sock{Conn: c, pre: pre, fd: descriptor(c)}
 }
 
 // Close closes the connection; no direct write can be under way or follow.
+// While the flusher has bytes to write (often the close frame
+// coder/websocket wrote just before closing, which it believes sent), the
+// flusher closes the connection once they are out, or at the write
+// timeout from now: Close does not wait for it, since its callers may hold
+// locks.
 func (s *sock) Close() error {
+	s.mu.Lock()
+	s.closed = true
+	if s.flushing && s.err == nil {
+		if !s.closing {
+			s.closing, s.closeBy = true, time.Now().Add(s.timeout)
+		}
+		s.mu.Unlock()
+		return nil
+	}
+	if s.err == nil {
+		s.err = net.ErrClosed
+	}
+	s.mu.Unlock()
+	return s.Conn.Close()
+}
+
+// abort closes the connection now, dropping what the flusher has yet to
+// write: for a shutdown past its deadline.
+func (s *sock) abort() {
 	s.mu.Lock()
 	s.closed = true
 	if s.err == nil {
 		s.err = net.ErrClosed
 	}
 	s.mu.Unlock()
-	return s.Conn.Close()
+	_ = s.Conn.Close()
 }
 
 func (s *sock) Read(p []byte) (int, error) {
@@ -138,6 +158,9 @@ func (s *sock) send(batch [][]byte, r *reader) (kept bool, err error) {
 	defer s.mu.Unlock()
 	if s.err != nil {
 		return false, s.err
+	}
+	if s.closed {
+		return false, net.ErrClosed
 	}
 	if len(batch) == 1 && s.out == nil && !s.flushing {
 		p := batch[0]
@@ -194,42 +217,24 @@ func (s *sock) release() {
 	}
 }
 
-// tryWrite writes what the kernel takes now, without waiting, and returns
-// how much that was; a failure is kept in s.err.
-func (s *sock) tryWrite(p []byte) int {
-	if s.fd < 0 || s.closed {
-		return 0
-	}
-	var (
-		n   int
-		err error
-	)
-	for {
-		n, err = syscall.Write(s.fd, p)
-		if err != syscall.EINTR {
-			break
-		}
-	}
-	switch {
-	case err == syscall.EAGAIN:
-		return 0
-	case err != nil:
-		s.err = err
-		return 0
-	}
-	return n
-}
-
 // flush writes what was kept, waiting for the peer up to the timeout each
-// time; a peer that takes nothing for that long is cut off.
+// time; a peer that takes nothing for that long is cut off. After Close it
+// closes the connection once everything is written or has failed.
 func (s *sock) flush() {
 	for {
 		s.mu.Lock()
 		if s.out == nil || s.err != nil {
 			s.flushing = false
-			w, failed := s.waiter, s.err != nil
+			closing := s.closing
+			w, failed := s.waiter, s.err != nil || closing // a closed reader is not run again
 			s.waiter = nil
+			if closing && s.err == nil {
+				s.err = net.ErrClosed
+			}
 			s.mu.Unlock()
+			if closing {
+				_ = s.Conn.Close()
+			}
 			if w != nil && !failed {
 				w.unblock()
 			}
@@ -237,9 +242,13 @@ func (s *sock) flush() {
 		}
 		b := s.out
 		s.out = nil
+		deadline := time.Now().Add(s.timeout)
+		if s.closing && s.closeBy.Before(deadline) {
+			deadline = s.closeBy
+		}
 		s.mu.Unlock()
 
-		_ = s.Conn.SetWriteDeadline(time.Now().Add(s.timeout))
+		_ = s.Conn.SetWriteDeadline(deadline)
 		_, err := s.Conn.Write(*b)
 		_ = s.Conn.SetWriteDeadline(time.Time{})
 		if cap(*b) <= maxPooledOut {

@@ -93,7 +93,7 @@ func TestSockKeepsWhatThePeerCannotTake(t *testing.T) {
 	conn := <-accepted
 	defer conn.Close()
 	s := newSock(conn, nil)
-	if s.fd < 0 {
+	if directWrites && s.fd < 0 {
 		t.Fatal("a TCP connection should give its descriptor")
 	}
 	s.timeout, s.kill = 30*time.Second, func() { conn.Close() }
@@ -248,8 +248,10 @@ func TestSockClosedRefusesWrites(t *testing.T) {
 	}
 	s := newSock(conn, nil)
 	s.timeout, s.kill = time.Second, func() {}
-	if kept, err := s.send([][]byte{[]byte("before")}, nil); kept || err != nil {
-		t.Fatalf("send before Close = %v, %v", kept, err)
+	// Written at once where writes are direct; kept for the flusher where
+	// they are not.
+	if kept, err := s.send([][]byte{[]byte("before")}, nil); kept == directWrites || err != nil {
+		t.Fatalf("send before Close = %v, %v; want kept %v", kept, err, !directWrites)
 	}
 	if err := s.Close(); err != nil {
 		t.Fatal(err)
@@ -259,5 +261,83 @@ func TestSockClosedRefusesWrites(t *testing.T) {
 	}
 	if _, err := s.Write([]byte("after")); err == nil {
 		t.Fatal("Write after Close did not fail")
+	}
+}
+
+// gateConn holds every write until open is closed, and records what was
+// written and whether it was closed.
+type gateConn struct {
+	countConn
+	open     chan struct{}
+	closedMu sync.Mutex
+	closed   bool
+}
+
+func (c *gateConn) Write(p []byte) (int, error) {
+	<-c.open
+	return c.countConn.Write(p)
+}
+
+func (c *gateConn) Close() error {
+	c.closedMu.Lock()
+	defer c.closedMu.Unlock()
+	c.closed = true
+	return nil
+}
+
+func (c *gateConn) isClosed() bool {
+	c.closedMu.Lock()
+	defer c.closedMu.Unlock()
+	return c.closed
+}
+
+// TestSockCloseWritesWhatIsKept: coder/websocket writes a close frame and
+// then closes the connection; a close frame still with the flusher (always
+// so off Linux) must reach the peer before the connection is closed.
+func TestSockCloseWritesWhatIsKept(t *testing.T) {
+	c := &gateConn{open: make(chan struct{})}
+	s := newSock(c, nil)
+	s.timeout, s.kill = time.Minute, func() {}
+	if kept, err := s.send([][]byte{[]byte("frames "), []byte("close frame")}, nil); !kept || err != nil {
+		t.Fatalf("send = %v, %v; want kept for the flusher", kept, err)
+	}
+	if err := s.Close(); err != nil {
+		t.Fatal(err)
+	}
+	if c.isClosed() {
+		t.Fatal("Close closed the connection while the flusher had bytes to write")
+	}
+	if _, err := s.send([][]byte{[]byte("after")}, nil); err == nil {
+		t.Fatal("send after Close did not fail")
+	}
+	close(c.open)
+	waitFor(t, "the flusher to close the connection", c.isClosed)
+	if n, got := c.snapshot(); n != 1 || got != "frames close frame" {
+		t.Fatalf("%d writes of %q before the close, want 1 of %q", n, got, "frames close frame")
+	}
+	if _, err := s.Write([]byte("later")); err == nil {
+		t.Fatal("Write after the flusher closed did not fail")
+	}
+}
+
+// TestSockAbortDropsWhatIsKept: at a shutdown past its deadline the
+// connection is closed at once, whatever the flusher has yet to write.
+func TestSockAbortDropsWhatIsKept(t *testing.T) {
+	c := &gateConn{open: make(chan struct{})}
+	defer close(c.open) // lets the flusher's write return
+	s := newSock(c, nil)
+	s.timeout, s.kill = time.Minute, func() {}
+	if kept, err := s.send([][]byte{[]byte("close frame")}, nil); !kept || err != nil {
+		t.Fatalf("send = %v, %v; want kept for the flusher", kept, err)
+	}
+	if err := s.Close(); err != nil || c.isClosed() {
+		t.Fatalf("Close = %v, closed %v; want the close left to the flusher", err, c.isClosed())
+	}
+	s.abort()
+	if !c.isClosed() {
+		t.Fatal("abort did not close the connection")
+	}
+	if _, err := s.send([][]byte{[]byte("after")}, nil); err == nil {
+		t.Fatal("send after abort did not fail")
 	}
 }

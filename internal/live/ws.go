@@ -68,7 +68,7 @@ func (h *Hub) ServeWS(c *gin.Context) {
 	// write, a flusher helps a peer that is behind, a timer pings. The
 	// handler returns, so neither the request nor its deep stack stay.
 	w.pinger = time.AfterFunc(h.cfg.PingInterval, w.ping)
-	r, err := h.subscribe(transportWS, q, addrKey, hooks{kill: w.kill, run: w.drain})
+	r, err := h.subscribe(transportWS, q, addrKey, hooks{kill: w.abort, run: w.drain})
 	if err != nil {
 		w.pinger.Stop()
 		_ = conn.Close(websocket.StatusGoingAway, "server shutting down")
@@ -100,6 +100,14 @@ type wsReader struct {
 }
 
 func (w *wsReader) kill() { _ = w.conn.CloseNow() }
+
+// abort is the hub's kill, when a shutdown is past its deadline: unlike
+// kill it does not leave what the sock keeps (a close frame among it) to
+// the flusher, which may wait up to the write timeout for the peer.
+func (w *wsReader) abort() {
+	w.sock.abort()
+	w.kill()
+}
 
 // drain is the reader's run on the hub's workers: it writes what is queued,
 // each batch in one system call, and returns when the queue is empty or the

@@ -220,7 +220,7 @@ func checkSub(sub string) error {
 		}
 		return nil
 	}
-	return fmt.Errorf("%w: sub %q is neither mailto: nor https:", ErrVAPID, sub)
+	return fmt.Errorf("%w: sub %q is neither a mailto: nor an https: URI", ErrVAPID, sub)
 }
 
 func cutPrefixFold(s, prefix string) (string, bool) {

@@ -4,7 +4,6 @@ import (
 	"errors"
 	"net/http"
 	"strings"
-	"syscall"
 	"time"
 
 	"github.com/gin-gonic/gin"
@@ -60,17 +59,6 @@ const DefaultReadersPerAddress = 200
 // have open: its readers (DefaultReadersPerAddress) and room for its API
 // requests and page loads.
 const DefaultConnectionsPerAddress = 256
-
-// defaultMaxReaders leaves room under the open files limit for everything
-// else a server holds (NATS, JetStream files, API clients, push sends):
-// past the limit a server could accept nothing at all.
-func defaultMaxReaders() int {
-	var rl syscall.Rlimit
-	if err := syscall.Getrlimit(syscall.RLIMIT_NOFILE, &rl); err != nil || rl.Cur > 1<<30 {
-		return 0
-	}
-	return max(int(rl.Cur)-1024, 64)
-}
 
 // abuse holds the limiters of an instance.
 type abuse struct {

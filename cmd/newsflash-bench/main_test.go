@@ -1,10 +1,27 @@
 package main
 
 import (
+	"bytes"
 	"encoding/json"
+	"os"
 	"strings"
 	"testing"
 )
+
+// clearToken unsets NEWSFLASH_BENCH_TOKEN for the test, the one variable
+// the tool reads.
+func clearToken(t *testing.T) {
+	t.Helper()
+	t.Setenv(benchTokenEnv, "") // restores the value after the test
+	os.Unsetenv(benchTokenEnv)
+}
+
+func runCmd(t *testing.T, args ...string) (code int, stdout, stderr string) {
+	t.Helper()
+	var out, errb bytes.Buffer
+	code = run(args, &out, &errb)
+	return code, out.String(), errb.String()
+}
 
 // lastJSON decodes the last line of a bench run's output.
 func lastJSON(t *testing.T, stdout string) map[string]any {
@@ -27,8 +44,8 @@ func wantFigure(t *testing.T, m map[string]any, name string, want float64) {
 }
 
 func TestBenchSpawnFanout(t *testing.T) {
-	clearEnv(t)
-	code, stdout, stderr := runCmd(t, "bench", "--spawn", "--scenario", "fanout", "--readers", "20", "--items", "10", "--rate", "20")
+	clearToken(t)
+	code, stdout, stderr := runCmd(t, "--spawn", "--scenario", "fanout", "--readers", "20", "--items", "10", "--rate", "20")
 	if code != 0 {
 		t.Fatalf("exit %d\nstdout:\n%s\nstderr:\n%s", code, stdout, stderr)
 	}
@@ -52,8 +69,8 @@ func TestBenchSpawnFanout(t *testing.T) {
 }
 
 func TestBenchSpawnIdle(t *testing.T) {
-	clearEnv(t)
-	code, stdout, stderr := runCmd(t, "bench", "--spawn", "--scenario", "idle", "--readers", "50", "--duration", "200ms")
+	clearToken(t)
+	code, stdout, stderr := runCmd(t, "--spawn", "--scenario", "idle", "--readers", "50", "--duration", "200ms")
 	if code != 0 {
 		t.Fatalf("exit %d\nstdout:\n%s\nstderr:\n%s", code, stdout, stderr)
 	}
@@ -71,8 +88,8 @@ func TestBenchSpawnIdle(t *testing.T) {
 }
 
 func TestBenchSpawnPush(t *testing.T) {
-	clearEnv(t)
-	code, stdout, stderr := runCmd(t, "bench", "--spawn", "--scenario", "push", "--subs", "200")
+	clearToken(t)
+	code, stdout, stderr := runCmd(t, "--spawn", "--scenario", "push", "--subs", "200")
 	if code != 0 {
 		t.Fatalf("exit %d\nstdout:\n%s\nstderr:\n%s", code, stdout, stderr)
 	}
@@ -87,7 +104,7 @@ func TestBenchSpawnPush(t *testing.T) {
 }
 
 func TestBenchUsage(t *testing.T) {
-	clearEnv(t)
+	clearToken(t)
 	tests := []struct {
 		name       string
 		args       []string
@@ -95,22 +112,22 @@ func TestBenchUsage(t *testing.T) {
 		wantStdout string
 		wantStderr string
 	}{
-		{"help", []string{"bench", "--help"}, 0, "--src-ips", ""},
-		{"not loopback", []string{"bench", "--url", "http://192.0.2.1:8080", "--scenario", "idle"}, 2, "", "not a loopback address"},
-		{"https", []string{"bench", "--url", "https://127.0.0.1:8443", "--scenario", "idle"}, 2, "", "want http://host:port"},
-		{"soak without token", []string{"bench", "--scenario", "soak"}, 2, "", "NEWSFLASH_BENCH_TOKEN"},
-		{"soak with a filter", []string{"bench", "--scenario", "soak", "--token", "t", "--filter", "regions=mena"}, 2, "", "soak's readers take no filter"},
-		{"bad corrections", []string{"bench", "--scenario", "soak", "--corrections", "1.5"}, 2, "", "--corrections"},
-		{"bad churn", []string{"bench", "--scenario", "soak", "--churn", "-3"}, 2, "", "--churn"},
-		{"churn above readers", []string{"bench", "--scenario", "soak", "--token", "t", "--readers", "10", "--churn", "11"}, 2, "", "--churn 11"},
-		{"help tells the soak's server flags", []string{"bench", "--help"}, 0, "--reader-connects-per-second -1", ""},
-		{"unknown scenario", []string{"bench", "--scenario", "stampede"}, 2, "", `unknown scenario "stampede"`},
-		{"spawn and url", []string{"bench", "--spawn", "--url", "http://127.0.0.1:8080"}, 2, "", "leave out --url"},
-		{"fanout without token", []string{"bench", "--scenario", "fanout"}, 2, "", "NEWSFLASH_BENCH_TOKEN"},
-		{"bad filter", []string{"bench", "--scenario", "idle", "--filter", "since=3"}, 2, "", "only regions, topics and langs"},
-		{"bad readers", []string{"bench", "--readers", "0"}, 2, "", "--readers"},
-		{"bad drain", []string{"bench", "--drain", "-1s"}, 2, "", "--drain"},
-		{"extra argument", []string{"bench", "now"}, 2, "", `unexpected argument "now"`},
+		{"help", []string{"--help"}, 0, "--src-ips", ""},
+		{"not loopback", []string{"--url", "http://192.0.2.1:8080", "--scenario", "idle"}, 2, "", "not a loopback address"},
+		{"https", []string{"--url", "https://127.0.0.1:8443", "--scenario", "idle"}, 2, "", "want http://host:port"},
+		{"soak without token", []string{"--scenario", "soak"}, 2, "", "NEWSFLASH_BENCH_TOKEN"},
+		{"soak with a filter", []string{"--scenario", "soak", "--token", "t", "--filter", "regions=mena"}, 2, "", "soak's readers take no filter"},
+		{"bad corrections", []string{"--scenario", "soak", "--corrections", "1.5"}, 2, "", "--corrections"},
+		{"bad churn", []string{"--scenario", "soak", "--churn", "-3"}, 2, "", "--churn"},
+		{"churn above readers", []string{"--scenario", "soak", "--token", "t", "--readers", "10", "--churn", "11"}, 2, "", "--churn 11"},
+		{"help tells the soak's server flags", []string{"--help"}, 0, "--reader-connects-per-second -1", ""},
+		{"unknown scenario", []string{"--scenario", "stampede"}, 2, "", `unknown scenario "stampede"`},
+		{"spawn and url", []string{"--spawn", "--url", "http://127.0.0.1:8080"}, 2, "", "leave out --url"},
+		{"fanout without token", []string{"--scenario", "fanout"}, 2, "", "NEWSFLASH_BENCH_TOKEN"},
+		{"bad filter", []string{"--scenario", "idle", "--filter", "since=3"}, 2, "", "only regions, topics and langs"},
+		{"bad readers", []string{"--readers", "0"}, 2, "", "--readers"},
+		{"bad drain", []string{"--drain", "-1s"}, 2, "", "--drain"},
+		{"extra argument", []string{"now"}, 2, "", `unexpected argument "now"`},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
@@ -120,5 +137,19 @@ func TestBenchUsage(t *testing.T) {
 					code, tt.wantCode, stdout, stderr, tt.wantStdout, tt.wantStderr)
 			}
 		})
+	}
+}
+
+func TestSplitList(t *testing.T) {
+	for in, want := range map[string]string{
+		"":                              "",
+		"127.0.0.2":                     "127.0.0.2",
+		" 127.0.0.2 , 127.0.0.3,,":      "127.0.0.2|127.0.0.3",
+		"none":                          "none",
+		"127.0.0.2,127.0.0.3,127.0.0.4": "127.0.0.2|127.0.0.3|127.0.0.4",
+	} {
+		if got := strings.Join(splitList(in), "|"); got != want {
+			t.Errorf("splitList(%q) = %q, want %q", in, got, want)
+		}
 	}
 }

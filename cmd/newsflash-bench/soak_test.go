@@ -12,8 +12,8 @@ func TestBenchSpawnSoak(t *testing.T) {
 	if testing.Short() {
 		t.Skip("a soak of a few seconds")
 	}
-	clearEnv(t)
-	code, stdout, stderr := runCmd(t, "bench", "--spawn", "--scenario", "soak", "--duration", "3s",
+	clearToken(t)
+	code, stdout, stderr := runCmd(t, "--spawn", "--scenario", "soak", "--duration", "3s",
 		"--readers", "8", "--churn", "4", "--rate", "10", "--corrections", "0.5", "--retractions", "0.3",
 		"--subs", "2", "--push-share", "0.5", "--drain", "5s")
 	if code != 0 {

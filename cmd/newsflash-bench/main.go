@@ -1,3 +1,15 @@
+// Command newsflash-bench is Newsflash's load tool: it loads a server on
+// this machine over its public API and reports figures (see package
+// newsflash/internal/bench, and docs/BENCHMARKS.md for results). It is a
+// binary of its own so that the server never links the tool; with --spawn
+// it starts a server in its own process.
+//
+//	newsflash-bench --spawn --scenario fanout
+//	newsflash-bench --url http://127.0.0.1:18700 --server-pid PID --scenario soak
+//
+// This package parses flags into bench.Config; it holds no logic of its own.
+// Its flags are plain: they are not read from NEWSFLASH_* variables, but
+// for the editor token, which may come from NEWSFLASH_BENCH_TOKEN.
 package main
 
 import (
@@ -6,8 +18,6 @@ import (
 	"flag"
 	"fmt"
 	"io"
-	"log/slog"
-	"net"
 	"os"
 	"os/signal"
 	"sort"
@@ -16,18 +26,14 @@ import (
 	"time"
 
 	nfbench "newsflash/internal/bench"
-	"newsflash/internal/editor"
-	"newsflash/internal/server"
 )
+
+func main() {
+	os.Exit(run(os.Args[1:], os.Stdout, os.Stderr))
+}
 
 // benchTokenEnv holds the editor token when --token is not given.
 const benchTokenEnv = "NEWSFLASH_BENCH_TOKEN"
-
-// Bounds of a spawned server's start and stop.
-const (
-	spawnStartTimeout = time.Minute
-	spawnStopTimeout  = 15 * time.Second
-)
 
 type benchFlags struct {
 	url, token, scenario, filter, sinkAddr string
@@ -35,16 +41,16 @@ type benchFlags struct {
 	serverPID, readers, items, subs, churn int
 	rate, connectRate                      float64
 	corrections, retractions, pushShare    float64
-	srcIPs                                 listFlag
+	srcIPs                                 string
 	duration, drain                        time.Duration
 }
 
 func benchFlagSet() (*flag.FlagSet, *benchFlags) {
-	v := &benchFlags{srcIPs: listFlag(nfbench.DefaultSrcIPs)}
-	fs := flag.NewFlagSet("bench", flag.ContinueOnError)
+	v := &benchFlags{}
+	fs := flag.NewFlagSet("newsflash-bench", flag.ContinueOnError)
 	fs.StringVar(&v.url, "url", "http://127.0.0.1:8080", "server to load; its host must be a loopback address")
 	fs.BoolVar(&v.spawn, "spawn", false, "start a server in this process (temporary data dir, Web Push on) instead of --url")
-	fs.IntVar(&v.serverPID, "server-pid", 0, "the server's process id, to read its RSS and CPU from /proc")
+	fs.IntVar(&v.serverPID, "server-pid", 0, "the server's process id, to read its RSS and CPU from /proc (Linux only)")
 	fs.StringVar(&v.token, "token", "", "editor token for posting (default $"+benchTokenEnv+")")
 	fs.StringVar(&v.scenario, "scenario", "fanout", "idle, fanout, push or soak")
 	fs.IntVar(&v.readers, "readers", 1000, "WebSocket readers (idle, fanout, soak)")
@@ -55,7 +61,7 @@ func benchFlagSet() (*flag.FlagSet, *benchFlags) {
 	fs.Float64Var(&v.corrections, "corrections", 0.2, "soak: share of posts corrected (PATCH) 1s after the post")
 	fs.Float64Var(&v.retractions, "retractions", 0.05, "soak: share of posts retracted (DELETE) 2s after the post")
 	fs.Float64Var(&v.pushShare, "push-share", 0.2, "soak: share of posts in the push subscriptions' filter, so pushed to every one")
-	fs.Var(&v.srcIPs, "src-ips", "loopback source addresses readers are spread over; none: let the kernel pick")
+	fs.StringVar(&v.srcIPs, "src-ips", strings.Join(nfbench.DefaultSrcIPs, ","), "loopback source addresses readers are spread over, comma-separated; none: let the kernel pick")
 	fs.StringVar(&v.filter, "filter", "", "readers' and subscriptions' filter, e.g. regions=mena&langs=ar")
 	fs.Float64Var(&v.connectRate, "connect-rate", 1000, "reader connects started per second")
 	fs.DurationVar(&v.duration, "duration", 0, "how long idle holds its readers (default 2s) and how long soak runs (default 1m)")
@@ -65,7 +71,7 @@ func benchFlagSet() (*flag.FlagSet, *benchFlags) {
 }
 
 func benchUsage(w io.Writer, fs *flag.FlagSet) {
-	fmt.Fprint(w, `Usage: newsflash bench [flags]
+	fmt.Fprint(w, `Usage: newsflash-bench [flags]
 
 Loads a Newsflash server on this machine over its public API and reports a
 summary, then one JSON line with every figure. Scenarios:
@@ -92,10 +98,11 @@ for it with
     --reader-connects-per-second -1 --api-requests-per-second -1 \
     --push-subscribe-per-hour 10000 --vapid-subject mailto:ops@newsroom.example \
     --push-insecure-test-endpoints 127.0.0.1:18701
-and give bench --sink-addr 127.0.0.1:18701. A refusal ends the run at once
-with the flag to change. A server spawned with --spawn has these set.
+and give newsflash-bench --sink-addr 127.0.0.1:18701. A refusal ends the
+run at once with the flag to change. A server spawned with --spawn has
+these set.
 Soak example (docs/BENCHMARKS.md has the figures):
-  newsflash bench --url http://127.0.0.1:18700 --server-pid PID --scenario soak \
+  newsflash-bench --url http://127.0.0.1:18700 --server-pid PID --scenario soak \
     --duration 10m --readers 2000 --churn 50 --rate 5 --corrections 0.2 \
     --retractions 0.05 --subs 1000 --sink-addr 127.0.0.1:18701
 
@@ -119,7 +126,7 @@ Flags:
 	}
 }
 
-func bench(args []string, stdout, stderr io.Writer) int {
+func run(args []string, stdout, stderr io.Writer) int {
 	fs, v := benchFlagSet()
 	fs.SetOutput(io.Discard)
 	fs.Usage = func() {}
@@ -136,7 +143,7 @@ func bench(args []string, stdout, stderr io.Writer) int {
 	fs.Visit(func(fl *flag.Flag) { given[fl.Name] = true })
 	cfg := nfbench.Config{
 		URL: v.url, Token: v.token, ServerPID: v.serverPID, Scenario: v.scenario,
-		Readers: v.readers, Items: v.items, Rate: v.rate, Subs: v.subs, SrcIPs: v.srcIPs,
+		Readers: v.readers, Items: v.items, Rate: v.rate, Subs: v.subs, SrcIPs: splitList(v.srcIPs),
 		Filter: v.filter, ConnectRate: v.connectRate, Duration: v.duration, Drain: v.drain,
 		Churn: v.churn, Corrections: v.corrections, Retractions: v.retractions, PushShare: v.pushShare,
 		SinkAddr: v.sinkAddr, Out: stdout, Log: stderr,
@@ -157,7 +164,7 @@ func bench(args []string, stdout, stderr io.Writer) int {
 	if v.churn < 0 {
 		return flagError(stderr, fmt.Errorf("invalid --churn %d: must be 0 or more", v.churn))
 	}
-	if given["src-ips"] && (len(v.srcIPs) == 0 || len(v.srcIPs) == 1 && v.srcIPs[0] == "none") {
+	if given["src-ips"] && (len(cfg.SrcIPs) == 0 || len(cfg.SrcIPs) == 1 && cfg.SrcIPs[0] == "none") {
 		cfg.SrcIPs = []string{}
 	}
 	if cfg.Token == "" {
@@ -172,8 +179,8 @@ func bench(args []string, stdout, stderr io.Writer) int {
 		if name == "duration" && !given[name] {
 			continue // per scenario
 		}
-		if err := positiveDuration(name, d); err != nil {
-			return flagError(stderr, err)
+		if d <= 0 {
+			return flagError(stderr, fmt.Errorf("invalid --%s %s: must be positive", name, d))
 		}
 	}
 	ctx, stop := signal.NotifyContext(context.Background(), syscall.SIGINT, syscall.SIGTERM)
@@ -198,10 +205,10 @@ func bench(args []string, stdout, stderr io.Writer) int {
 func benchResult(res *nfbench.Result, err error, stderr io.Writer) int {
 	switch {
 	case errors.Is(err, nfbench.ErrUsage):
-		fmt.Fprintf(stderr, "newsflash bench: %v\n", strings.TrimPrefix(err.Error(), nfbench.ErrUsage.Error()+": "))
+		fmt.Fprintf(stderr, "newsflash-bench: %v\n", strings.TrimPrefix(err.Error(), nfbench.ErrUsage.Error()+": "))
 		return 2
 	case err != nil:
-		fmt.Fprintf(stderr, "newsflash bench: %v\n", err)
+		fmt.Fprintf(stderr, "newsflash-bench: %v\n", err)
 		return 1
 	case !res.Clean():
 		return 1
@@ -209,88 +216,22 @@ func benchResult(res *nfbench.Result, err error, stderr io.Writer) int {
 	return 0
 }
 
-// spawned is a server started in this process for a bench run.
-type spawned struct {
-	srv   *server.Server
-	url   string
-	token string
-	sink  net.Listener // where the bench's push sink listens; the server may push there
-	dir   string
-	done  chan error
+// flagError reports a usage problem in one line and the exit code 2.
+func flagError(stderr io.Writer, err error) int {
+	if errors.Is(err, flag.ErrHelp) {
+		return 0
+	}
+	fmt.Fprintf(stderr, "newsflash-bench: %v\n", err)
+	return 2
 }
 
-// spawnServer starts a server on a free loopback port with a temporary
-// data directory, a fresh editor token and Web Push on, allowed to push to
-// the bench's sink, and without the per-address limits (every reader comes
-// from the few loopback source addresses).
-func spawnServer(ctx context.Context, sinkAddr string, stderr io.Writer) (*spawned, error) {
-	sink, err := nfbench.ListenSink(sinkAddr)
-	if err != nil {
-		return nil, err
-	}
-	sp := &spawned{sink: sink, done: make(chan error, 1)}
-	fail := func(err error) (*spawned, error) {
-		sink.Close()
-		if sp.dir != "" {
-			os.RemoveAll(sp.dir)
+// splitList splits a comma-separated list, leaving out empty entries.
+func splitList(s string) []string {
+	var l []string
+	for p := range strings.SplitSeq(s, ",") {
+		if p = strings.TrimSpace(p); p != "" {
+			l = append(l, p)
 		}
-		return nil, err
 	}
-	if sp.dir, err = os.MkdirTemp("", "newsflash-bench-"); err != nil {
-		return fail(err)
-	}
-	tok, line, err := editor.NewToken("bench")
-	if err != nil {
-		return fail(err)
-	}
-	eds, err := editor.ParseEditors(line)
-	if err != nil {
-		return fail(err)
-	}
-	sp.token = tok
-	cfg := server.Config{DataDir: sp.dir, Editors: eds, Logger: slog.New(slog.NewTextHandler(stderr, &slog.HandlerOptions{Level: slog.LevelError}))}
-	cfg.VAPID.Subject = "mailto:bench@newsroom.example"
-	cfg.PushPolicy.InsecureTestEndpoints = []string{sink.Addr().String()}
-	cfg.Push.SubscribePerHour = 1 << 20
-	cfg.Live.ReadersPerAddress = -1
-	cfg.Limits.ConnectionsPerAddress = -1
-	cfg.Limits.ReaderConnects, cfg.Limits.APIRequests = -1, -1
-	startCtx, cancel := context.WithTimeout(ctx, spawnStartTimeout)
-	defer cancel()
-	if sp.srv, err = server.New(startCtx, cfg); err != nil {
-		return fail(fmt.Errorf("start server: %w", err))
-	}
-	ln, err := net.Listen("tcp", "127.0.0.1:0")
-	if err != nil {
-		sp.srv.Shutdown(startCtx)
-		return fail(err)
-	}
-	sp.url = "http://" + ln.Addr().String()
-	go func() { sp.done <- sp.srv.Serve(ln) }()
-	select {
-	case <-sp.srv.CaughtUp():
-	case <-startCtx.Done():
-		sp.stop(stderr)
-		return nil, fmt.Errorf("start server: history did not catch up: %w", startCtx.Err())
-	}
-	fmt.Fprintf(stderr, "bench: spawned a server at %s (data in %s)\n", sp.url, sp.dir)
-	return sp, nil
-}
-
-// stop shuts the server down and removes its data.
-func (sp *spawned) stop(stderr io.Writer) {
-	ctx, cancel := context.WithTimeout(context.Background(), spawnStopTimeout)
-	defer cancel()
-	if err := sp.srv.Shutdown(ctx); err != nil {
-		fmt.Fprintf(stderr, "bench: spawned server shutdown: %v\n", err)
-	}
-	select {
-	case err := <-sp.done:
-		if err != nil {
-			fmt.Fprintf(stderr, "bench: spawned server: %v\n", err)
-		}
-	case <-ctx.Done():
-	}
-	sp.sink.Close()
-	os.RemoveAll(sp.dir)
+	return l
 }

@@ -1,0 +1,107 @@
+package main
+
+import (
+	"context"
+	"fmt"
+	"io"
+	"log/slog"
+	"net"
+	"os"
+	"time"
+
+	"newsflash/internal/bench"
+	"newsflash/internal/editor"
+	"newsflash/internal/server"
+)
+
+// Bounds of a spawned server's start and stop.
+const (
+	spawnStartTimeout = time.Minute
+	spawnStopTimeout  = 15 * time.Second
+)
+
+// spawned is a server started in this process for a bench run.
+type spawned struct {
+	srv   *server.Server
+	url   string
+	token string
+	sink  net.Listener // where the bench's push sink listens; the server may push there
+	dir   string
+	done  chan error
+}
+
+// spawnServer starts a server on a free loopback port with a temporary
+// data directory, a fresh editor token and Web Push on, allowed to push to
+// the bench's sink, and without the per-address limits (every reader comes
+// from the few loopback source addresses).
+func spawnServer(ctx context.Context, sinkAddr string, stderr io.Writer) (*spawned, error) {
+	sink, err := bench.ListenSink(sinkAddr)
+	if err != nil {
+		return nil, err
+	}
+	sp := &spawned{sink: sink, done: make(chan error, 1)}
+	fail := func(err error) (*spawned, error) {
+		sink.Close()
+		if sp.dir != "" {
+			os.RemoveAll(sp.dir)
+		}
+		return nil, err
+	}
+	if sp.dir, err = os.MkdirTemp("", "newsflash-bench-"); err != nil {
+		return fail(err)
+	}
+	tok, line, err := editor.NewToken("bench")
+	if err != nil {
+		return fail(err)
+	}
+	eds, err := editor.ParseEditors(line)
+	if err != nil {
+		return fail(err)
+	}
+	sp.token = tok
+	cfg := server.Config{DataDir: sp.dir, Editors: eds, Logger: slog.New(slog.NewTextHandler(stderr, &slog.HandlerOptions{Level: slog.LevelError}))}
+	cfg.VAPID.Subject = "mailto:bench@newsroom.example"
+	cfg.PushPolicy.InsecureTestEndpoints = []string{sink.Addr().String()}
+	cfg.Push.SubscribePerHour = 1 << 20
+	cfg.Live.ReadersPerAddress = -1
+	cfg.Limits.ConnectionsPerAddress = -1
+	cfg.Limits.ReaderConnects, cfg.Limits.APIRequests = -1, -1
+	startCtx, cancel := context.WithTimeout(ctx, spawnStartTimeout)
+	defer cancel()
+	if sp.srv, err = server.New(startCtx, cfg); err != nil {
+		return fail(fmt.Errorf("start server: %w", err))
+	}
+	ln, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		sp.srv.Shutdown(startCtx)
+		return fail(err)
+	}
+	sp.url = "http://" + ln.Addr().String()
+	go func() { sp.done <- sp.srv.Serve(ln) }()
+	select {
+	case <-sp.srv.CaughtUp():
+	case <-startCtx.Done():
+		sp.stop(stderr)
+		return nil, fmt.Errorf("start server: history did not catch up: %w", startCtx.Err())
+	}
+	fmt.Fprintf(stderr, "bench: spawned a server at %s (data in %s)\n", sp.url, sp.dir)
+	return sp, nil
+}
+
+// stop shuts the server down and removes its data.
+func (sp *spawned) stop(stderr io.Writer) {
+	ctx, cancel := context.WithTimeout(context.Background(), spawnStopTimeout)
+	defer cancel()
+	if err := sp.srv.Shutdown(ctx); err != nil {
+		fmt.Fprintf(stderr, "bench: spawned server shutdown: %v\n", err)
+	}
+	select {
+	case err := <-sp.done:
+		if err != nil {
+			fmt.Fprintf(stderr, "bench: spawned server: %v\n", err)
+		}
+	case <-ctx.Done():
+	}
+	sp.sink.Close()
+	os.RemoveAll(sp.dir)
+}
