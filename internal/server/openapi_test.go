@@ -236,7 +236,7 @@ func startContractInstances(t *testing.T) *contractInstances {
 
 	main := ci.in["main"]
 	live := main.post(item("A live item", "en", []string{"mena"}, []string{"politics"}))
-	retracted := main.post(item("A retracted item", "en", []string{"europe"}, nil))
+	retracted := main.post(`{"text":"A retracted item","lang":"en","regions":["europe"],"url":"https://example.com/r"}`)
 	if status, _, b := main.do("DELETE", "/api/v1/items/"+retracted.ID, "", nil); status != 200 {
 		t.Fatalf("retract: %d %s", status, b)
 	}
@@ -244,11 +244,17 @@ func startContractInstances(t *testing.T) *contractInstances {
 	sub := sinkSubscription(t, env)
 	sub2 := sinkSubscription(t, env)
 	offLive := ci.in["off"].post(item("An item on the instance without push", "en", []string{"r1"}, nil))
+	ci.in["gone"] = startGone(t)
+	// sub's endpoint with another (valid) auth secret than the stored one.
+	otherAuth := strings.Replace(sub.json, sub.auth, "tBHItJI5svbpez7KI4CCXg", 1)
+	if otherAuth == sub.json {
+		t.Fatal("the other auth secret is the subscription's")
+	}
 	_, h, _ := main.do("GET", "/api/v1/openapi.json", "", nil)
 	ci.fixtures = []string{
 		"{live}", live.ID, "{retracted}", retracted.ID, "{delete}", del.ID, "{unknown}", "aaaaaaaaaaaaaaaaaaaa",
 		"{offlive}", offLive.ID, "{sub}", sub.json, "{sub2}", sub2.json, "{auth}", sub.auth, "{endpoint}", sub.endpoint,
-		"{etag}", h.Get("ETag"), "{host}", strings.TrimPrefix(main.base, "http://"),
+		"{subotherauth}", otherAuth, "{etag}", h.Get("ETag"), "{host}", strings.TrimPrefix(main.base, "http://"),
 	}
 	api1 := start(t, options{mutate: func(c *server.Config) {
 		c.Limits = server.Limits{ReaderConnects: -1, APIRequests: 1, AuthFailures: 1}
@@ -260,6 +266,42 @@ func startContractInstances(t *testing.T) *contractInstances {
 	}
 	ci.in["api1"] = api1
 	return ci
+}
+
+// goneDraft is the item the "gone" instance posted with the key
+// goneKey and then lost from its history.
+const (
+	goneDraft = `{"text":"Retracted, then forgotten","lang":"en","regions":["europe"]}`
+	goneKey   = "contract-gone"
+)
+
+// startGone runs an instance whose history holds three events, on which
+// the item posted with goneKey was retracted and has aged out: a repeat of
+// that post answers 409 idempotency_item_gone.
+func startGone(t *testing.T) *instance {
+	t.Helper()
+	in := start(t, options{mutate: func(c *server.Config) {
+		c.Limits = server.Limits{ReaderConnects: -1, APIRequests: -1, AuthFailures: -1}
+		c.Stream.MaxEvents = 3
+	}})
+	status, _, b := in.do("POST", "/api/v1/items", goneDraft, hdr("Idempotency-Key", goneKey))
+	if status != http.StatusCreated {
+		t.Fatalf("post with key: %d %s", status, b)
+	}
+	var first news.Item
+	if err := json.Unmarshal(b, &first); err != nil {
+		t.Fatal(err)
+	}
+	if status, _, b := in.do("DELETE", "/api/v1/items/"+first.ID, "", nil); status != http.StatusOK {
+		t.Fatalf("retract: %d %s", status, b)
+	}
+	for _, text := range []string{"one", "two", "three"} {
+		in.post(item(text, "en", []string{"europe"}, nil))
+	}
+	if status, _, b := in.do("GET", "/api/v1/items/"+first.ID, "", nil); status != http.StatusNotFound {
+		t.Fatalf("the retracted item is still in the stream (%d %s)", status, b)
+	}
+	return in
 }
 
 type sinkSub struct{ json, auth, endpoint string }
@@ -335,7 +377,9 @@ func contractRows() []contractRow {
 
 		// Taxonomy and lists.
 		{name: "taxonomy", method: "GET", path: "/api/v1/taxonomy", status: 200},
-		{name: "list", method: "GET", path: "/api/v1/items?regions=mena,europe&topics=politics&langs=en&limit=1", status: 200},
+		{name: "list", method: "GET", path: "/api/v1/items?regions=mena,europe&topics=politics&langs=en&limit=1", status: 200, check: varyAuthorization},
+		{name: "list as editor", method: "GET", path: "/api/v1/items?limit=100", hdr: ed(), status: 200, check: varyAuthorization},
+		{name: "list bad token", method: "GET", path: "/api/v1/items", hdr: hdr("Authorization", bogusAuth), status: 401, code: "invalid_token"},
 		{name: "list page 2", method: "GET", path: "/api/v1/items?limit=100&before=2", status: 200},
 		{name: "list unknown region", method: "GET", path: "/api/v1/items?regions=mars", status: 400, code: "unknown_region", field: "regions"},
 		{name: "list unknown topic", method: "GET", path: "/api/v1/items?topics=gossip", status: 400, code: "unknown_topic", field: "topics"},
@@ -348,8 +392,29 @@ func contractRows() []contractRow {
 		{name: "list before word", method: "GET", path: "/api/v1/items?before=x", status: 400, code: "invalid_before", field: "before", req: refused},
 
 		// One item.
-		{name: "get", method: "GET", path: "/api/v1/items/{live}", status: 200},
-		{name: "get retracted", method: "GET", path: "/api/v1/items/{retracted}", status: 200},
+		{name: "get", method: "GET", path: "/api/v1/items/{live}", status: 200, check: varyAuthorization},
+		{name: "get retracted", method: "GET", path: "/api/v1/items/{retracted}", status: 200, check: func(t *testing.T, h http.Header, b []byte) {
+			varyAuthorization(t, h, b)
+			var it map[string]any
+			if err := json.Unmarshal(b, &it); err != nil {
+				t.Fatal(err)
+			}
+			if _, ok := it["url"]; it["status"] != "retracted" || it["text"] != "" || ok {
+				t.Errorf("the public sees a retracted item's text or url: %s", b)
+			}
+		}},
+		{name: "get retracted as editor", method: "GET", path: "/api/v1/items/{retracted}", hdr: ed(), status: 200, check: func(t *testing.T, h http.Header, b []byte) {
+			varyAuthorization(t, h, b)
+			var it news.Item
+			if err := json.Unmarshal(b, &it); err != nil {
+				t.Fatal(err)
+			}
+			if it.Status != news.StatusRetracted || it.Text != "A retracted item" || it.URL == "" || it.Editor == "" {
+				t.Errorf("an editor does not see the whole retracted item: %s", b)
+			}
+		}},
+		{name: "get basic auth is the public", method: "GET", path: "/api/v1/items/{live}", hdr: hdr("Authorization", "Basic YTpi"), status: 200},
+		{name: "get bad token", method: "GET", path: "/api/v1/items/{live}", hdr: hdr("Authorization", bogusAuth), status: 401, code: "invalid_token"},
 		{name: "get unknown", method: "GET", path: "/api/v1/items/{unknown}", status: 404, code: "not_found"},
 		{name: "get malformed id", method: "GET", path: "/api/v1/items/NOT-AN-ID", status: 404, code: "not_found", req: refused},
 		{name: "get NATS down", on: "natsdown", method: "GET", path: "/api/v1/items/{unknown}", status: 503, code: "unavailable"},
@@ -392,6 +457,7 @@ func contractRows() []contractRow {
 		{name: "post bad priority", method: "POST", path: "/api/v1/items", body: `{"text":"x","lang":"en","regions":["mena"],"priority":"whenever"}`, hdr: ed(), status: 400, code: "invalid_priority", field: "priority", req: refused},
 		{name: "post too large", method: "POST", path: "/api/v1/items", body: big, hdr: ed(), status: 413, code: "body_too_large", req: refused},
 		{name: "post text/plain", method: "POST", path: "/api/v1/items", body: draft, hdr: ed("Content-Type", "text/plain"), status: 415, code: "unsupported_media_type", req: refused},
+		{name: "post key of an item gone", on: "gone", method: "POST", path: "/api/v1/items", body: goneDraft, hdr: ed("Idempotency-Key", goneKey), status: 409, code: "idempotency_item_gone", field: "Idempotency-Key"},
 		{name: "post NATS down", on: "natsdown", method: "POST", path: "/api/v1/items", body: draft, hdr: ed(), status: 503, code: "unavailable"},
 
 		// Correct.
@@ -487,7 +553,10 @@ func contractRows() []contractRow {
 		{name: "subscribe", method: "POST", path: "/api/v1/push/subscriptions", body: sub, status: 201},
 		{name: "subscribe again", method: "POST", path: "/api/v1/push/subscriptions", body: sub, status: 200},
 		{name: "subscribe over the hour's limit", method: "POST", path: "/api/v1/push/subscriptions", body: `{"subscription":{sub2}}`, status: 429, code: "too_many_subscriptions"},
-		{name: "subscribe empty body", method: "POST", path: "/api/v1/push/subscriptions", status: 400, code: "empty_body", req: refused},
+		{name: "subscribe other auth", method: "POST", path: "/api/v1/push/subscriptions", body: `{"subscription":{subotherauth}}`, status: 403, code: "subscription_exists", field: "subscription.keys.auth"},
+		{name: "subscribe empty body", method: "POST", path: "/api/v1/push/subscriptions", hdr: hdr("Content-Type", "application/json"), status: 400, code: "empty_body", req: refused},
+		{name: "subscribe no content type", method: "POST", path: "/api/v1/push/subscriptions", body: sub, hdr: hdr("Content-Type", ""), status: 415, code: "unsupported_media_type", req: refused},
+		{name: "subscribe no body, no content type", method: "POST", path: "/api/v1/push/subscriptions", status: 415, code: "unsupported_media_type", req: refused},
 		{name: "subscribe malformed", method: "POST", path: "/api/v1/push/subscriptions", body: `{`, status: 400, code: "malformed_json", req: refused},
 		{name: "subscribe invalid utf8", method: "POST", path: "/api/v1/push/subscriptions", body: "{\"subscription\":{\"endpoint\":\"\xfe\"}}", status: 400, code: "invalid_utf8", req: unchecked},
 		{name: "subscribe wrong type", method: "POST", path: "/api/v1/push/subscriptions", body: `{"subscription":[]}`, status: 400, code: "invalid_type", field: "subscription", req: refused},
@@ -508,7 +577,10 @@ func contractRows() []contractRow {
 		{name: "subscribe NATS down", on: "natsdown", method: "POST", path: "/api/v1/push/subscriptions", body: sub, status: 503, code: "unavailable"},
 		{name: "unsubscribe wrong auth", method: "DELETE", path: "/api/v1/push/subscriptions", body: `{"endpoint":"{endpoint}","auth":"` + auth + `"}`, status: 404, code: "not_found"},
 		{name: "unsubscribe", method: "DELETE", path: "/api/v1/push/subscriptions", body: `{"endpoint":"{endpoint}","auth":"{auth}"}`, status: 204},
-		{name: "unsubscribe empty body", method: "DELETE", path: "/api/v1/push/subscriptions", status: 400, code: "empty_body", req: refused},
+		{name: "unsubscribe unknown endpoint", method: "DELETE", path: "/api/v1/push/subscriptions", body: `{"endpoint":"` + fcm + `","auth":"` + auth + `"}`, status: 404, code: "not_found"},
+		{name: "unsubscribe empty body", method: "DELETE", path: "/api/v1/push/subscriptions", hdr: hdr("Content-Type", "application/json"), status: 400, code: "empty_body", req: refused},
+		{name: "unsubscribe no content type", method: "DELETE", path: "/api/v1/push/subscriptions", body: `{"endpoint":"e","auth":"a"}`, hdr: hdr("Content-Type", ""), status: 415, code: "unsupported_media_type", req: refused},
+		{name: "unsubscribe no body, no content type", method: "DELETE", path: "/api/v1/push/subscriptions", status: 415, code: "unsupported_media_type", req: refused},
 		{name: "unsubscribe malformed", method: "DELETE", path: "/api/v1/push/subscriptions", body: `{"endpoint":}`, status: 400, code: "malformed_json", req: refused},
 		{name: "unsubscribe invalid utf8", method: "DELETE", path: "/api/v1/push/subscriptions", body: "{\"endpoint\":\"\xfe\",\"auth\":\"a\"}", status: 400, code: "invalid_utf8", req: unchecked},
 		{name: "unsubscribe wrong type", method: "DELETE", path: "/api/v1/push/subscriptions", body: `{"endpoint":1,"auth":"a"}`, status: 400, code: "invalid_type", field: "endpoint", req: refused},
@@ -536,8 +608,8 @@ func contractRows() []contractRow {
 
 // limitRows are, for every operation of the public API group, the two
 // answers of its limits: too_many_requests past --api-requests-per-second,
-// too_many_failures for a token from an address past
-// --auth-failures-per-minute.
+// too_many_failures for an invalid token from an address past
+// --auth-failures-per-minute (a valid token is never refused by it).
 func limitRows(c *contract) []contractRow {
 	var rows []contractRow
 	for path, item := range c.model.Paths.PathItems.FromOldest() {
@@ -552,10 +624,37 @@ func limitRows(c *contract) []contractRow {
 				contractRow{name: method + " " + path + " too many requests", on: "api1", method: method, path: p,
 					status: 429, code: "too_many_requests", req: unchecked, until: true},
 				contractRow{name: method + " " + path + " too many failures", on: "api1", method: method, path: p,
-					hdr: hdr("Authorization", editorAuth), status: 429, code: "too_many_failures", req: unchecked})
+					hdr: hdr("Authorization", bogusAuth), status: 429, code: "too_many_failures", req: unchecked})
 		}
 	}
 	return rows
+}
+
+// bodyRows are, for every GET and DELETE operation (but DELETE
+// /api/v1/push/subscriptions, which takes one), a request with a body:
+// 413 body_not_allowed, which each of them must document.
+func bodyRows(c *contract) []contractRow {
+	var rows []contractRow
+	for path, item := range c.model.Paths.PathItems.FromOldest() {
+		for method := range item.GetOperations().FromOldest() {
+			method = strings.ToUpper(method)
+			if (method != "GET" && method != "DELETE") || method+" "+path == "DELETE /api/v1/push/subscriptions" {
+				continue
+			}
+			rows = append(rows, contractRow{name: method + " " + path + " with a body", method: method,
+				path: strings.ReplaceAll(path, "{id}", "{unknown}"), body: `{}`, hdr: hdr("Authorization", editorAuth),
+				status: 413, code: "body_not_allowed", req: unchecked})
+		}
+	}
+	return rows
+}
+
+// varyAuthorization: an answer that depends on the editor token says so.
+func varyAuthorization(t *testing.T, h http.Header, _ []byte) {
+	t.Helper()
+	if !slices.Contains(h.Values("Vary"), "Authorization") {
+		t.Errorf("no Vary: Authorization: %v", h.Values("Vary"))
+	}
 }
 
 func TestOpenAPIContract(t *testing.T) {
@@ -563,7 +662,7 @@ func TestOpenAPIContract(t *testing.T) {
 	ci := startContractInstances(t)
 
 	exercised := map[string]bool{}
-	rows := append(limitRows(c), contractRows()...)
+	rows := append(append(limitRows(c), contractRows()...), bodyRows(c)...)
 	for _, row := range rows {
 		t.Run(row.name, func(t *testing.T) {
 			for _, got := range ci.run(t, c, row) {
