@@ -489,6 +489,11 @@ func startFuzzWS(f *testing.F) *fuzzWS {
 	return s
 }
 
+// hangGuard bounds the waits of these tests: it only turns a hang into a
+// failure, so it is generous enough for -race on a loaded machine and
+// decides nothing about speed.
+const hangGuard = 30 * time.Second
+
 func (s *fuzzWS) next(tb testing.TB) wsEvent {
 	tb.Helper()
 	select {
@@ -497,8 +502,8 @@ func (s *fuzzWS) next(tb testing.TB) wsEvent {
 			tb.Fatalf("normal reader: %v", e.err)
 		}
 		return e
-	case <-time.After(5 * time.Second):
-		tb.Fatal("normal reader: no frame for 5 s")
+	case <-time.After(hangGuard):
+		tb.Fatalf("normal reader: no frame for %s", hangGuard)
 	}
 	return wsEvent{}
 }
@@ -650,7 +655,7 @@ func (s *fuzzWS) exchange(t *testing.T, pipelined bool, wire []byte) wsAnswer {
 		t.Fatal(err)
 	}
 	defer conn.Close()
-	if err := conn.SetDeadline(time.Now().Add(5 * time.Second)); err != nil {
+	if err := conn.SetDeadline(time.Now().Add(hangGuard)); err != nil {
 		t.Fatal(err)
 	}
 	var ans wsAnswer
@@ -782,10 +787,10 @@ func checkOutcome(t *testing.T, a wsAnswer, want wsOutcome) {
 // ended leaves it.
 func waitReaders(t *testing.T, h *Hub, n int) {
 	t.Helper()
-	deadline := time.Now().Add(5 * time.Second)
+	deadline := time.Now().Add(hangGuard)
 	for h.Readers() != n {
 		if time.Now().After(deadline) {
-			t.Fatalf("%d readers 5 s after the connection ended, want %d", h.Readers(), n)
+			t.Fatalf("%d readers %s after the connection ended, want %d", h.Readers(), hangGuard, n)
 		}
 		time.Sleep(50 * time.Microsecond)
 	}
