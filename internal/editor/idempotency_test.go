@@ -58,7 +58,7 @@ func startAPI(t *testing.T, maxEvents int64) *apiInstance {
 		t.Fatal(err)
 	}
 	tax := news.DefaultTaxonomy()
-	api, err := New(Config{Stream: st, Log: log, Taxonomy: tax, Editors: eds, Logger: quiet})
+	api, err := New(Deps{Stream: st, Log: log, Taxonomy: tax, Editors: eds, Logger: quiet}, Options{})
 	if err != nil {
 		t.Fatal(err)
 	}
