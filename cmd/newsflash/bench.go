@@ -87,9 +87,9 @@ summary, then one JSON line with every figure. Scenarios:
 A soak (and fanout or push beyond a few readers) from a few loopback
 addresses is refused by the server's per-address limits; start the server
 for it with
-  newsflash serve --addr 127.0.0.1:18700 --readers-per-address -1 \
-    --connections-per-address -1 \
-    --reader-connects-per-second -1 --api-requests-per-second -1 \
+  newsflash serve --addr 127.0.0.1:18700 --readers-per-address 0 \
+    --connections-per-address 0 \
+    --reader-connects-per-second 0 --api-requests-per-second 0 \
     --push-subscribe-per-hour 10000 --vapid-subject mailto:ops@newsroom.example \
     --push-insecure-test-endpoints 127.0.0.1:18701
 and give bench --sink-addr 127.0.0.1:18701. A refusal ends the run at once
@@ -248,7 +248,8 @@ func spawnServer(ctx context.Context, sinkAddr string, stderr io.Writer) (*spawn
 		return fail(err)
 	}
 	sp.token = tok
-	cfg := server.Config{DataDir: sp.dir, Editors: eds, Logger: slog.New(slog.NewTextHandler(stderr, &slog.HandlerOptions{Level: slog.LevelError}))}
+	deps := server.Deps{Editors: eds, Logger: slog.New(slog.NewTextHandler(stderr, &slog.HandlerOptions{Level: slog.LevelError}))}
+	cfg := server.Options{DataDir: sp.dir}
 	cfg.VAPID.Subject = "mailto:bench@newsroom.example"
 	cfg.PushPolicy.InsecureTestEndpoints = []string{sink.Addr().String()}
 	cfg.Push.SubscribePerHour = 1 << 20
@@ -257,7 +258,7 @@ func spawnServer(ctx context.Context, sinkAddr string, stderr io.Writer) (*spawn
 	cfg.Limits.ReaderConnects, cfg.Limits.APIRequests = -1, -1
 	startCtx, cancel := context.WithTimeout(ctx, spawnStartTimeout)
 	defer cancel()
-	if sp.srv, err = server.New(startCtx, cfg); err != nil {
+	if sp.srv, err = server.New(startCtx, deps, cfg); err != nil {
 		return fail(fmt.Errorf("start server: %w", err))
 	}
 	ln, err := net.Listen("tcp", "127.0.0.1:0")

@@ -103,7 +103,7 @@ func TestBenchUsage(t *testing.T) {
 		{"bad corrections", []string{"bench", "--scenario", "soak", "--corrections", "1.5"}, 2, "", "--corrections"},
 		{"bad churn", []string{"bench", "--scenario", "soak", "--churn", "-3"}, 2, "", "--churn"},
 		{"churn above readers", []string{"bench", "--scenario", "soak", "--token", "t", "--readers", "10", "--churn", "11"}, 2, "", "--churn 11"},
-		{"help tells the soak's server flags", []string{"bench", "--help"}, 0, "--reader-connects-per-second -1", ""},
+		{"help tells the soak's server flags", []string{"bench", "--help"}, 0, "--reader-connects-per-second 0", ""},
 		{"unknown scenario", []string{"bench", "--scenario", "stampede"}, 2, "", `unknown scenario "stampede"`},
 		{"spawn and url", []string{"bench", "--spawn", "--url", "http://127.0.0.1:8080"}, 2, "", "leave out --url"},
 		{"fanout without token", []string{"bench", "--scenario", "fanout"}, 2, "", "NEWSFLASH_BENCH_TOKEN"},
