@@ -93,9 +93,9 @@ summary, then one JSON line with every figure. Scenarios:
 A soak (and fanout or push beyond a few readers) from a few loopback
 addresses is refused by the server's per-address limits; start the server
 for it with
-  newsflash serve --addr 127.0.0.1:18700 --readers-per-address -1 \
-    --connections-per-address -1 \
-    --reader-connects-per-second -1 --api-requests-per-second -1 \
+  newsflash serve --addr 127.0.0.1:18700 --readers-per-address 0 \
+    --connections-per-address 0 \
+    --reader-connects-per-second 0 --api-requests-per-second 0 \
     --push-subscribe-per-hour 10000 --vapid-subject mailto:ops@newsroom.example \
     --push-insecure-test-endpoints 127.0.0.1:18701
 and give newsflash-bench --sink-addr 127.0.0.1:18701. A refusal ends the

@@ -59,7 +59,8 @@ func spawnServer(ctx context.Context, sinkAddr string, stderr io.Writer) (*spawn
 		return fail(err)
 	}
 	sp.token = tok
-	cfg := server.Config{DataDir: sp.dir, Editors: eds, Logger: slog.New(slog.NewTextHandler(stderr, &slog.HandlerOptions{Level: slog.LevelError}))}
+	deps := server.Deps{Editors: eds, Logger: slog.New(slog.NewTextHandler(stderr, &slog.HandlerOptions{Level: slog.LevelError}))}
+	cfg := server.Options{DataDir: sp.dir}
 	cfg.VAPID.Subject = "mailto:bench@newsroom.example"
 	cfg.PushPolicy.InsecureTestEndpoints = []string{sink.Addr().String()}
 	cfg.Push.SubscribePerHour = 1 << 20
@@ -68,7 +69,7 @@ func spawnServer(ctx context.Context, sinkAddr string, stderr io.Writer) (*spawn
 	cfg.Limits.ReaderConnects, cfg.Limits.APIRequests = -1, -1
 	startCtx, cancel := context.WithTimeout(ctx, spawnStartTimeout)
 	defer cancel()
-	if sp.srv, err = server.New(startCtx, cfg); err != nil {
+	if sp.srv, err = server.New(startCtx, deps, cfg); err != nil {
 		return fail(fmt.Errorf("start server: %w", err))
 	}
 	ln, err := net.Listen("tcp", "127.0.0.1:0")

@@ -28,7 +28,7 @@ func TestServeAuditMaxAge(t *testing.T) {
 		if err := f.parse(tc.args); err != nil {
 			t.Fatal(err)
 		}
-		cfg, _, err := v.config(io.Discard)
+		_, cfg, err := v.config(io.Discard)
 		if err != nil {
 			t.Fatal(err)
 		}

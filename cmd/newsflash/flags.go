@@ -187,3 +187,42 @@ func positiveDuration(name string, d time.Duration) error {
 	}
 	return nil
 }
+
+// autoInt is a flag.Value for a number the server can work out from the
+// machine or the cluster: "auto" (its default) or an integer. Its Auto
+// field says which.
+type autoInt struct {
+	Auto bool
+	N    int
+}
+
+func (a *autoInt) String() string {
+	if a.Auto {
+		return "auto"
+	}
+	return strconv.Itoa(a.N)
+}
+
+func (a *autoInt) Set(s string) error {
+	s = strings.TrimSpace(s)
+	if strings.EqualFold(s, "auto") {
+		*a = autoInt{Auto: true}
+		return nil
+	}
+	n, err := strconv.Atoi(s)
+	if err != nil {
+		return fmt.Errorf("want auto or a number")
+	}
+	*a = autoInt{N: n}
+	return nil
+}
+
+// noLimit turns a flag's limit into its option: the flag's 0 (and -1, its
+// old spelling) is "no limit", which the option spells as a negative value,
+// since the option's 0 is its default.
+func noLimit(n int) int {
+	if n <= 0 {
+		return -1
+	}
+	return n
+}

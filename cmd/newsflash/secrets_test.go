@@ -96,7 +96,7 @@ func TestServeNATSCredentials(t *testing.T) {
 		if err := f.parse(tc.args); err != nil {
 			t.Fatal(err)
 		}
-		cfg, _, err := v.config(io.Discard)
+		_, cfg, err := v.config(io.Discard)
 		if err != nil {
 			t.Fatalf("%v %v: %v", tc.args, tc.env, err)
 		}

@@ -26,11 +26,20 @@ import (
 	"newsflash/internal/stream"
 )
 
+// Settings of the command itself (no package owns them).
+const (
+	defaultAddr            = ":8080"
+	defaultShutdownTimeout = 15 * time.Second
+	defaultStartTimeout    = time.Minute
+	defaultLogFormat       = "text"
+	defaultLogLevel        = "info"
+)
+
 type serveFlags struct {
 	addr, dataDir, debugAddr                 string
 	natsURL, natsCreds, natsListen           string
 	natsUser, natsPassword                   string
-	natsReplicas                             int
+	natsReplicas                             autoInt
 	natsMaxStore, natsMaxMemory              byteSize
 	historyMaxAge                            time.Duration
 	historyMaxEvents                         int64
@@ -40,9 +49,10 @@ type serveFlags struct {
 	shutdownTimeout, pingInterval            time.Duration
 	writeTimeout, sseHeartbeat, startTimeout time.Duration
 	readerQueue                              int
-	wsWriters                                int
+	wsWriters                                autoInt
 	trustedProxies, metricsAllow             listFlag
-	maxReaders, readersPerAddress            int
+	maxReaders                               autoInt
+	readersPerAddress                        int
 	connectionsPerAddress                    int
 	readerConnects, apiRequests, authFails   int
 	logFormat, logLevel                      string
@@ -58,17 +68,18 @@ type serveFlags struct {
 
 func serveFlagSet() (*flags, *serveFlags) {
 	f := newFlags("serve")
-	v := &serveFlags{natsMaxStore: stream.DefaultMaxStore, natsMaxMemory: stream.DefaultMaxMemory, fl: f}
+	v := &serveFlags{natsMaxStore: stream.DefaultMaxStore, natsMaxMemory: stream.DefaultMaxMemory, fl: f,
+		natsReplicas: autoInt{Auto: true}, wsWriters: autoInt{Auto: true}, maxReaders: autoInt{Auto: true}}
 	fs := f.fs
-	fs.StringVar(&v.addr, "addr", ":8080", "HTTP listen address")
+	fs.StringVar(&v.addr, "addr", defaultAddr, "HTTP listen address")
 	fs.StringVar(&v.debugAddr, "debug-addr", "", "serve Go runtime profiles (/debug/pprof/) at host:port, such as 127.0.0.1:6060; keep it private (default: off)")
-	fs.StringVar(&v.dataDir, "data-dir", "./data", "data directory: embedded JetStream in DIR/nats, bootstrap editor token")
+	fs.StringVar(&v.dataDir, "data-dir", server.DefaultDataDir, "data directory: embedded JetStream in DIR/nats, bootstrap editor token")
 	fs.StringVar(&v.natsURL, "nats-url", "", "external NATS servers (nats://h1:4222,nats://h2:4222); empty runs an embedded server")
 	fs.StringVar(&v.natsCreds, "nats-creds", "", "NATS credentials file for --nats-url")
 	fs.StringVar(&v.natsListen, "nats-listen", "", "open the embedded NATS client port at host:port (port 0: any free one); it requires --nats-user and --nats-password, generated into DATA/nats-credentials when not given (default: no port)")
 	fs.StringVar(&v.natsUser, "nats-user", "", "NATS user: the one the embedded client port requires, or the one sent to --nats-url; with --nats-password")
 	fs.StringVar(&v.natsPassword, "nats-password", "", "NATS password for --nats-user; never logged (prefer the variable to the flag)")
-	fs.IntVar(&v.natsReplicas, "nats-replicas", 0, "JetStream replicas of the stream and buckets (1-5); 0: 3 when the NATS cluster has at least 3 servers, else 1")
+	fs.Var(&v.natsReplicas, "nats-replicas", "JetStream replicas of the stream and buckets: 1 to 5, or auto: 3 when the NATS cluster has at least 3 servers, else 1")
 	fs.Var(&v.natsMaxStore, "nats-max-store", "embedded JetStream disk limit (an external cluster sets its own)")
 	fs.Var(&v.natsMaxMemory, "nats-max-memory", "embedded JetStream memory limit (an external cluster sets its own)")
 	fs.DurationVar(&v.historyMaxAge, "history-max-age", stream.DefaultMaxAge, "how long events are kept for resuming readers and lists")
@@ -78,21 +89,21 @@ func serveFlagSet() (*flags, *serveFlags) {
 	fs.StringVar(&v.editorsFile, "editors", "", "file of editors, one name:sha256hex line each (see newsflash token new)")
 	fs.StringVar(&v.editorHashes, "editor-hashes", "", "editors as name:sha256hex entries separated by commas (instead of --editors)")
 	fs.Var(&v.allowedOrigins, "allowed-origins", "host patterns of sites whose pages may open readers (e.g. news.example.com,*.example.com); default same host")
-	fs.DurationVar(&v.shutdownTimeout, "shutdown-timeout", 15*time.Second, "how long a graceful stop may take")
-	fs.DurationVar(&v.startTimeout, "start-timeout", time.Minute, "how long start-up may wait for NATS and the stream")
-	fs.DurationVar(&v.pingInterval, "ws-ping-interval", 30*time.Second, "WebSocket ping interval; peers that do not answer are dropped")
-	fs.DurationVar(&v.writeTimeout, "write-timeout", 10*time.Second, "time limit for writing to one reader")
-	fs.DurationVar(&v.sseHeartbeat, "sse-heartbeat", 15*time.Second, "SSE comment heartbeat interval")
-	fs.IntVar(&v.readerQueue, "reader-queue", 256, "events a reader may have waiting before it is closed as a slow consumer")
-	fs.IntVar(&v.wsWriters, "ws-writers", 0, "goroutines writing frames to WebSocket readers; 0: half the CPUs Go uses, at least 1")
+	fs.DurationVar(&v.shutdownTimeout, "shutdown-timeout", defaultShutdownTimeout, "how long a graceful stop may take")
+	fs.DurationVar(&v.startTimeout, "start-timeout", defaultStartTimeout, "how long start-up may wait for NATS and the stream")
+	fs.DurationVar(&v.pingInterval, "ws-ping-interval", live.DefaultPingInterval, "WebSocket ping interval; peers that do not answer are dropped")
+	fs.DurationVar(&v.writeTimeout, "write-timeout", live.DefaultWriteTimeout, "time limit for writing to one reader")
+	fs.DurationVar(&v.sseHeartbeat, "sse-heartbeat", live.DefaultHeartbeat, "SSE comment heartbeat interval")
+	fs.IntVar(&v.readerQueue, "reader-queue", live.DefaultQueueSize, "events a reader may have waiting before it is closed as a slow consumer")
+	fs.Var(&v.wsWriters, "ws-writers", "goroutines writing frames to WebSocket readers: 1 to 1024, or auto: half the CPUs Go uses, at least 1")
 	fs.Var(&v.trustedProxies, "trusted-proxies", "proxies (addresses or CIDRs, such as 10.0.0.0/8) whose X-Forwarded-For names the client; default none")
 	fs.Var(&v.metricsAllow, "metrics-allow", "client addresses or CIDRs that may read GET /metrics; default loopback and private networks")
-	fs.IntVar(&v.maxReaders, "max-readers", 0, "readers this instance takes before answering new ones 503; 0: the open files limit less 1024 (no limit on Windows); -1: no limit")
-	fs.IntVar(&v.readersPerAddress, "readers-per-address", 200, "readers one client address (IPv6: /64) may have open; -1: no limit")
-	fs.IntVar(&v.connectionsPerAddress, "connections-per-address", server.DefaultConnectionsPerAddress, "TCP connections one client address (IPv6: /64) may have open, readers included; more are closed unanswered; trusted proxies are not counted; above --readers-per-address, or -1: no limit")
-	fs.IntVar(&v.readerConnects, "reader-connects-per-second", 20, "WebSocket and SSE connection attempts per second per client address (bursts of twice that); -1: no limit")
-	fs.IntVar(&v.apiRequests, "api-requests-per-second", 20, "public API requests per second per client address (bursts of twice that; editors are not counted); -1: no limit")
-	fs.IntVar(&v.authFails, "auth-failures-per-minute", 10, "invalid editor tokens per minute per client address before further invalid ones get 429 (valid tokens always pass); -1: no limit")
+	fs.Var(&v.maxReaders, "max-readers", "readers this instance takes before answering new ones 503; auto: the open files limit less 1024 (no limit on Windows); 0: no limit")
+	fs.IntVar(&v.readersPerAddress, "readers-per-address", live.DefaultReadersPerAddress, "readers one client address (IPv6: /64) may have open; 0: no limit")
+	fs.IntVar(&v.connectionsPerAddress, "connections-per-address", server.DefaultConnectionsPerAddress, "TCP connections one client address (IPv6: /64) may have open, readers included; more are closed unanswered; trusted proxies are not counted; above --readers-per-address; 0: no limit")
+	fs.IntVar(&v.readerConnects, "reader-connects-per-second", server.DefaultReaderConnects, "WebSocket and SSE connection attempts per second per client address (bursts of twice that); 0: no limit")
+	fs.IntVar(&v.apiRequests, "api-requests-per-second", server.DefaultAPIRequests, "public API requests per second per client address (bursts of twice that; editors are not counted); 0: no limit")
+	fs.IntVar(&v.authFails, "auth-failures-per-minute", server.DefaultAuthFailures, "invalid editor tokens per minute per client address before further invalid ones get 429 (valid tokens always pass); 0: no limit")
 	fs.StringVar(&v.vapidSubject, "vapid-subject", "", "Web Push contact sent to push services: mailto:ops@example.com or https://example.com/contact; empty turns Web Push off")
 	fs.StringVar(&v.vapidPublicKey, "vapid-public-key", "", "VAPID public key (base64url); with --vapid-private-key")
 	fs.StringVar(&v.vapidPrivateKey, "vapid-private-key", "", "VAPID private key (base64url); never logged")
@@ -106,18 +117,21 @@ func serveFlagSet() (*flags, *serveFlags) {
 	fs.IntVar(&v.pushPerHost, "push-per-host", push.DefaultPerHost, "sends in flight from this instance to one push-service host")
 	fs.DurationVar(&v.pushCheckpoint, "push-checkpoint-interval", push.DefaultCheckpointInterval, "how often at most a push delivery job records its progress; a crash repeats the sends since (0: no interval, record after every send, slower)")
 	fs.IntVar(&v.pushSubscribePerHour, "push-subscribe-per-hour", push.DefaultSubscribePerHour, "new push subscriptions one client address may create per hour")
-	fs.StringVar(&v.logFormat, "log-format", "text", "log format: text or json")
-	fs.StringVar(&v.logLevel, "log-level", "info", "log level: debug, info, warn or error")
+	fs.StringVar(&v.logFormat, "log-format", defaultLogFormat, "log format: text or json")
+	fs.StringVar(&v.logLevel, "log-level", defaultLogLevel, "log level: debug, info, warn or error")
 	f.secret("nats-password", "vapid-private-key")
 	return f, v
 }
 
 // config turns flags into the server's configuration, reporting the first
 // bad setting by name (see flags.invalid).
-func (v *serveFlags) config(stderr io.Writer) (server.Config, *slog.Logger, error) {
-	var cfg server.Config
-	bad := func(name, why string, args ...any) (server.Config, *slog.Logger, error) {
-		return cfg, nil, v.fl.invalid(name, fmt.Sprintf(why, args...))
+func (v *serveFlags) config(stderr io.Writer) (server.Deps, server.Options, error) {
+	var (
+		deps server.Deps
+		cfg  server.Options
+	)
+	bad := func(name, why string, args ...any) (server.Deps, server.Options, error) {
+		return deps, cfg, v.fl.invalid(name, fmt.Sprintf(why, args...))
 	}
 	var level slog.Level
 	if err := level.UnmarshalText([]byte(v.logLevel)); err != nil {
@@ -127,10 +141,12 @@ func (v *serveFlags) config(stderr io.Writer) (server.Config, *slog.Logger, erro
 		return bad("log-format", "want text or json")
 	}
 	log := newLogger(stderr, v.logFormat, level)
-	if v.natsReplicas < 0 || v.natsReplicas > 5 {
-		return bad("nats-replicas", "must be 0 (automatic) or 1 to 5")
+	// 0 is an old spelling of auto.
+	replicas := v.natsReplicas.N
+	if !v.natsReplicas.Auto && (replicas < 0 || replicas > 5) {
+		return bad("nats-replicas", "must be auto or 1 to 5")
 	}
-	if v.natsURL == "" && v.natsReplicas > 1 {
+	if v.natsURL == "" && replicas > 1 {
 		return bad("nats-replicas", "the embedded NATS is a single node; use 1, or a cluster with --nats-url")
 	}
 	if v.natsURL == "" && v.natsCreds != "" {
@@ -157,11 +173,12 @@ func (v *serveFlags) config(stderr io.Writer) (server.Config, *slog.Logger, erro
 	if v.auditMaxAge < time.Hour {
 		return bad("audit-max-age", "must be at least 1h")
 	}
-	if v.readerQueue < 16 || v.readerQueue > 65536 {
-		return bad("reader-queue", "must be 16 to 65536")
+	if v.readerQueue < live.MinQueueSize || v.readerQueue > live.MaxQueueSize {
+		return bad("reader-queue", "must be %d to %d", live.MinQueueSize, live.MaxQueueSize)
 	}
-	if v.wsWriters < 0 || v.wsWriters > 1024 {
-		return bad("ws-writers", "must be 0 (automatic) to 1024")
+	// 0 is an old spelling of auto.
+	if w := v.wsWriters.N; !v.wsWriters.Auto && (w < 0 || w > live.MaxWriters) {
+		return bad("ws-writers", "must be auto or 1 to %d", live.MaxWriters)
 	}
 	for name, d := range map[string]time.Duration{"shutdown-timeout": v.shutdownTimeout, "start-timeout": v.startTimeout,
 		"ws-ping-interval": v.pingInterval, "write-timeout": v.writeTimeout, "sse-heartbeat": v.sseHeartbeat} {
@@ -169,14 +186,15 @@ func (v *serveFlags) config(stderr io.Writer) (server.Config, *slog.Logger, erro
 			return bad(name, "must be positive")
 		}
 	}
-	for name, n := range map[string]int{"max-readers": v.maxReaders, "readers-per-address": v.readersPerAddress,
+	// Limits: 0 is no limit (-1 is its old spelling, still taken).
+	for name, n := range map[string]int{"max-readers": v.maxReaders.N, "readers-per-address": v.readersPerAddress,
 		"connections-per-address": v.connectionsPerAddress, "reader-connects-per-second": v.readerConnects, "api-requests-per-second": v.apiRequests, "auth-failures-per-minute": v.authFails} {
-		if n < -1 || (n == 0 && name != "max-readers") {
-			return bad(name, "must be at least 1, or -1 for no limit")
+		if n < -1 {
+			return bad(name, "must be 0 (no limit) or more")
 		}
 	}
 	if c, r := v.connectionsPerAddress, v.readersPerAddress; c > 0 && r > 0 && c <= r {
-		return bad("connections-per-address", "must be above --readers-per-address %d (each reader holds a connection), or -1 for no limit", r)
+		return bad("connections-per-address", "must be above --readers-per-address %d (each reader holds a connection), or 0 for no limit", r)
 	}
 	for name, list := range map[string]listFlag{"trusted-proxies": v.trustedProxies, "metrics-allow": v.metricsAllow} {
 		for _, p := range list {
@@ -246,7 +264,7 @@ func (v *serveFlags) config(stderr io.Writer) (server.Config, *slog.Logger, erro
 		if err != nil {
 			return bad("taxonomy", "%v", err)
 		}
-		if cfg.Taxonomy, err = news.ParseTaxonomy(data); err != nil {
+		if deps.Taxonomy, err = news.ParseTaxonomy(data); err != nil {
 			return bad("taxonomy", "%v", err)
 		}
 	}
@@ -259,31 +277,37 @@ func (v *serveFlags) config(stderr io.Writer) (server.Config, *slog.Logger, erro
 		if err != nil {
 			return bad("editors", "%v", err)
 		}
-		if cfg.Editors, err = editor.ParseEditors(string(data)); err != nil {
+		if deps.Editors, err = editor.ParseEditors(string(data)); err != nil {
 			return bad("editors", "%v", err)
 		}
 	case v.editorHashes != "":
-		if cfg.Editors, err = editor.ParseEditorList(v.editorHashes); err != nil {
+		if deps.Editors, err = editor.ParseEditorList(v.editorHashes); err != nil {
 			return bad("editor-hashes", "%v", err)
 		}
 	}
 	cfg.DataDir = v.dataDir
 	cfg.Stream = stream.Options{
-		URL: v.natsURL, CredsFile: v.natsCreds, Listen: v.natsListen, Replicas: v.natsReplicas,
+		URL: v.natsURL, CredsFile: v.natsCreds, Listen: v.natsListen, Replicas: replicas,
 		User: v.natsUser, Password: v.natsPassword,
 		MaxStore: int64(v.natsMaxStore), MaxMemory: int64(v.natsMaxMemory),
 		MaxAge: v.historyMaxAge, MaxEvents: v.historyMaxEvents, AuditMaxAge: v.auditMaxAge,
 	}
-	cfg.Live = live.Config{
-		QueueSize: v.readerQueue, Writers: v.wsWriters, PingInterval: v.pingInterval, WriteTimeout: v.writeTimeout,
+	cfg.Live = live.Options{
+		QueueSize: v.readerQueue, PingInterval: v.pingInterval, WriteTimeout: v.writeTimeout,
 		Heartbeat: v.sseHeartbeat, AllowedOrigins: v.allowedOrigins,
-		MaxReaders: v.maxReaders, ReadersPerAddress: v.readersPerAddress,
+		ReadersPerAddress: noLimit(v.readersPerAddress),
+	}
+	if !v.wsWriters.Auto {
+		cfg.Live.Writers = v.wsWriters.N // 0, the old auto, is the option's default too
+	}
+	if !v.maxReaders.Auto {
+		cfg.Live.MaxReaders = noLimit(v.maxReaders.N)
 	}
 	cfg.TrustedProxies, cfg.MetricsAllow = v.trustedProxies, v.metricsAllow
-	cfg.Limits = server.Limits{ReaderConnects: v.readerConnects, APIRequests: v.apiRequests, AuthFailures: v.authFails,
-		ConnectionsPerAddress: v.connectionsPerAddress}
-	cfg.Logger = log
-	return cfg, log, nil
+	cfg.Limits = server.Limits{ReaderConnects: noLimit(v.readerConnects), APIRequests: noLimit(v.apiRequests),
+		AuthFailures: noLimit(v.authFails), ConnectionsPerAddress: noLimit(v.connectionsPerAddress)}
+	deps.Logger = log
+	return deps, cfg, nil
 }
 
 // newLogger logs in format, "text" or "json" (config checked it), at level.
@@ -305,10 +329,11 @@ func serve(args []string, stdout, stderr io.Writer) int {
 		}
 		return flagError(stderr, err)
 	}
-	cfg, log, err := v.config(stderr)
+	deps, cfg, err := v.config(stderr)
 	if err != nil {
 		return flagError(stderr, err)
 	}
+	log := deps.Logger
 	warnSecretFlags(log, f, v)
 	ctx, stop := signal.NotifyContext(context.Background(), syscall.SIGINT, syscall.SIGTERM)
 	defer stop()
@@ -319,14 +344,14 @@ func serve(args []string, stdout, stderr io.Writer) int {
 		return 1
 	}
 	startCtx, cancel := context.WithTimeout(ctx, v.startTimeout)
-	srv, err := server.New(startCtx, cfg)
+	srv, err := server.New(startCtx, deps, cfg)
 	cancel()
 	if err != nil {
 		ln.Close()
 		fmt.Fprintf(stderr, "newsflash: start: %v\n", err)
 		return 1
 	}
-	if cfg.Editors == nil && v.natsURL != "" {
+	if deps.Editors == nil && v.natsURL != "" {
 		log.Warn("no editors configured with an external NATS: this instance's bootstrap token works on this instance only; give every instance the same --editors")
 	}
 	log.Info("newsflash listening", "addr", ln.Addr().String(), "nats", natsMode(v, srv), "data_dir", v.dataDir, "version", readBuildInfo().String())

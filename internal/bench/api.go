@@ -50,12 +50,12 @@ func (e *apiError) code() string {
 // serve flag that sets it and the value a load test from a few loopback
 // addresses needs.
 var limitFlags = map[string]string{
-	"too_many_readers":       "--readers-per-address -1",
-	"too_many_connects":      "--reader-connects-per-second -1",
-	"too_many_requests":      "--api-requests-per-second -1",
+	"too_many_readers":       "--readers-per-address 0",
+	"too_many_connects":      "--reader-connects-per-second 0",
+	"too_many_requests":      "--api-requests-per-second 0",
 	"too_many_subscriptions": "--push-subscribe-per-hour 10000 (its maximum; beyond 10,000 subscriptions an hour, add --src-ips)",
 	"too_many_failures":      "--auth-failures-per-minute (and check the editor token: invalid tokens set it off)",
-	"server_full":            "--max-readers -1 (and a higher ulimit -n)",
+	"server_full":            "--max-readers 0 (and a higher ulimit -n)",
 }
 
 // refusal returns the code and the serve flag of an answer that is a

@@ -224,9 +224,9 @@ func TestRefusal(t *testing.T) {
 		err  error
 		flag string
 	}{
-		{&apiError{status: 429, body: `{"error":{"code":"too_many_connects","message":"x"}}`}, "--reader-connects-per-second -1"},
-		{&apiError{status: 429, body: `{"error":{"code":"too_many_readers"}}`}, "--readers-per-address -1"},
-		{&apiError{status: 429, body: `{"error":{"code":"too_many_requests"}}`}, "--api-requests-per-second -1"},
+		{&apiError{status: 429, body: `{"error":{"code":"too_many_connects","message":"x"}}`}, "--reader-connects-per-second 0"},
+		{&apiError{status: 429, body: `{"error":{"code":"too_many_readers"}}`}, "--readers-per-address 0"},
+		{&apiError{status: 429, body: `{"error":{"code":"too_many_requests"}}`}, "--api-requests-per-second 0"},
 		{&apiError{status: 429, body: `{"error":{"code":"too_many_subscriptions"}}`}, "--push-subscribe-per-hour"},
 		{&apiError{status: 503, body: `{"error":{"code":"server_full"}}`}, "--max-readers"},
 		{&apiError{status: 503, body: `{"error":{"code":"not_ready"}}`}, ""},
@@ -257,9 +257,9 @@ func TestSoakRefused(t *testing.T) {
 		code   string
 		flag   string
 	}{
-		{http.StatusTooManyRequests, "too_many_connects", "--reader-connects-per-second -1"},
-		{http.StatusTooManyRequests, "too_many_readers", "--readers-per-address -1"},
-		{http.StatusServiceUnavailable, "server_full", "--max-readers -1"},
+		{http.StatusTooManyRequests, "too_many_connects", "--reader-connects-per-second 0"},
+		{http.StatusTooManyRequests, "too_many_readers", "--readers-per-address 0"},
+		{http.StatusServiceUnavailable, "server_full", "--max-readers 0"},
 	} {
 		t.Run(tt.code, func(t *testing.T) {
 			mux := http.NewServeMux()

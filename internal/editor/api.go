@@ -20,46 +20,68 @@ import (
 	"newsflash/internal/stream"
 )
 
-// Config wires the API. Stream, Log, Taxonomy and Editors are required.
-type Config struct {
-	Stream   *stream.Stream
+// Store is what the API needs of the stream: *stream.Stream in a server,
+// a fake in fast tests.
+type Store interface {
+	Publish(ctx context.Context, ev news.Event, expectLast uint64, msgID string) (seq uint64, duplicate bool, err error)
+	Current(ctx context.Context, id string) (news.Item, error)
+	ClaimKey(ctx context.Context, editor, key string, c stream.Claim) (got stream.Claim, created bool, err error)
+	ClaimPublished(ctx context.Context, c stream.Claim, seq uint64) error
+	InAudit(ctx context.Context, id string) (bool, error)
+}
+
+var _ Store = (*stream.Stream)(nil)
+
+// Deps wire the API. Stream, Log, Taxonomy and Editors are required.
+type Deps struct {
+	Stream   Store
 	Log      *history.Log
 	Taxonomy *news.Taxonomy
 	Editors  *Editors
 	// Logger. Default slog.Default().
 	Logger *slog.Logger
-	// Now is the clock. Default time.Now.
-	Now func() time.Time
-	// MaxTries of a correction that keeps meeting concurrent ones. Default 5.
-	MaxTries int
 	// Metrics to report to. Default: metrics of its own (not served).
 	Metrics *metrics.Metrics
+	// Now is the clock. Default time.Now.
+	Now func() time.Time
+}
+
+// DefaultMaxTries is how often a correction is tried against concurrent
+// ones before it is refused as a conflict.
+const DefaultMaxTries = 5
+
+// Options are the API's settings; the zero value of a field is its default.
+type Options struct {
+	// MaxTries of a correction that keeps meeting concurrent ones. Default
+	// DefaultMaxTries.
+	MaxTries int
 }
 
 // API serves the item endpoints.
 type API struct {
-	cfg Config
-	log *slog.Logger
+	cfg  Deps
+	opts Options
+	log  *slog.Logger
 }
 
-// New checks cfg and returns the API.
-func New(cfg Config) (*API, error) {
-	if cfg.Stream == nil || cfg.Log == nil || cfg.Taxonomy == nil || cfg.Editors == nil {
+// New checks deps and returns the API. It starts no goroutine.
+func New(deps Deps, opts Options) (*API, error) {
+	if deps.Stream == nil || deps.Log == nil || deps.Taxonomy == nil || deps.Editors == nil {
 		return nil, errors.New("editor: Stream, Log, Taxonomy and Editors are required")
 	}
-	if cfg.Logger == nil {
-		cfg.Logger = slog.Default()
+	if deps.Logger == nil {
+		deps.Logger = slog.Default()
 	}
-	if cfg.Now == nil {
-		cfg.Now = time.Now
+	if deps.Now == nil {
+		deps.Now = time.Now
 	}
-	if cfg.MaxTries <= 0 {
-		cfg.MaxTries = 5
+	if deps.Metrics == nil {
+		deps.Metrics = metrics.New()
 	}
-	if cfg.Metrics == nil {
-		cfg.Metrics = metrics.New()
+	if opts.MaxTries <= 0 {
+		opts.MaxTries = DefaultMaxTries
 	}
-	return &API{cfg: cfg, log: cfg.Logger}, nil
+	return &API{cfg: deps, opts: opts, log: deps.Logger}, nil
 }
 
 // publish writes an event to the stream, timing it for the metrics.
@@ -329,7 +351,7 @@ func (a *API) change(c *gin.Context, typ string, edit func(news.Item) (news.Item
 	}
 	ctx := c.Request.Context()
 	editor := EditorName(c)
-	for try := 0; try < a.cfg.MaxTries; try++ {
+	for try := 0; try < a.opts.MaxTries; try++ {
 		cur, err := a.cfg.Stream.Current(ctx, id)
 		if err != nil {
 			httperr.Abort(c, err)

@@ -12,5 +12,9 @@
 // news.Item.Public (no staff names; a retracted item without its text and
 // url). An Idempotency-Key publishes at most once, ever: its claim records
 // the publication, so a retry after the item has left the stream is
-// refused. An *API is safe for concurrent use; it holds no lock of its own.
+// refused. The API reaches the stream through the Store interface
+// (*stream.Stream), so its answers can be tested against a fake.
+//
+// Concurrency: the package starts no goroutine; handlers run on the HTTP
+// server's. An *API is safe for concurrent use; it holds no lock of its own.
 package editor

@@ -41,7 +41,7 @@ func startAPI(t *testing.T, maxEvents int64) *apiInstance {
 		t.Fatal(err)
 	}
 	t.Cleanup(st.Close)
-	log := history.New(history.Config{MaxEvents: int(maxEvents)})
+	log := history.New(history.Options{MaxEvents: int(maxEvents)})
 	fctx, stop := context.WithCancel(context.Background())
 	done := make(chan struct{})
 	go func() {
@@ -58,7 +58,7 @@ func startAPI(t *testing.T, maxEvents int64) *apiInstance {
 		t.Fatal(err)
 	}
 	tax := news.DefaultTaxonomy()
-	api, err := New(Config{Stream: st, Log: log, Taxonomy: tax, Editors: eds, Logger: quiet})
+	api, err := New(Deps{Stream: st, Log: log, Taxonomy: tax, Editors: eds, Logger: quiet}, Options{})
 	if err != nil {
 		t.Fatal(err)
 	}

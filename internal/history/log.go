@@ -10,13 +10,23 @@ import (
 	"newsflash/internal/news"
 )
 
-// Config sets the Log's retention. The zero value keeps the defaults.
-type Config struct {
-	// MaxEvents is how many events the log keeps at most. Default 100,000.
+// Defaults of Options: the stream's own (stream.DefaultMaxEvents and
+// stream.DefaultMaxAge), which server.New passes in.
+const (
+	DefaultMaxEvents = 100_000
+	DefaultMaxAge    = 30 * 24 * time.Hour
+)
+
+// Options set the Log's retention. The zero value of a field is its
+// default.
+type Options struct {
+	// MaxEvents is how many events the log keeps at most. Default
+	// DefaultMaxEvents.
 	MaxEvents int
-	// MaxAge is how long an event is kept. Default 30 days.
+	// MaxAge is how long an event is kept. Default DefaultMaxAge.
 	MaxAge time.Duration
-	// Now is the clock; default time.Now.
+	// Now is the clock, a test hook rather than a setting (the Log has no
+	// other dependency to put it with). Default time.Now.
 	Now func() time.Time
 }
 
@@ -62,7 +72,7 @@ func (e *Entry) Memo(key int, build func() []byte) []byte {
 
 // Log is the projection. The zero value is not usable: call New.
 type Log struct {
-	cfg Config
+	cfg Options
 
 	mu       sync.RWMutex
 	events   []*Entry          // in stream order; events[start:] are live
@@ -74,12 +84,12 @@ type Log struct {
 }
 
 // New returns an empty log.
-func New(cfg Config) *Log {
+func New(cfg Options) *Log {
 	if cfg.MaxEvents <= 0 {
-		cfg.MaxEvents = 100_000
+		cfg.MaxEvents = DefaultMaxEvents
 	}
 	if cfg.MaxAge <= 0 {
-		cfg.MaxAge = 30 * 24 * time.Hour
+		cfg.MaxAge = DefaultMaxAge
 	}
 	if cfg.Now == nil {
 		cfg.Now = time.Now

@@ -88,7 +88,7 @@ func entryIDs(entries []*history.Entry) []string {
 }
 
 func TestAppendOrder(t *testing.T) {
-	l := history.New(history.Config{})
+	l := history.New(history.Options{})
 	if h := l.Head(); h != 0 {
 		t.Fatalf("empty log head = %d", h)
 	}
@@ -136,7 +136,7 @@ func TestAppendOrder(t *testing.T) {
 }
 
 func TestAppendPrev(t *testing.T) {
-	l := history.New(history.Config{})
+	l := history.New(history.Options{})
 	a := newItem(1, "a")
 	mustAppend(t, l, a, newItem(2, "b"))
 	a2 := update(3, a.Item, "a corrected")
@@ -170,15 +170,15 @@ func TestAppendPrev(t *testing.T) {
 }
 
 func TestSince(t *testing.T) {
-	full := history.New(history.Config{MaxEvents: 10})
-	trimmed := history.New(history.Config{MaxEvents: 3})
+	full := history.New(history.Options{MaxEvents: 10})
+	trimmed := history.New(history.Options{MaxEvents: 3})
 	for seq := uint64(1); seq <= 5; seq++ {
 		mustAppend(t, full, newItem(seq, fmt.Sprint("i", seq)))
 		mustAppend(t, trimmed, newItem(seq, fmt.Sprint("i", seq)))
 	}
-	empty := history.New(history.Config{})
+	empty := history.New(history.Options{})
 	// A log that began following a stream at seq 10.
-	late := history.New(history.Config{})
+	late := history.New(history.Options{})
 	mustAppend(t, late, newItem(10, "x"), newItem(11, "y"))
 
 	tests := []struct {
@@ -222,7 +222,7 @@ func TestSince(t *testing.T) {
 // Since returns a copy: appending afterwards does not change what a caller
 // already holds.
 func TestSinceReturnsCopy(t *testing.T) {
-	l := history.New(history.Config{MaxEvents: 2})
+	l := history.New(history.Options{MaxEvents: 2})
 	mustAppend(t, l, newItem(1, "a"), newItem(2, "b"))
 	entries, _, _ := l.Since(0)
 	mustAppend(t, l, newItem(3, "c"), newItem(4, "d"))
@@ -237,7 +237,7 @@ func TestSinceReturnsCopy(t *testing.T) {
 //	5 d retracted           6 a corrected  7 e (asia, politics, ar)
 func latestLog(t *testing.T) *history.Log {
 	t.Helper()
-	l := history.New(history.Config{})
+	l := history.New(history.Options{})
 	a := newItem(1, "a", "mena")
 	a.Item.Topics = []string{"politics"}
 	d := newItem(4, "d", "mena")
@@ -292,7 +292,7 @@ func TestLatest(t *testing.T) {
 }
 
 func TestList(t *testing.T) {
-	l := history.New(history.Config{})
+	l := history.New(history.Options{})
 	for seq := uint64(1); seq <= 10; seq++ {
 		region := "mena"
 		if seq%2 == 0 {
@@ -359,7 +359,7 @@ func TestList(t *testing.T) {
 }
 
 func TestTrimMaxEvents(t *testing.T) {
-	l := history.New(history.Config{MaxEvents: 3})
+	l := history.New(history.Options{MaxEvents: 3})
 	for seq := uint64(1); seq <= 5; seq++ {
 		mustAppend(t, l, newItem(seq, fmt.Sprint("i", seq)))
 	}
@@ -398,7 +398,7 @@ func TestTrimMaxEvents(t *testing.T) {
 // including after it compacts its storage.
 func TestTrimMaxEventsLong(t *testing.T) {
 	const max, total = 10, 5000
-	l := history.New(history.Config{MaxEvents: max})
+	l := history.New(history.Options{MaxEvents: max})
 	for seq := uint64(1); seq <= total; seq++ {
 		mustAppend(t, l, newItem(seq, fmt.Sprint("i", seq)))
 		if seq%997 == 0 || seq == total {
@@ -418,7 +418,7 @@ func TestTrimMaxEventsLong(t *testing.T) {
 
 func TestTrimMaxAge(t *testing.T) {
 	c := newClock()
-	l := history.New(history.Config{MaxAge: time.Hour, Now: c.Now})
+	l := history.New(history.Options{MaxAge: time.Hour, Now: c.Now})
 	mustAppend(t, l, newItem(1, "a"))
 	c.advance(30 * time.Minute)
 	mustAppend(t, l, newItem(2, "b"))
@@ -454,7 +454,7 @@ func TestTrimMaxAge(t *testing.T) {
 
 func TestDefaultRetention(t *testing.T) {
 	c := newClock()
-	l := history.New(history.Config{Now: c.Now})
+	l := history.New(history.Options{Now: c.Now})
 	mustAppend(t, l, newItem(1, "a"))
 	c.advance(30 * 24 * time.Hour)
 	mustAppend(t, l, newItem(2, "b"))
@@ -471,7 +471,7 @@ func TestDefaultRetention(t *testing.T) {
 // An update of an item first published before the log began is placed in
 // the timeline by its publication seq, and listed once.
 func TestUpdateOfItemOlderThanLog(t *testing.T) {
-	l := history.New(history.Config{})
+	l := history.New(history.Options{})
 	mustAppend(t, l,
 		newItem(10, "b"),
 		oldUpdate(11, 5, "a"),  // published before b
@@ -494,7 +494,7 @@ func TestUpdateOfItemOlderThanLog(t *testing.T) {
 // An item whose current version was trimmed and which is then corrected
 // comes back once, in its place, not twice.
 func TestCorrectionOfTrimmedItemListedOnce(t *testing.T) {
-	l := history.New(history.Config{MaxEvents: 3})
+	l := history.New(history.Options{MaxEvents: 3})
 	mustAppend(t, l, newItem(1, "a"), newItem(2, "b"), newItem(3, "c"))
 	a, _ := l.Item("a")
 	mustAppend(t, l, update(4, a, "a corrected")) // drops event 1 (a v1)
@@ -519,7 +519,7 @@ func TestCorrectionOfTrimmedItemListedOnce(t *testing.T) {
 
 func TestWaitFor(t *testing.T) {
 	synctest.Test(t, func(t *testing.T) {
-		l := history.New(history.Config{})
+		l := history.New(history.Options{})
 		ctx, cancel := context.WithCancel(context.Background())
 		defer cancel()
 
@@ -578,7 +578,7 @@ func TestWaitFor(t *testing.T) {
 
 func TestWaitForDeadline(t *testing.T) {
 	synctest.Test(t, func(t *testing.T) {
-		l := history.New(history.Config{})
+		l := history.New(history.Options{})
 		ctx, cancel := context.WithTimeout(context.Background(), time.Minute)
 		defer cancel()
 		if err := l.WaitFor(ctx, 1); !errors.Is(err, context.DeadlineExceeded) {
@@ -590,7 +590,7 @@ func TestWaitForDeadline(t *testing.T) {
 // TestMemo: calls one after another build once per key and get the stored
 // value; Memo may be called from inside build; entries do not share memos.
 func TestMemo(t *testing.T) {
-	l := history.New(history.Config{})
+	l := history.New(history.Options{})
 	e := l.Append(newItem(1, "a"))
 	builds := map[int]int{}
 	build := func(key int) func() []byte {
@@ -630,7 +630,7 @@ func TestMemo(t *testing.T) {
 // contract allows it), and both get the value stored first. The race is
 // forced, not hoped for: each build waits until the other has started.
 func TestMemoRace(t *testing.T) {
-	l := history.New(history.Config{})
+	l := history.New(history.Options{})
 	e := l.Append(newItem(1, "a"))
 	startedA, startedB := make(chan struct{}), make(chan struct{})
 	releaseA, releaseB := make(chan struct{}), make(chan struct{})

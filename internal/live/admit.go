@@ -24,7 +24,7 @@ func (h *Hub) admit(addr string) (key string, err error) {
 	key = limit.Key(addr)
 	h.mu.Lock()
 	defer h.mu.Unlock()
-	if h.cfg.MaxReaders > 0 && h.admitted >= h.cfg.MaxReaders {
+	if h.opts.MaxReaders > 0 && h.admitted >= h.opts.MaxReaders {
 		return "", errFull
 	}
 	if !h.perAddr.Acquire(key) {

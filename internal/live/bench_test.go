@@ -11,8 +11,8 @@ import (
 
 func newBenchHub(b *testing.B, n, filters int) (*Hub, *history.Log, []*reader) {
 	b.Helper()
-	log := history.New(history.Config{})
-	h, err := New(Config{Log: log, Taxonomy: news.DefaultTaxonomy(), QueueSize: 1 << 16, LastSeq: lastSeqZero})
+	log := history.New(history.Options{})
+	h, err := New(Deps{Log: log, Taxonomy: news.DefaultTaxonomy(), LastSeq: lastSeqZero}, Options{QueueSize: MaxQueueSize, ReadersPerAddress: -1})
 	if err != nil {
 		b.Fatal(err)
 	}

@@ -5,8 +5,8 @@
 // Each reader has a bounded send queue and exactly one writer at a time.
 // An SSE reader's writer is its handler's goroutine. A WebSocket reader has
 // no writer goroutine of its own: when it has frames queued it is put on the
-// hub's run queue, and one of a few workers (Config.Writers: half of
-// GOMAXPROCS, at least 1) writes everything queued in one non-blocking
+// hub's run queue, and one of a few workers (Options.Writers: half
+// of GOMAXPROCS, at least 1) writes everything queued in one non-blocking
 // system call (sock.go); what the kernel does not take at once is written
 // by a flusher goroutine with the write timeout while the reader waits
 // (reader.block), so a slow peer never holds a worker. Those direct writes
@@ -25,6 +25,12 @@
 // and every frame (for WebSocket, header included) is encoded once per
 // event, not once per reader. Readers past the instance's or an address's
 // limit are refused before the upgrade (admit.go).
+//
+// Goroutines: New starts the writer workers, which Close stops (after the
+// readers are gone). Each WebSocket reader has its read-side goroutine
+// (ServeWS's, from net/http) and, while a write is pending, a flusher; each
+// SSE reader runs on its handler's goroutine. They end when the reader goes:
+// the peer leaves, the reader is closed as slow, or Close sends it away.
 //
 // Lock order: Hub.mu, then history.Log's lock, then reader.mu; Hub.mu, then
 // the run queue's lock; sock.mu, then reader.mu (a sock blocks its reader

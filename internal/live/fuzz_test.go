@@ -42,12 +42,14 @@ const fuzzEpoch = "fuzz-epoch"
 
 func newFuzzHub(tb testing.TB) (*Hub, *history.Log) {
 	tb.Helper()
-	log := history.New(history.Config{})
-	h, err := New(Config{
+	log := history.New(history.Options{})
+	h, err := New(Deps{
 		Log: log, Taxonomy: news.DefaultTaxonomy(), Epoch: fuzzEpoch, LastSeq: lastSeqZero,
-		PingInterval: time.Hour, // no server pings in the middle of a fuzz exchange
-		CatchUpWait:  time.Millisecond,
-		Logger:       slog.New(slog.DiscardHandler),
+		Logger: slog.New(slog.DiscardHandler),
+	}, Options{
+		PingInterval:      time.Hour, // no server pings in the middle of a fuzz exchange
+		CatchUpWait:       time.Millisecond,
+		ReadersPerAddress: -1,
 	})
 	if err != nil {
 		tb.Fatal(err)
@@ -146,11 +148,11 @@ func FuzzParseResume(f *testing.F) {
 		if q.epoch != vals.Get("epoch") || len(q.epoch) > maxEpoch {
 			t.Fatalf("epoch %q read as %q", vals.Get("epoch"), q.epoch)
 		}
-		want, err := h.cfg.Taxonomy.ParseFilter(vals.Get("regions"), vals.Get("topics"), vals.Get("langs"))
+		want, err := h.deps.Taxonomy.ParseFilter(vals.Get("regions"), vals.Get("topics"), vals.Get("langs"))
 		if err != nil || !reflect.DeepEqual(q.filter, want) {
 			t.Fatalf("query %q: filter %+v, want %+v (%v)", query, q.filter, want, err)
 		}
-		again, err := h.cfg.Taxonomy.ParseFilter(strings.Join(q.filter.Regions, ","), strings.Join(q.filter.Topics, ","), strings.Join(q.filter.Langs, ","))
+		again, err := h.deps.Taxonomy.ParseFilter(strings.Join(q.filter.Regions, ","), strings.Join(q.filter.Topics, ","), strings.Join(q.filter.Langs, ","))
 		if err != nil || again.Key() != q.filter.Key() {
 			t.Fatalf("filter %+v: key %q parses again to %q (%v)", q.filter, q.filter.Key(), again.Key(), err)
 		}

@@ -3,6 +3,7 @@ package live
 import (
 	"context"
 	"errors"
+	"fmt"
 	"log/slog"
 	"runtime"
 	"sync"
@@ -17,44 +18,66 @@ import (
 	"newsflash/internal/news"
 )
 
-// Config sets up a Hub. Log, Taxonomy and LastSeq are required.
-type Config struct {
+// Defaults and ranges of Options.
+const (
+	DefaultQueueSize         = 256
+	MinQueueSize             = 16
+	MaxQueueSize             = 65536
+	DefaultPingInterval      = 30 * time.Second
+	DefaultWriteTimeout      = 10 * time.Second
+	DefaultHeartbeat         = 15 * time.Second
+	DefaultCatchUpWait       = 3 * time.Second
+	DefaultReadersPerAddress = 200
+	MaxWriters               = 1024
+)
+
+// Deps are what a Hub is wired to. Log, Taxonomy and LastSeq are required.
+type Deps struct {
 	Log      *history.Log
 	Taxonomy *news.Taxonomy
 	// Epoch identifies the stream's incarnation (stream.Stream.Epoch).
 	Epoch string
 	// LastSeq asks the stream for its newest seq (stream.Stream.LastSeq).
 	LastSeq func(context.Context) (uint64, error)
-	// QueueSize is how many events a reader may have waiting. Default 256.
+	// Logger. Default slog.Default().
+	Logger *slog.Logger
+	// Metrics to report to. Default: metrics of its own (not served).
+	Metrics *metrics.Metrics
+}
+
+// Options are a Hub's settings. The zero value of each field is its
+// default; where a limit can be off, a negative value turns it off.
+type Options struct {
+	// QueueSize is how many events a reader may have waiting
+	// (MinQueueSize to MaxQueueSize). Default DefaultQueueSize.
 	QueueSize int
-	// PingInterval between WebSocket pings. Default 30 s.
+	// PingInterval between WebSocket pings. Default DefaultPingInterval.
 	PingInterval time.Duration
-	// WriteTimeout for one batch of writes to a reader. Default 10 s.
+	// WriteTimeout for one batch of writes to a reader. Default
+	// DefaultWriteTimeout.
 	WriteTimeout time.Duration
-	// Heartbeat is the SSE comment interval. Default 15 s.
+	// Heartbeat is the SSE comment interval. Default DefaultHeartbeat.
 	Heartbeat time.Duration
 	// AllowedOrigins are host patterns (path.Match) of pages that may open
 	// WebSockets and read SSE across origins. Default: the same host only.
 	AllowedOrigins []string
 	// MaxReaders is how many readers this instance takes; past it new ones
-	// get 503 with Retry-After. Default 0: no limit.
+	// get 503 with Retry-After. Default (0) and negative: no limit at the
+	// hub (server.New sets it from the open files limit).
 	MaxReaders int
 	// ReadersPerAddress is how many readers one client address (an IPv6
-	// /64) may have open; past it, 429. Default 0: no limit.
+	// /64) may have open; past it, 429. Default DefaultReadersPerAddress;
+	// negative: no limit.
 	ReadersPerAddress int
 	// Writers is how many goroutines write queued frames to WebSocket
-	// readers. Default 0: half of GOMAXPROCS, at least 1. A write is mostly
-	// kernel work (the socket's send path); past half the cores, writers
-	// only take CPU from the read side, NATS and the rest of the process
-	// (docs/BENCHMARKS.md, "How many writers", compares 1 and 2).
+	// readers (at most MaxWriters). Default (0): half of GOMAXPROCS, at
+	// least 1. A write is mostly kernel work (the socket's send path); past
+	// half the cores, writers only take CPU from the read side, NATS and
+	// the rest of the process (docs/BENCHMARKS.md).
 	Writers int
 	// CatchUpWait is how long a reader resuming from a seq this instance has
-	// not seen yet waits for it. Default 3 s.
+	// not seen yet waits for it. Default DefaultCatchUpWait.
 	CatchUpWait time.Duration
-	// Logger. Default slog.Default().
-	Logger *slog.Logger
-	// Metrics to report to. Default: metrics of its own (not served).
-	Metrics *metrics.Metrics
 }
 
 // Backfill limits.
@@ -65,7 +88,8 @@ const (
 
 // Hub fans stream events out to readers.
 type Hub struct {
-	cfg     Config
+	deps    Deps
+	opts    Options
 	log     *slog.Logger
 	ready   atomic.Bool
 	wg      sync.WaitGroup // one per connected reader
@@ -95,37 +119,51 @@ type group struct {
 	readers   map[*reader]struct{}
 }
 
-// New checks cfg and returns a Hub that is not ready until SetReady.
-func New(cfg Config) (*Hub, error) {
-	if cfg.Log == nil || cfg.Taxonomy == nil || cfg.LastSeq == nil {
+// New checks deps and returns a Hub that is not ready until SetReady. It
+// starts opts.Writers writer goroutines, which Close stops.
+func New(deps Deps, opts Options) (*Hub, error) {
+	if deps.Log == nil || deps.Taxonomy == nil || deps.LastSeq == nil {
 		return nil, errors.New("live: Log, Taxonomy and LastSeq are required")
 	}
-	if cfg.QueueSize <= 0 {
-		cfg.QueueSize = 256
+	if deps.Logger == nil {
+		deps.Logger = slog.Default()
 	}
-	if cfg.PingInterval <= 0 {
-		cfg.PingInterval = 30 * time.Second
+	if deps.Metrics == nil {
+		deps.Metrics = metrics.New()
 	}
-	if cfg.WriteTimeout <= 0 {
-		cfg.WriteTimeout = 10 * time.Second
+	if opts.QueueSize == 0 {
+		opts.QueueSize = DefaultQueueSize
 	}
-	if cfg.Heartbeat <= 0 {
-		cfg.Heartbeat = 15 * time.Second
+	if opts.QueueSize < MinQueueSize || opts.QueueSize > MaxQueueSize {
+		return nil, fmt.Errorf("live: QueueSize %d: must be %d to %d", opts.QueueSize, MinQueueSize, MaxQueueSize)
 	}
-	if cfg.Writers <= 0 {
-		cfg.Writers = max(1, runtime.GOMAXPROCS(0)/2)
+	if opts.PingInterval <= 0 {
+		opts.PingInterval = DefaultPingInterval
 	}
-	if cfg.CatchUpWait <= 0 {
-		cfg.CatchUpWait = 3 * time.Second
+	if opts.WriteTimeout <= 0 {
+		opts.WriteTimeout = DefaultWriteTimeout
 	}
-	if cfg.Logger == nil {
-		cfg.Logger = slog.Default()
+	if opts.Heartbeat <= 0 {
+		opts.Heartbeat = DefaultHeartbeat
 	}
-	if cfg.Metrics == nil {
-		cfg.Metrics = metrics.New()
+	if opts.Writers <= 0 {
+		opts.Writers = max(1, runtime.GOMAXPROCS(0)/2)
 	}
-	h := &Hub{cfg: cfg, log: cfg.Logger, groups: make(map[groupKey]*group), runq: newRunQueue(cfg.Writers),
-		perAddr: limit.NewConns(cfg.ReadersPerAddress), m: cfg.Metrics}
+	opts.Writers = min(opts.Writers, MaxWriters)
+	if opts.CatchUpWait <= 0 {
+		opts.CatchUpWait = DefaultCatchUpWait
+	}
+	if opts.MaxReaders < 0 {
+		opts.MaxReaders = 0 // admit: 0 is no limit
+	}
+	switch {
+	case opts.ReadersPerAddress == 0:
+		opts.ReadersPerAddress = DefaultReadersPerAddress
+	case opts.ReadersPerAddress < 0:
+		opts.ReadersPerAddress = 0 // limit.NewConns: 0 is no limit
+	}
+	h := &Hub{deps: deps, opts: opts, log: deps.Logger, groups: make(map[groupKey]*group), runq: newRunQueue(opts.Writers),
+		perAddr: limit.NewConns(opts.ReadersPerAddress), m: deps.Metrics}
 	for t := range numTransports {
 		name := transportNames[t]
 		h.tm[t] = transportMetrics{
@@ -239,7 +277,7 @@ func (h *Hub) Deliver(e *history.Entry) {
 // Called with h.mu held (then the log's lock: the hub's lock order).
 func (h *Hub) resumeFrame(frames [][]byte, e *history.Entry, transport, kind int) [][]byte {
 	if e.Event.Type != news.EventRetract {
-		if cur, ok := h.cfg.Log.Item(e.Event.Item.ID); ok && cur.Status == news.StatusRetracted {
+		if cur, ok := h.deps.Log.Item(e.Event.Item.ID); ok && cur.Status == news.StatusRetracted {
 			return append(frames, goneFrame(e, transport, kind))
 		}
 	}
@@ -276,9 +314,9 @@ func (h *Hub) subscribe(transport int, q resume, addrKey string, hk hooks) (*rea
 		head      uint64
 		recovered bool
 	)
-	if q.hasSince && (q.epoch == "" || q.epoch == h.cfg.Epoch) {
+	if q.hasSince && (q.epoch == "" || q.epoch == h.deps.Epoch) {
 		var entries []*history.Entry
-		entries, head, recovered = h.cfg.Log.Since(q.since)
+		entries, head, recovered = h.deps.Log.Since(q.since)
 		if recovered {
 			frames = make([][]byte, 1, len(entries)+1)
 			for _, e := range entries {
@@ -290,7 +328,7 @@ func (h *Hub) subscribe(transport int, q resume, addrKey string, hk hooks) (*rea
 	}
 	if !recovered {
 		var entries []*history.Entry
-		entries, head = h.cfg.Log.Latest(q.filter, q.backfill)
+		entries, head = h.deps.Log.Latest(q.filter, q.backfill)
 		frames = make([][]byte, 1, len(entries)+1)
 		for _, e := range entries {
 			// The snapshot stands at head: that is the seq to resume from.
@@ -301,7 +339,7 @@ func (h *Hub) subscribe(transport int, q resume, addrKey string, hk hooks) (*rea
 	if recovered {
 		cursor, backfill = q.since, 0
 	}
-	frames[0] = welcomeFrame(transport, head, cursor, h.cfg.Epoch, recovered, backfill)
+	frames[0] = welcomeFrame(transport, head, cursor, h.deps.Epoch, recovered, backfill)
 
 	key := groupKey{transport: transport, filter: q.filter.Key()}
 	g := h.groups[key]
@@ -310,7 +348,7 @@ func (h *Hub) subscribe(transport int, q resume, addrKey string, hk hooks) (*rea
 		h.groups[key] = g
 	}
 	hk.schedule = h.schedule
-	r := newReader(g, head, h.cfg.QueueSize, frames, hk)
+	r := newReader(g, head, h.opts.QueueSize, frames, hk)
 	r.addrKey = addrKey
 	r.transport = transport
 	g.readers[r] = struct{}{}

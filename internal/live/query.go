@@ -24,7 +24,7 @@ const maxEpoch = 64
 func (h *Hub) parseResume(c *gin.Context, lastEventID bool) (resume, error) {
 	var q resume
 	var err error
-	if q.filter, err = h.cfg.Taxonomy.ParseFilter(c.Query("regions"), c.Query("topics"), c.Query("langs")); err != nil {
+	if q.filter, err = h.deps.Taxonomy.ParseFilter(c.Query("regions"), c.Query("topics"), c.Query("langs")); err != nil {
 		return q, err
 	}
 	since, field := c.Query("since"), "since"
@@ -55,19 +55,19 @@ func (h *Hub) parseResume(c *gin.Context, lastEventID bool) (resume, error) {
 // catchUp waits, when a reader resumes from a seq this instance has not yet
 // seen (it was read from another instance), until history reaches it.
 func (h *Hub) catchUp(ctx context.Context, q resume) {
-	if !q.hasSince || q.since <= h.cfg.Log.Head() {
+	if !q.hasSince || q.since <= h.deps.Log.Head() {
 		return
 	}
-	ctx, cancel := context.WithTimeout(ctx, h.cfg.CatchUpWait)
+	ctx, cancel := context.WithTimeout(ctx, h.opts.CatchUpWait)
 	defer cancel()
-	_ = h.cfg.Log.WaitFor(ctx, q.since)
+	_ = h.deps.Log.WaitFor(ctx, q.since)
 }
 
 // checkOrigin admits requests without Origin, from the same host, or from
 // an origin whose host matches one of the allowed patterns: the rule
 // coder/websocket applies too, checked here first to answer in JSON.
 func (h *Hub) checkOrigin(r *http.Request) error {
-	if OriginAllowed(r, h.cfg.AllowedOrigins) {
+	if OriginAllowed(r, h.opts.AllowedOrigins) {
 		return nil
 	}
 	return httperr.Field(http.StatusForbidden, "origin_not_allowed", "Origin", "this page's origin may not open a reader connection")

@@ -53,7 +53,7 @@ func (h *Hub) ServeSSE(c *gin.Context) {
 	c.Status(http.StatusOK)
 
 	write := func(batch [][]byte) error {
-		if err := rc.SetWriteDeadline(time.Now().Add(h.cfg.WriteTimeout)); err != nil {
+		if err := rc.SetWriteDeadline(time.Now().Add(h.opts.WriteTimeout)); err != nil {
 			return err
 		}
 		for _, f := range batch {
@@ -70,7 +70,7 @@ func (h *Hub) ServeSSE(c *gin.Context) {
 	h.wrote(transportSSE, len(first), 0)
 
 	ctx := c.Request.Context()
-	beat := time.NewTicker(h.cfg.Heartbeat)
+	beat := time.NewTicker(h.opts.Heartbeat)
 	defer beat.Stop()
 	var batch [][]byte
 	for {

@@ -52,7 +52,7 @@ func (h *Hub) ServeWS(c *gin.Context) {
 	_ = rc.SetWriteDeadline(time.Time{})
 	hw := &hijackWriter{ResponseWriter: c.Writer}
 	conn, err := websocket.Accept(hw, c.Request, &websocket.AcceptOptions{
-		OriginPatterns:  h.cfg.AllowedOrigins,
+		OriginPatterns:  h.opts.AllowedOrigins,
 		CompressionMode: websocket.CompressionDisabled,
 	})
 	if err != nil {
@@ -62,12 +62,12 @@ func (h *Hub) ServeWS(c *gin.Context) {
 	}
 	conn.SetReadLimit(maxClientMessage)
 	w := &wsReader{h: h, conn: conn, sock: hw.sock, remote: c.ClientIP()}
-	w.sock.timeout, w.sock.kill = h.cfg.WriteTimeout, w.kill
+	w.sock.timeout, w.sock.kill = h.opts.WriteTimeout, w.kill
 	// No goroutine is kept per reader but coder/websocket's reader, which
 	// answers pings and notices the peer going away: the hub's workers
 	// write, a flusher helps a peer that is behind, a timer pings. The
 	// handler returns, so neither the request nor its deep stack stay.
-	w.pinger = time.AfterFunc(h.cfg.PingInterval, w.ping)
+	w.pinger = time.AfterFunc(h.opts.PingInterval, w.ping)
 	r, err := h.subscribe(transportWS, q, addrKey, hooks{kill: w.abort, run: w.drain})
 	if err != nil {
 		w.pinger.Stop()
@@ -152,20 +152,20 @@ func (w *wsReader) drain(r *reader) {
 
 // ping checks that the peer still answers; a dead one is dropped.
 func (w *wsReader) ping() {
-	ctx, cancel := context.WithTimeout(context.Background(), w.h.cfg.WriteTimeout)
+	ctx, cancel := context.WithTimeout(context.Background(), w.h.opts.WriteTimeout)
 	defer cancel()
 	if err := w.conn.Ping(ctx); err != nil {
 		w.kill()
 		return
 	}
 	if !w.ended.Load() {
-		w.pinger.Reset(w.h.cfg.PingInterval)
+		w.pinger.Reset(w.h.opts.PingInterval)
 	}
 }
 
 // close sends a close frame and waits briefly for the peer's answer.
 func (w *wsReader) close(r *reader, code websocket.StatusCode, reason string) {
-	t := time.AfterFunc(w.h.cfg.WriteTimeout, w.kill)
+	t := time.AfterFunc(w.h.opts.WriteTimeout, w.kill)
 	defer t.Stop()
 	_ = w.conn.Close(code, reason)
 	w.end(r)

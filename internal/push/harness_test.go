@@ -111,7 +111,7 @@ func newTestEnvOn(tb testing.TB, js jetstream.JetStream, l stream.Layout, partit
 		tb.Fatal(err)
 	}
 	logs := &lockedBuffer{}
-	hist := history.New(history.Config{})
+	hist := history.New(history.Options{})
 	ctx, cancel := context.WithTimeout(context.Background(), 20*time.Second)
 	defer cancel()
 	s, err := New(ctx, Deps{JetStream: js, Layout: l, Log: hist, Taxonomy: news.DefaultTaxonomy(), Identity: id, Policy: policy,

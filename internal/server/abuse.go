@@ -17,17 +17,19 @@ import (
 // 429 with Retry-After; other addresses are not affected.
 type Limits struct {
 	// ReaderConnects is how many WebSocket and SSE connection attempts per
-	// second one address may make, in bursts of twice that. Default 20.
+	// second one address may make, in bursts of twice that. Default
+	// DefaultReaderConnects.
 	ReaderConnects int
 	// APIRequests is how many public API requests per second one address
 	// may make, in bursts of twice that; requests with a valid editor token
-	// are not counted. Default 20.
+	// are not counted. Default DefaultAPIRequests.
 	APIRequests int
 	// AuthFailures is how many invalid editor tokens per minute one address
 	// may present; past it every invalid token from there gets 429 until
 	// the limit allows another. A valid token is never refused by it, so
 	// that editors sharing an address (an office NAT, a proxy that is not
-	// trusted) are not locked out by someone else's failures. Default 10.
+	// trusted) are not locked out by someone else's failures. Default
+	// DefaultAuthFailures.
 	AuthFailures int
 	// ConnectionsPerAddress is how many TCP connections one address may
 	// have open at once; past it a new connection is closed as soon as it
@@ -39,26 +41,27 @@ type Limits struct {
 }
 
 func (l *Limits) setDefaults() {
-	for _, v := range []*int{&l.ReaderConnects, &l.APIRequests} {
-		if *v == 0 {
-			*v = 20
+	for _, d := range []struct {
+		v   *int
+		def int
+	}{{&l.ReaderConnects, DefaultReaderConnects}, {&l.APIRequests, DefaultAPIRequests},
+		{&l.AuthFailures, DefaultAuthFailures}, {&l.ConnectionsPerAddress, DefaultConnectionsPerAddress}} {
+		if *d.v == 0 {
+			*d.v = d.def
 		}
-	}
-	if l.AuthFailures == 0 {
-		l.AuthFailures = 10
-	}
-	if l.ConnectionsPerAddress == 0 {
-		l.ConnectionsPerAddress = DefaultConnectionsPerAddress
 	}
 }
 
-// DefaultReadersPerAddress is how many readers one address may have open.
-const DefaultReadersPerAddress = 200
-
-// DefaultConnectionsPerAddress is how many TCP connections one address may
-// have open: its readers (DefaultReadersPerAddress) and room for its API
-// requests and page loads.
-const DefaultConnectionsPerAddress = 256
+// Defaults of Limits.
+const (
+	DefaultReaderConnects = 20 // per second
+	DefaultAPIRequests    = 20 // per second
+	DefaultAuthFailures   = 10 // per minute
+	// DefaultConnectionsPerAddress is how many TCP connections one address
+	// may have open: its readers (live.DefaultReadersPerAddress) and room
+	// for its API requests and page loads.
+	DefaultConnectionsPerAddress = 256
+)
 
 // abuse holds the limiters of an instance.
 type abuse struct {

@@ -98,7 +98,7 @@ func (a answer) refused(t *testing.T, status int, code string) {
 }
 
 func TestReadersPerAddressLimit(t *testing.T) {
-	in := start(t, options{mutate: func(c *server.Config) { c.Live.ReadersPerAddress = 3 }})
+	in := start(t, options{mutate: func(c *server.Options) { c.Live.ReadersPerAddress = 3 }})
 	a, b := in.from(t, "127.0.0.2"), in.from(t, "127.0.0.3")
 	var open []*websocket.Conn
 	for range 3 {
@@ -145,7 +145,7 @@ func TestReadersPerAddressLimit(t *testing.T) {
 }
 
 func TestMaxReadersRefusesNewAndKeepsOld(t *testing.T) {
-	in := start(t, options{mutate: func(c *server.Config) { c.Live.MaxReaders = 2 }})
+	in := start(t, options{mutate: func(c *server.Options) { c.Live.MaxReaders = 2 }})
 	a, b := in.from(t, "127.0.0.2"), in.from(t, "127.0.0.3")
 	r1, _ := a.ws()
 	r2, _ := b.ws()
@@ -168,7 +168,7 @@ func TestMaxReadersRefusesNewAndKeepsOld(t *testing.T) {
 }
 
 func TestReaderConnectRate(t *testing.T) {
-	in := start(t, options{mutate: func(c *server.Config) { c.Limits.ReaderConnects = 2 }}) // bursts of 4
+	in := start(t, options{mutate: func(c *server.Options) { c.Limits.ReaderConnects = 2 }}) // bursts of 4
 	a, b := in.from(t, "127.0.0.2"), in.from(t, "127.0.0.3")
 	refused := -1
 	for i := range 12 {
@@ -190,7 +190,7 @@ func TestReaderConnectRate(t *testing.T) {
 }
 
 func TestPublicAPIRate(t *testing.T) {
-	in := start(t, options{mutate: func(c *server.Config) { c.Limits.APIRequests = 2 }}) // bursts of 4
+	in := start(t, options{mutate: func(c *server.Options) { c.Limits.APIRequests = 2 }}) // bursts of 4
 	a, b := in.from(t, "127.0.0.2"), in.from(t, "127.0.0.3")
 	refused := -1
 	for i := range 20 {
@@ -219,7 +219,7 @@ func TestPublicAPIRate(t *testing.T) {
 // address (an office behind one NAT, a proxy not in --trusted-proxies) still
 // works: only failures are throttled.
 func TestAuthFailuresLimit(t *testing.T) {
-	in := start(t, options{mutate: func(c *server.Config) { c.Limits.AuthFailures = 3 }})
+	in := start(t, options{mutate: func(c *server.Options) { c.Limits.AuthFailures = 3 }})
 	a, b := in.from(t, "127.0.0.2"), in.from(t, "127.0.0.3")
 	bad := map[string]string{"Authorization": "Bearer not-a-token"}
 	good := map[string]string{"Authorization": "Bearer " + in.token}
@@ -257,7 +257,7 @@ func TestAuthFailuresLimit(t *testing.T) {
 }
 
 func TestTrustedProxiesDecideTheClientAddress(t *testing.T) {
-	limitAPI := func(c *server.Config) { c.Limits.APIRequests = 1 } // bursts of 2
+	limitAPI := func(c *server.Options) { c.Limits.APIRequests = 1 } // bursts of 2
 	fwd := func(ip string) map[string]string { return map[string]string{"X-Forwarded-For": ip} }
 
 	// By default X-Forwarded-For is not believed: changing it does not
@@ -274,7 +274,7 @@ func TestTrustedProxiesDecideTheClientAddress(t *testing.T) {
 
 	// Behind a trusted proxy each forwarded client has its own limit, and
 	// a client that is not the proxy is still not believed.
-	in = start(t, options{mutate: func(c *server.Config) {
+	in = start(t, options{mutate: func(c *server.Options) {
 		limitAPI(c)
 		c.TrustedProxies = []string{"127.0.0.2/32"}
 	}})
@@ -341,7 +341,7 @@ func TestAPISecurityHeaders(t *testing.T) {
 // addresses and trusted proxies are not affected, and a closed connection
 // gives its place back.
 func TestConnectionsPerAddress(t *testing.T) {
-	in := start(t, options{mutate: func(c *server.Config) {
+	in := start(t, options{mutate: func(c *server.Options) {
 		c.Limits.ConnectionsPerAddress = 3
 		c.Live.ReadersPerAddress = 2
 		c.TrustedProxies = []string{"127.0.0.4"}
@@ -426,10 +426,10 @@ func TestConnectionsPerAddressAboveReaders(t *testing.T) {
 		{-1, 300, true},
 		{100, 0, false},
 	} {
-		cfg := server.Config{DataDir: t.TempDir(), Logger: testLogger(t)}
+		cfg := server.Options{DataDir: t.TempDir()}
 		cfg.Limits.ConnectionsPerAddress, cfg.Live.ReadersPerAddress = tc.conns, tc.readers
 		ctx, cancel := context.WithTimeout(context.Background(), wait)
-		srv, err := server.New(ctx, cfg)
+		srv, err := server.New(ctx, server.Deps{Logger: testLogger(t)}, cfg)
 		cancel()
 		if err == nil {
 			_ = srv.Shutdown(context.Background())

@@ -23,7 +23,7 @@ const otherEditor = "bob"
 var otherToken, otherLine = mustToken(otherEditor)
 
 // withTwoEditors lets alice (the instance's token) and bob write.
-func withTwoEditors(c *server.Config) {
+func withTwoEditors(c *server.Deps) {
 	eds, err := editor.ParseEditors(editorLine + "\n" + otherLine)
 	if err != nil {
 		panic(err)
@@ -67,7 +67,7 @@ func (in *instance) auditWait(query string, n int) audit.Page {
 // public output carries the client address or the previous version.
 func TestAuditTrail(t *testing.T) {
 	env := newPushEnv(t)
-	in := start(t, options{mutate: func(c *server.Config) { withTwoEditors(c); withPush(env)(c) }})
+	in := start(t, options{deps: withTwoEditors, mutate: withPush(env)})
 	sub := in.subscribe(env, `{}`)
 	ws, _ := in.dialWS("backfill=0")
 	sse := in.dialSSE("backfill=0", nil)
@@ -206,7 +206,7 @@ func TestAuditTrail(t *testing.T) {
 // audit keeps them all, across a restart on the same data directory.
 func TestAuditOutlivesHistoryAndRestarts(t *testing.T) {
 	dir := t.TempDir()
-	small := func(c *server.Config) { c.Stream.MaxEvents = 2 }
+	small := func(c *server.Options) { c.Stream.MaxEvents = 2 }
 	first := start(t, options{dir: dir, mutate: small})
 	var posted []news.Item
 	for i := range 4 {

@@ -133,7 +133,7 @@ func TestBadInput(t *testing.T) {
 }
 
 func TestWebSocketOrigins(t *testing.T) {
-	in := start(t, options{mutate: func(c *server.Config) { c.Live.AllowedOrigins = []string{"*.example.com"} }})
+	in := start(t, options{mutate: func(c *server.Options) { c.Live.AllowedOrigins = []string{"*.example.com"} }})
 	dial := func(origin string) (int, error) {
 		ctx, cancel := context.WithTimeout(context.Background(), wait)
 		defer cancel()

@@ -116,7 +116,7 @@ func TestShutdownSendsReadersAway(t *testing.T) {
 // TestSlowReaderIsClosed fills the queue of a reader that does not read and
 // checks that it is closed with 1008 while the others get everything.
 func TestSlowReaderIsClosed(t *testing.T) {
-	in := start(t, options{mutate: func(c *server.Config) { c.Live.QueueSize = 16; c.Live.WriteTimeout = 2 * time.Minute }})
+	in := start(t, options{mutate: func(c *server.Options) { c.Live.QueueSize = 16; c.Live.WriteTimeout = 2 * time.Minute }})
 	fast1, _ := in.dialWS("backfill=0")
 	fast2 := in.dialSSE("backfill=0", nil)
 	fast2.mustNext()
@@ -255,7 +255,7 @@ func TestNATSDownAnswers503AndStoresNothing(t *testing.T) {
 // requires the user and password generated into the data directory, and a
 // second instance joins it there with them: one service on one stream.
 func TestEmbeddedNATSListen(t *testing.T) {
-	a := start(t, options{mutate: func(c *server.Config) { c.Stream.Listen = "127.0.0.1:0" }})
+	a := start(t, options{mutate: func(c *server.Options) { c.Stream.Listen = "127.0.0.1:0" }})
 	addr := a.srv.Stream().ClientURL()
 	if !strings.HasPrefix(addr, "nats://127.0.0.1:") {
 		t.Fatalf("embedded client URL %q", addr)
@@ -270,7 +270,7 @@ func TestEmbeddedNATSListen(t *testing.T) {
 	// Without them, or with a wrong password, another instance is refused.
 	for _, c := range []stream.Options{{URL: addr}, {URL: addr, User: user, Password: "not " + password}} {
 		ctx, cancel := context.WithTimeout(context.Background(), wait)
-		srv, err := server.New(ctx, server.Config{DataDir: t.TempDir(), Stream: c, Logger: testLogger(t)})
+		srv, err := server.New(ctx, server.Deps{Logger: testLogger(t)}, server.Options{DataDir: t.TempDir(), Stream: c})
 		cancel()
 		if err == nil {
 			srv.Shutdown(context.Background())
@@ -279,7 +279,7 @@ func TestEmbeddedNATSListen(t *testing.T) {
 	}
 
 	// As --nats-user and --nats-password, and in --nats-url.
-	b := start(t, options{natsURL: addr, mutate: func(c *server.Config) { c.Stream.User, c.Stream.Password = user, password }})
+	b := start(t, options{natsURL: addr, mutate: func(c *server.Options) { c.Stream.User, c.Stream.Password = user, password }})
 	c := start(t, options{natsURL: withURL.String()})
 	onB, _ := b.dialWS("")
 	onC, _ := c.dialWS("")

@@ -27,7 +27,7 @@ func TestDataDirOneServer(t *testing.T) {
 	}
 	ctx, cancel := context.WithTimeout(context.Background(), wait)
 	defer cancel()
-	srv, err := server.New(ctx, server.Config{DataDir: a.dir, Editors: eds, Logger: testLogger(t)})
+	srv, err := server.New(ctx, server.Deps{Editors: eds, Logger: testLogger(t)}, server.Options{DataDir: a.dir})
 	if err == nil {
 		srv.Shutdown(ctx)
 		t.Fatal("a second server started on a data directory in use")

@@ -62,7 +62,7 @@ func TestPostReachesWebSocketAndSSE(t *testing.T) {
 func TestFilterMatrix(t *testing.T) {
 	// Several WebSocket writers (the default on 2 CPUs is 1), so that the
 	// race detector sees them share the run queue.
-	in := start(t, options{mutate: func(c *server.Config) { c.Live.Writers = 4 }})
+	in := start(t, options{mutate: func(c *server.Options) { c.Live.Writers = 4 }})
 	items := []struct {
 		label, lang     string
 		regions, topics []string

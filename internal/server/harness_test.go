@@ -39,7 +39,8 @@ type options struct {
 	addr    string // listen here instead of a fresh loopback port
 	dir     string
 	natsURL string
-	mutate  func(*server.Config)
+	mutate  func(*server.Options)
+	deps    func(*server.Deps) // replaces editors, taxonomy, logger
 }
 
 // testLogger sends logs to the test log only when -v is given.
@@ -70,7 +71,7 @@ func start(t *testing.T, opts options) *instance {
 }
 
 // startB starts an instance for a benchmark.
-func startB(b *testing.B, mutate func(*server.Config)) *instance {
+func startB(b *testing.B, mutate func(*server.Options)) *instance {
 	return startTB(b, options{mutate: mutate})
 }
 
@@ -83,14 +84,18 @@ func startTB(t testing.TB, opts options) *instance {
 	if err != nil {
 		t.Fatal(err)
 	}
-	cfg := server.Config{DataDir: opts.dir, Editors: eds, Logger: testLogger(t)}
+	deps := server.Deps{Editors: eds, Logger: testLogger(t)}
+	cfg := server.Options{DataDir: opts.dir}
 	cfg.Stream.URL = opts.natsURL
 	if opts.mutate != nil {
 		opts.mutate(&cfg)
 	}
+	if opts.deps != nil {
+		opts.deps(&deps)
+	}
 	ctx, cancel := context.WithTimeout(context.Background(), wait)
 	defer cancel()
-	srv, err := server.New(ctx, cfg)
+	srv, err := server.New(ctx, deps, cfg)
 	if err != nil {
 		t.Fatalf("start server: %v", err)
 	}

@@ -18,6 +18,7 @@ import (
 
 	"github.com/coder/websocket"
 
+	"newsflash/internal/live"
 	"newsflash/internal/news"
 	"newsflash/internal/server"
 )
@@ -30,7 +31,7 @@ func TestHostileClients(t *testing.T) {
 	if testing.Short() {
 		t.Skip("the hostile-client suite opens thousands of connections; skipped with -short")
 	}
-	in := start(t, options{mutate: func(c *server.Config) { c.ReadHeaderTimeout = time.Second }})
+	in := start(t, options{mutate: func(c *server.Options) { c.ReadHeaderTimeout = time.Second }})
 	host := strings.TrimPrefix(in.base, "http://")
 
 	// Well-behaved readers, from addresses of their own.
@@ -88,7 +89,7 @@ func TestHostileClients(t *testing.T) {
 			})
 		}
 		fwg.Wait()
-		if a := accepted.Load(); a > server.DefaultReadersPerAddress || refused.Load() < 2000-server.DefaultReadersPerAddress || other.Load() > 0 {
+		if a := accepted.Load(); a > live.DefaultReadersPerAddress || refused.Load() < 2000-live.DefaultReadersPerAddress || other.Load() > 0 {
 			return fmt.Errorf("accepted %d, refused with 429 or closed %d, other %d", a, refused.Load(), other.Load())
 		}
 		return nil
@@ -369,7 +370,7 @@ func sendAndExpectClose(host string, raw []byte) error {
 // timeout, on every non-streaming route, not just the API: health, metrics,
 // pages, unknown paths, wrong methods.
 func TestUnsentBodiesDoNotHoldConnections(t *testing.T) {
-	in := start(t, options{mutate: func(c *server.Config) { c.RequestTimeout = 300 * time.Millisecond }})
+	in := start(t, options{mutate: func(c *server.Options) { c.RequestTimeout = 300 * time.Millisecond }})
 	host := strings.TrimPrefix(in.base, "http://")
 	for _, tc := range []struct{ name, method, path, header string }{
 		{"GET /healthz", "GET", "/healthz", "Content-Length: 10"},
@@ -410,7 +411,7 @@ func TestUnsentBodiesDoNotHoldConnections(t *testing.T) {
 // that opens on it.
 func TestKeptAliveConnectionsOutliveRequestDeadlines(t *testing.T) {
 	const timeout = 300 * time.Millisecond
-	in := start(t, options{mutate: func(c *server.Config) { c.RequestTimeout = timeout }})
+	in := start(t, options{mutate: func(c *server.Options) { c.RequestTimeout = timeout }})
 	host := strings.TrimPrefix(in.base, "http://")
 	c, err := net.Dial("tcp", host)
 	if err != nil {

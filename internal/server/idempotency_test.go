@@ -16,7 +16,7 @@ import (
 // readers and push subscribers would get a retracted item back. It is
 // refused with 409 idempotency_item_gone and stores nothing.
 func TestIdempotentRetryAfterTheItemLeftHistory(t *testing.T) {
-	in := start(t, options{mutate: func(c *server.Config) { c.Stream.MaxEvents = 3 }})
+	in := start(t, options{mutate: func(c *server.Options) { c.Stream.MaxEvents = 3 }})
 	body := item("Retracted, then forgotten", "en", []string{"europe"}, nil)
 	key := map[string]string{"Idempotency-Key": "click-7"}
 

@@ -284,7 +284,7 @@ func (in *instance) itemPushStats(id string) (sent, failed, removed int) {
 
 func TestInteropWebPushTesting(t *testing.T) {
 	wpt := startWebPushTesting(t)
-	in := start(t, options{mutate: func(c *server.Config) {
+	in := start(t, options{mutate: func(c *server.Options) {
 		c.VAPID.Subject = vapidSubject
 		c.PushPolicy.InsecureTestEndpoints = []string{wpt.host}
 	}})

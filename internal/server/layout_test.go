@@ -16,7 +16,7 @@ func TestPushTwoStreamNamesOneNATS(t *testing.T) {
 	url := runNATS(t)
 	envA, envB := newPushEnv(t), newPushEnv(t)
 	a := start(t, options{natsURL: url, mutate: withPush(envA)})
-	b := start(t, options{natsURL: url, mutate: func(c *server.Config) {
+	b := start(t, options{natsURL: url, mutate: func(c *server.Options) {
 		withPush(envB)(c)
 		c.Stream.StreamName = "WIRE"
 	}})

@@ -42,7 +42,7 @@ func scrape(t *testing.T, c *client) string {
 }
 
 func TestMetrics(t *testing.T) {
-	in := start(t, options{mutate: func(c *server.Config) {
+	in := start(t, options{mutate: func(c *server.Options) {
 		c.Limits.APIRequests = 1
 		c.MetricsAllow = []string{"127.0.0.1"}
 	}})

@@ -205,28 +205,27 @@ type contractInstances struct {
 func startContractInstances(t *testing.T) *contractInstances {
 	env := newPushEnv(t)
 	ci := &contractInstances{in: map[string]*instance{}}
-	noLimits := func(c *server.Config) {
+	noLimits := func(c *server.Options) {
 		c.Limits = server.Limits{ReaderConnects: -1, APIRequests: -1, AuthFailures: -1}
 	}
-	ci.in["main"] = start(t, options{mutate: func(c *server.Config) {
+	ci.in["main"] = start(t, options{mutate: func(c *server.Options) {
 		noLimits(c)
 		withPush(env)(c)
 		c.Push.SubscribePerHour = 1
 	}})
 	// Web Push off, /metrics for other addresses only, and a taxonomy with
 	// more regions and topics than an item may carry.
-	ci.in["off"] = start(t, options{mutate: func(c *server.Config) {
+	ci.in["off"] = start(t, options{mutate: func(c *server.Options) {
 		noLimits(c)
 		c.MetricsAllow = []string{"192.0.2.0/24"}
-		c.Taxonomy = bigTaxonomy(t)
-	}})
-	readers1 := start(t, options{mutate: func(c *server.Config) {
+	}, deps: func(d *server.Deps) { d.Taxonomy = bigTaxonomy(t) }})
+	readers1 := start(t, options{mutate: func(c *server.Options) {
 		c.Limits = server.Limits{ReaderConnects: 1, APIRequests: -1, AuthFailures: -1}
 		c.Live.ReadersPerAddress = 1
 	}})
 	readers1.dialSSE("", nil)
 	ci.in["readers1"] = readers1
-	full := start(t, options{mutate: func(c *server.Config) {
+	full := start(t, options{mutate: func(c *server.Options) {
 		noLimits(c)
 		c.Live.MaxReaders = 1
 	}})
@@ -256,7 +255,7 @@ func startContractInstances(t *testing.T) *contractInstances {
 		"{offlive}", offLive.ID, "{sub}", sub.json, "{sub2}", sub2.json, "{auth}", sub.auth, "{endpoint}", sub.endpoint,
 		"{subotherauth}", otherAuth, "{etag}", h.Get("ETag"), "{host}", strings.TrimPrefix(main.base, "http://"),
 	}
-	api1 := start(t, options{mutate: func(c *server.Config) {
+	api1 := start(t, options{mutate: func(c *server.Options) {
 		c.Limits = server.Limits{ReaderConnects: -1, APIRequests: 1, AuthFailures: 1}
 	}})
 	// One invalid token blocks the address for a minute: last, so that the
@@ -280,7 +279,7 @@ const (
 // that post answers 409 idempotency_item_gone.
 func startGone(t *testing.T) *instance {
 	t.Helper()
-	in := start(t, options{mutate: func(c *server.Config) {
+	in := start(t, options{mutate: func(c *server.Options) {
 		c.Limits = server.Limits{ReaderConnects: -1, APIRequests: -1, AuthFailures: -1}
 		c.Stream.MaxEvents = 3
 	}})
@@ -338,7 +337,7 @@ func startNATSDown(t *testing.T, env *pushEnv) *instance {
 	if !ns.ReadyForConnections(wait) {
 		t.Fatal("nats not ready")
 	}
-	in := start(t, options{natsURL: ns.ClientURL(), mutate: func(c *server.Config) {
+	in := start(t, options{natsURL: ns.ClientURL(), mutate: func(c *server.Options) {
 		c.Limits = server.Limits{ReaderConnects: -1, APIRequests: -1, AuthFailures: -1}
 		withPush(env)(c)
 		// Outage answers come after a timeout: keep it short.
@@ -962,7 +961,7 @@ func TestOpenAPICoversEveryRoute(t *testing.T) {
 	for _, p := range assets.Paths() {
 		pages[p] = true
 	}
-	for name, mutate := range map[string]func(*server.Config){
+	for name, mutate := range map[string]func(*server.Options){
 		"push on":  withPush(newPushEnv(t)),
 		"push off": nil,
 	} {

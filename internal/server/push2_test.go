@@ -108,7 +108,7 @@ func TestPushSubscriptionBadInput(t *testing.T) {
 
 func TestPushSubscribeLimitPerAddress(t *testing.T) {
 	env := newPushEnv(t)
-	in := start(t, options{mutate: func(c *server.Config) { withPush(env)(c); c.Push.SubscribePerHour = 3 }})
+	in := start(t, options{mutate: func(c *server.Options) { withPush(env)(c); c.Push.SubscribePerHour = 3 }})
 	for i := 0; i < 3; i++ {
 		in.subscribe(env, `{}`)
 	}

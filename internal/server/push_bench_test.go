@@ -24,7 +24,7 @@ func BenchmarkPushPipeline(b *testing.B) {
 	srv := httptest.NewServer(sink)
 	defer srv.Close()
 	env := &pushEnv{sink: sink, url: srv.URL, host: strings.TrimPrefix(srv.URL, "http://")}
-	in := startB(b, func(c *server.Config) { withPush(env)(c); c.Push.SubscribePerHour = 1 << 20 })
+	in := startB(b, func(c *server.Options) { withPush(env)(c); c.Push.SubscribePerHour = 1 << 20 })
 	for i := 0; i < subs; i++ {
 		s, err := sink.Subscribe(env.url)
 		if err != nil {

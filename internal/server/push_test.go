@@ -32,8 +32,8 @@ func newPushEnv(t *testing.T) *pushEnv {
 const vapidSubject = "mailto:ops@newsroom.example"
 
 // withPush turns Web Push on, allowing the given local push services.
-func withPush(envs ...*pushEnv) func(*server.Config) {
-	return func(c *server.Config) {
+func withPush(envs ...*pushEnv) func(*server.Options) {
+	return func(c *server.Options) {
 		c.VAPID.Subject = vapidSubject
 		for _, e := range envs {
 			c.PushPolicy.InsecureTestEndpoints = append(c.PushPolicy.InsecureTestEndpoints, e.host)

@@ -29,24 +29,44 @@ import (
 	"newsflash/web"
 )
 
-// Config of an instance. The zero value is a working single-node server:
-// embedded NATS under ./data, the default taxonomy, a bootstrap editor.
-type Config struct {
+// Defaults of Options. The per-address limits' defaults are in abuse.go
+// (DefaultReaderConnects, DefaultAPIRequests, DefaultAuthFailures,
+// DefaultConnectionsPerAddress); the reader hub's are live's.
+const (
+	DefaultDataDir           = "./data"
+	DefaultMaxBodyBytes      = 64 << 10
+	DefaultRequestTimeout    = 30 * time.Second
+	DefaultReadHeaderTimeout = 10 * time.Second
+)
+
+// Deps are the objects an instance is wired with. All are optional.
+type Deps struct {
+	// Logger. Default slog.Default().
+	Logger *slog.Logger
+	// Taxonomy in use. Default news.DefaultTaxonomy().
+	Taxonomy *news.Taxonomy
+	// Editors allowed to write. Default: one bootstrap editor kept in
+	// Options.DataDir.
+	Editors *editor.Editors
+}
+
+// Options of an instance. The zero value is a working single-node server:
+// embedded NATS under DefaultDataDir, the default taxonomy, a bootstrap
+// editor. The zero value of each field is its default.
+type Options struct {
 	// DataDir holds the embedded JetStream (DataDir/nats), the bootstrap
 	// editor token, the generated credentials of the embedded NATS client
 	// port (DataDir/nats-credentials) and the lock that keeps a second
-	// server out (DataDir/LOCK). Default "./data".
+	// server out (DataDir/LOCK). Default DefaultDataDir.
 	DataDir string
 	// Stream configures NATS; its StoreDir defaults to DataDir/nats and its
 	// CredentialsFile to DataDir/nats-credentials.
 	Stream stream.Options
-	// Taxonomy in use. Default news.DefaultTaxonomy().
-	Taxonomy *news.Taxonomy
-	// Editors allowed to write. Default: one bootstrap editor kept in DataDir.
-	Editors *editor.Editors
-	// Live configures the reader hub (queue, pings, origins); Log, Taxonomy,
-	// Epoch and LastSeq are filled in here.
-	Live live.Config
+	// Live configures the reader hub (queue, pings, origins, reader
+	// limits). Its MaxReaders defaults here to the open files limit less
+	// 1024 (negative: no limit); its ReadersPerAddress to
+	// live.DefaultReadersPerAddress (negative: no limit).
+	Live live.Options
 	// VAPID is the Web Push identity. With an empty Subject, Web Push is off
 	// (its endpoints answer 503 push_disabled) and the rest works.
 	VAPID push.IdentityConfig
@@ -63,28 +83,30 @@ type Config struct {
 	// connections Limits.ConnectionsPerAddress does not count. Default
 	// none: the connection's own address is the client's.
 	TrustedProxies []string
-	// Limits bound what one client address may do. Live.MaxReaders
-	// defaults to the open files limit less 1024 (-1: no limit) and
-	// Live.ReadersPerAddress to DefaultReadersPerAddress (-1: no limit).
+	// Limits bound what one client address may do (negative: no limit).
 	Limits Limits
 	// MetricsAllow are the client addresses (CIDRs) that may read
 	// GET /metrics. Default: loopback and private addresses.
 	MetricsAllow []string
-	// MaxBodyBytes bounds request bodies. Default 64 KiB.
+	// MaxBodyBytes bounds request bodies. Default DefaultMaxBodyBytes.
 	MaxBodyBytes int64
 	// RequestTimeout bounds reading and writing a non-streaming request.
-	// Default 30 s.
+	// Default DefaultRequestTimeout.
 	RequestTimeout time.Duration
 	// ReadHeaderTimeout bounds reading a request's headers (slowloris).
-	// Default 10 s.
+	// Default DefaultReadHeaderTimeout.
 	ReadHeaderTimeout time.Duration
-	// Logger. Default slog.Default().
-	Logger *slog.Logger
+}
+
+// config is what New settled on: the Deps and Options with their defaults.
+type config struct {
+	Deps
+	Options
 }
 
 // Server is one running instance.
 type Server struct {
-	cfg     Config
+	cfg     config
 	log     *slog.Logger
 	stream  *stream.Stream
 	hist    *history.Log
@@ -109,10 +131,14 @@ type Server struct {
 
 // New locks the data directory (a second server on it is refused with
 // datadir.ErrLocked, naming the holder's PID), opens the stream, starts
-// following it and builds the HTTP handler. ctx bounds the start-up (NATS connect and stream setup).
-func New(ctx context.Context, cfg Config) (*Server, error) {
+// following it and builds the HTTP handler. ctx bounds the start-up (NATS
+// connect and stream setup). When a step fails, New undoes the ones before
+// it (in reverse): nothing it started is left running and the directory is
+// unlocked.
+func New(ctx context.Context, deps Deps, opts Options) (_ *Server, err error) {
+	cfg := config{Deps: deps, Options: opts}
 	if cfg.DataDir == "" {
-		cfg.DataDir = "./data"
+		cfg.DataDir = DefaultDataDir
 	}
 	if cfg.Stream.URL == "" && cfg.Stream.StoreDir == "" {
 		cfg.Stream.StoreDir = filepath.Join(cfg.DataDir, "nats")
@@ -124,31 +150,28 @@ func New(ctx context.Context, cfg Config) (*Server, error) {
 		cfg.Taxonomy = news.DefaultTaxonomy()
 	}
 	if cfg.MaxBodyBytes <= 0 {
-		cfg.MaxBodyBytes = 64 << 10
+		cfg.MaxBodyBytes = DefaultMaxBodyBytes
 	}
 	if cfg.RequestTimeout <= 0 {
-		cfg.RequestTimeout = 30 * time.Second
+		cfg.RequestTimeout = DefaultRequestTimeout
 	}
 	if cfg.ReadHeaderTimeout <= 0 {
-		cfg.ReadHeaderTimeout = 10 * time.Second
+		cfg.ReadHeaderTimeout = DefaultReadHeaderTimeout
 	}
 	if cfg.Logger == nil {
 		cfg.Logger = slog.Default()
 	}
 	cfg.Limits.setDefaults()
-	switch {
-	case cfg.Live.MaxReaders == 0:
-		cfg.Live.MaxReaders = defaultMaxReaders()
-	case cfg.Live.MaxReaders < 0:
-		cfg.Live.MaxReaders = 0
+	if cfg.Live.MaxReaders == 0 {
+		if cfg.Live.MaxReaders = defaultMaxReaders(); cfg.Live.MaxReaders <= 0 {
+			cfg.Live.MaxReaders = -1 // the open files limit is unknown or huge
+		}
 	}
-	switch {
-	case cfg.Live.ReadersPerAddress == 0:
-		cfg.Live.ReadersPerAddress = DefaultReadersPerAddress
-	case cfg.Live.ReadersPerAddress < 0:
-		cfg.Live.ReadersPerAddress = 0
+	readers := cfg.Live.ReadersPerAddress
+	if readers == 0 {
+		readers = live.DefaultReadersPerAddress
 	}
-	if c, r := cfg.Limits.ConnectionsPerAddress, cfg.Live.ReadersPerAddress; c > 0 && r > 0 && c <= r {
+	if c, r := cfg.Limits.ConnectionsPerAddress, readers; c > 0 && r > 0 && c <= r {
 		return nil, fmt.Errorf("connections per address (%d) must be above readers per address (%d): each reader holds a connection", c, r)
 	}
 	proxies, err := prefixes("trusted proxies", cfg.TrustedProxies)
@@ -156,64 +179,64 @@ func New(ctx context.Context, cfg Config) (*Server, error) {
 		return nil, err
 	}
 	log := cfg.Logger
+
+	// undo holds what to stop if a later step fails, run in reverse.
+	var undo []func()
+	defer func() {
+		if err != nil {
+			for i := len(undo) - 1; i >= 0; i-- {
+				undo[i]()
+			}
+		}
+	}()
 	// Before anything in the directory is read or written: a second server
 	// on it would run a second JetStream on the same store.
 	dir, err := datadir.Lock(cfg.DataDir)
 	if err != nil {
 		return nil, err
 	}
-	started := false
-	defer func() {
-		if !started {
-			dir.Release()
-		}
-	}()
+	undo = append(undo, func() { _ = dir.Release() })
 	if cfg.Editors == nil {
-		eds, err := editor.Bootstrap(cfg.DataDir, log)
-		if err != nil {
+		if cfg.Editors, err = editor.Bootstrap(cfg.DataDir, log); err != nil {
 			return nil, err
 		}
-		cfg.Editors = eds
 	}
 	st, err := stream.Open(ctx, stream.Deps{Logger: log}, cfg.Stream)
 	if err != nil {
 		return nil, err
 	}
+	undo = append(undo, st.Close)
 	s := &Server{cfg: cfg, log: log, stream: st, dataDir: dir, caughtUp: make(chan struct{}), followDone: make(chan struct{}),
 		conns: limit.NewConns(cfg.Limits.ConnectionsPerAddress), proxies: proxies}
 	s.ready = newReadiness(st.Ready)
-	s.hist = history.New(history.Config{MaxEvents: int(cfg.Stream.MaxEvents), MaxAge: cfg.Stream.MaxAge})
+	s.hist = history.New(history.Options{MaxEvents: int(cfg.Stream.MaxEvents), MaxAge: cfg.Stream.MaxAge})
 
 	s.metrics = metrics.New()
 	s.metrics.Gauge("nats_connected", "1 while the NATS connection is up, else 0.", func() float64 { return boolGauge(st.Connected()) })
 	s.metrics.Gauge("stream_follow_stalled", "1 while following the stream is stalled (the watchdog restarts it), else 0.", func() float64 { return boolGauge(st.Stalled()) })
 	s.metrics.Gauge("stream_seq", "The newest event this instance has in its history.", func() float64 { return float64(s.hist.Head()) })
-	lc := cfg.Live
-	lc.Log, lc.Taxonomy, lc.Epoch, lc.LastSeq, lc.Logger, lc.Metrics = s.hist, cfg.Taxonomy, st.Epoch(), st.LastSeq, log, s.metrics
-	if s.hub, err = live.New(lc); err != nil {
-		st.Close()
+	if s.hub, err = live.New(live.Deps{Log: s.hist, Taxonomy: cfg.Taxonomy, Epoch: st.Epoch(), LastSeq: st.LastSeq, Logger: log, Metrics: s.metrics}, cfg.Live); err != nil {
 		return nil, err
 	}
-	api, err := editor.New(editor.Config{Stream: st, Log: s.hist, Taxonomy: cfg.Taxonomy, Editors: cfg.Editors, Logger: log, Metrics: s.metrics})
+	undo = append(undo, func() { _ = s.hub.Close(context.Background()) })
+	api, err := editor.New(editor.Deps{Stream: st, Log: s.hist, Taxonomy: cfg.Taxonomy, Editors: cfg.Editors, Logger: log, Metrics: s.metrics}, editor.Options{})
 	if err != nil {
-		st.Close()
 		return nil, err
 	}
 	if s.audit, err = audit.New(audit.Deps{JetStream: st.JetStream(), Layout: st.Layout(), Logger: log}, cfg.Audit); err != nil {
-		st.Close()
 		return nil, err
 	}
 	if s.assets, err = web.Load(); err != nil {
-		st.Close()
 		return nil, err
 	}
 	if s.push, err = s.newPush(ctx); err != nil {
-		st.Close()
 		return nil, err
+	}
+	if s.push != nil {
+		undo = append(undo, s.push.Stop)
 	}
 	s.abuse = newAbuse(cfg.Limits)
 	if s.engine, err = s.routes(api); err != nil {
-		st.Close()
 		return nil, err
 	}
 	s.http = &http.Server{
@@ -224,20 +247,30 @@ func New(ctx context.Context, cfg Config) (*Server, error) {
 		ErrorLog:          slog.NewLogLogger(log.Handler(), slog.LevelWarn),
 	}
 
+	// Nothing fails after this point: the follower is stopped by Shutdown.
 	fctx, cancel := context.WithCancel(context.Background())
 	s.stopFollow = cancel
 	go func() {
 		defer close(s.followDone)
-		_ = st.Follow(fctx, func(ev news.Event) {
+		err := st.Follow(fctx, func(ev news.Event) {
 			s.hub.Deliver(s.hist.Append(ev))
 		}, func() {
 			s.hub.SetReady()
 			close(s.caughtUp)
 			log.Info("history caught up with the stream", "seq", s.hist.Head())
 		})
+		followEnded(fctx, log, err)
 	}()
-	started = true
 	return s, nil
+}
+
+// followEnded logs why following the stream stopped, unless it stopped
+// because Shutdown asked it to: history and readers get no new events.
+func followEnded(ctx context.Context, log *slog.Logger, err error) {
+	if err == nil || ctx.Err() != nil || errors.Is(err, context.Canceled) {
+		return
+	}
+	log.Error("following the stream stopped: readers and history get no new events", "err", err)
 }
 
 // newPush starts Web Push, unless no VAPID subject is configured.

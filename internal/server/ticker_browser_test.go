@@ -129,7 +129,7 @@ func TestBrowserTickerResumesAfterRestart(t *testing.T) {
 // server, embeds the ticker with the plain tag sites have always had and
 // with a module tag; both go live and show an item posted afterwards.
 func TestBrowserTickerEmbeddedOnAnotherSite(t *testing.T) {
-	in := start(t, options{mutate: func(c *server.Config) { c.Live.AllowedOrigins = []string{"localhost:*"} }})
+	in := start(t, options{mutate: func(c *server.Options) { c.Live.AllowedOrigins = []string{"localhost:*"} }})
 	nf := in.base
 	tags := map[string]string{
 		"/classic": `<script src="` + nf + `/ticker.js" async></script>`,

@@ -47,7 +47,7 @@ func startServer(t *testing.T, dir string) *instance {
 	}
 	ctx, cancel := context.WithTimeout(context.Background(), wait)
 	defer cancel()
-	srv, err := server.New(ctx, server.Config{DataDir: dir, Editors: eds, Logger: slog.New(slog.DiscardHandler)})
+	srv, err := server.New(ctx, server.Deps{Editors: eds, Logger: slog.New(slog.DiscardHandler)}, server.Options{DataDir: dir})
 	if err != nil {
 		t.Fatalf("start server: %v", err)
 	}

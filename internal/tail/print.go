@@ -6,6 +6,7 @@ import (
 	"fmt"
 	"io"
 	"strconv"
+	"strings"
 	"time"
 	"unicode"
 	"unicode/utf8"
@@ -35,8 +36,10 @@ type Printer struct {
 //
 //	2026-11-28 13:48:33  flash     qpvtgkhop6re344ppstq  Ceasefire announced in Gaza
 //
-// with "[update] " or "[retract] " before the text of a correction or a
-// retraction, and "[corrected] " before a snapshot item that was corrected.
+// with "[update] " before the text of a correction, "[retract]" for a
+// retraction (the public feed carries no text for a retracted item: the id
+// says which one), and "[corrected] " before a snapshot item that was
+// corrected.
 // JSON lines are the WebSocket envelope, {"type","seq","item"}, with any
 // control character in the item escaped.
 func (p *Printer) Print(ev Event) error {
@@ -55,12 +58,14 @@ func (p *Printer) Print(ev Event) error {
 	switch {
 	case ev.Type == news.EventUpdate:
 		mark = "[update] "
-	case ev.Type == news.EventRetract:
-		mark = "[retract] "
 	case ev.Snapshot && ev.Item.Version > 1:
 		mark = "[corrected] "
 	}
-	_, err := fmt.Fprintf(p.W, "%s  %-8s  %s  %s%s\n", at, Clean(ev.Item.Priority), Clean(ev.Item.ID), mark, Clean(ev.Item.Text))
+	line := mark + Clean(ev.Item.Text)
+	if ev.Type == news.EventRetract || ev.Item.Status == news.StatusRetracted {
+		line = strings.TrimSpace("[retract] " + Clean(ev.Item.Text))
+	}
+	_, err := fmt.Fprintf(p.W, "%s  %-8s  %s  %s\n", at, Clean(ev.Item.Priority), Clean(ev.Item.ID), line)
 	return err
 }
 
