@@ -211,21 +211,13 @@ const editorKey = "newsflash.editor"
 // "Authorization: Bearer <token>" and records the editor's name.
 func (e *Editors) RequireEditor() gin.HandlerFunc {
 	return func(c *gin.Context) {
-		h := c.GetHeader("Authorization")
-		scheme, token, ok := strings.Cut(h, " ")
-		if h == "" || !ok || !strings.EqualFold(scheme, "Bearer") || strings.TrimSpace(token) == "" {
+		token, ok := bearerToken(c)
+		if !ok {
 			c.Header("WWW-Authenticate", `Bearer realm="newsflash"`)
 			httperr.Abort(c, httperr.New(http.StatusUnauthorized, "missing_token", "this endpoint needs an editor token: Authorization: Bearer <token>"))
 			return
 		}
-		name, ok := e.Lookup(strings.TrimSpace(token))
-		if !ok {
-			c.Header("WWW-Authenticate", `Bearer realm="newsflash", error="invalid_token"`)
-			httperr.Abort(c, httperr.New(http.StatusUnauthorized, "invalid_token", "the editor token is not valid"))
-			return
-		}
-		c.Set(editorKey, name)
-		c.Next()
+		e.signIn(c, token)
 	}
 }
 
@@ -237,20 +229,35 @@ func (e *Editors) RequireEditor() gin.HandlerFunc {
 // Authorization schemes (a site's Basic auth in front) are left alone.
 func (e *Editors) OptionalEditor() gin.HandlerFunc {
 	return func(c *gin.Context) {
-		scheme, token, ok := strings.Cut(c.GetHeader("Authorization"), " ")
-		if !ok || !strings.EqualFold(scheme, "Bearer") || strings.TrimSpace(token) == "" {
+		token, ok := bearerToken(c)
+		if !ok {
 			c.Next()
 			return
 		}
-		name, ok := e.Lookup(strings.TrimSpace(token))
-		if !ok {
-			c.Header("WWW-Authenticate", `Bearer realm="newsflash", error="invalid_token"`)
-			httperr.Abort(c, httperr.New(http.StatusUnauthorized, "invalid_token", "the editor token is not valid"))
-			return
-		}
-		c.Set(editorKey, name)
-		c.Next()
+		e.signIn(c, token)
 	}
+}
+
+// bearerToken is the request's non-empty "Authorization: Bearer" token.
+func bearerToken(c *gin.Context) (string, bool) {
+	scheme, token, ok := strings.Cut(c.GetHeader("Authorization"), " ")
+	token = strings.TrimSpace(token)
+	if !ok || !strings.EqualFold(scheme, "Bearer") || token == "" {
+		return "", false
+	}
+	return token, true
+}
+
+// signIn goes on as the token's editor, or refuses an invalid token.
+func (e *Editors) signIn(c *gin.Context, token string) {
+	name, ok := e.Lookup(token)
+	if !ok {
+		c.Header("WWW-Authenticate", `Bearer realm="newsflash", error="invalid_token"`)
+		httperr.Abort(c, httperr.New(http.StatusUnauthorized, "invalid_token", "the editor token is not valid"))
+		return
+	}
+	c.Set(editorKey, name)
+	c.Next()
 }
 
 // EditorName returns the signed-in editor's name.
