@@ -8,7 +8,6 @@ import (
 	"sort"
 	"strconv"
 	"strings"
-	"time"
 )
 
 // flags is a flag.FlagSet whose every flag may also come from the
@@ -176,14 +175,6 @@ func (l *listFlag) Set(s string) error {
 		if p = strings.TrimSpace(p); p != "" {
 			*l = append(*l, p)
 		}
-	}
-	return nil
-}
-
-// positiveDuration refuses zero and negative durations.
-func positiveDuration(name string, d time.Duration) error {
-	if d <= 0 {
-		return fmt.Errorf("invalid --%s %s: must be positive", name, d)
 	}
 	return nil
 }
