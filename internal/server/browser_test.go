@@ -6,6 +6,7 @@ import (
 	"os"
 	"os/exec"
 	"path/filepath"
+	"slices"
 	"strings"
 	"testing"
 	"time"
@@ -237,6 +238,43 @@ func TestBrowserServiceWorkerNotifications(t *testing.T) {
 	waitCount(1)
 	if ns := notifications(); len(ns) != 1 || ns[0].Tag != "bbbbbbbbbbbbbbbbbbbb" {
 		t.Fatalf("after the retraction: %+v", ns)
+	}
+
+	// Loudness by priority (docs/push.md), as the browser shows it: flash
+	// stays until the reader acts and makes a sound, urgent makes a sound,
+	// breaking is silent.
+	loud := []struct {
+		id, priority               string
+		silent, requireInteraction bool
+	}{
+		{"cccccccccccccccccccc", "flash", false, true},
+		{"dddddddddddddddddddd", "urgent", false, false},
+		{"eeeeeeeeeeeeeeeeeeee", "breaking", true, false},
+	}
+	for i, l := range loud {
+		deliver(`{"type":"item","seq":` + itoa(uint64(11+i)) + `,"item":{"id":"` + l.id + `","version":1,"text":"Loudness: ` + l.priority + `","lang":"en","regions":["mena"],"priority":"` + l.priority + `"}}`)
+		waitCount(2 + i)
+	}
+	raw := eval[string](t, ctx, `navigator.serviceWorker.ready.then(r => r.getNotifications()).then(ns => JSON.stringify(ns.map(n => ({tag: n.tag, silent: n.silent, requireInteraction: n.requireInteraction}))))`)
+	type loudness struct {
+		Tag                string `json:"tag"`
+		Silent             *bool  `json:"silent"`
+		RequireInteraction *bool  `json:"requireInteraction"`
+	}
+	var shown []loudness
+	if err := json.Unmarshal([]byte(raw), &shown); err != nil {
+		t.Fatal(err)
+	}
+	for _, l := range loud {
+		i := slices.IndexFunc(shown, func(n loudness) bool { return n.Tag == l.id })
+		if i < 0 {
+			t.Errorf("%s: not shown (%s)", l.priority, raw)
+			continue
+		}
+		n := shown[i]
+		if n.Silent == nil || *n.Silent != l.silent || n.RequireInteraction == nil || *n.RequireInteraction != l.requireInteraction {
+			t.Errorf("%s notification: %s; want silent %v, requireInteraction %v", l.priority, raw, l.silent, l.requireInteraction)
+		}
 	}
 }
 
