@@ -350,4 +350,21 @@ func TestBrowserNewsroomConsole(t *testing.T) {
 		t.Errorf("the newsroom shows the retracted item as %q, want its text %q", got, text)
 	}
 	poll(t, tab, "the item gone from the ticker", `document.querySelector('`+itemSel(f.Item.ID)+`') === null`)
+
+	// Posted without the alert switch, the item was a ticker line; with it,
+	// an alert, marked so in the live list.
+	if f.Item.Alert || f.Item.AlertedAt != nil {
+		t.Errorf("posted without the alert switch: %+v", f.Item)
+	}
+	eval[bool](t, ctx, `(document.querySelector('#nr-compose input[name=url]').value = '', document.querySelector('#nr-compose textarea[name=text]').value = 'Console: an alert', true)`)
+	run(t, ctx,
+		chromedp.Click(chromedp.CSS("#nr-alert")),
+		chromedp.Click(chromedp.CSS("#nr-post")),
+	)
+	a := ws.next()
+	if a.Type != "item" || a.Item.Text != "Console: an alert" || !a.Item.Alert || a.Item.AlertedAt == nil {
+		t.Fatalf("the reader got %+v, want the alert", a)
+	}
+	poll(t, ctx, "the alert marked in the live list", `document.querySelector('#nr-items li[data-item-id="`+a.Item.ID+`"] .nr-meta-alert') !== null`)
+	poll(t, ctx, "the alert switch off after the post", `document.querySelector('#nr-post-status').textContent.startsWith('Posted') && !document.querySelector('#nr-alert').checked`)
 }
