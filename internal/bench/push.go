@@ -80,7 +80,9 @@ func (r *runner) push(ctx context.Context) error {
 
 	fmt.Fprintf(r.cfg.Log, "bench: posting %d items at %g/s to %d subscriptions\n", r.cfg.Items, r.cfg.Rate, len(subs))
 	before := r.probe.sample()
-	ps := r.api.postAll(ctx, r.run, r.cfg.Items, r.cfg.Rate, r.filter.draft())
+	d := r.filter.draft()
+	d.Alert = true // only alerts are pushed; ticker-only items are not
+	ps := r.api.postAll(ctx, r.run, r.cfg.Items, r.cfg.Rate, d)
 	pf := sumPosts(ps)
 	f.PostFigures = postFiguresOf(r.cfg.Items, r.cfg.Rate, pf)
 	if pf.ok == 0 {

@@ -67,15 +67,16 @@ type writer struct {
 	t                       writeTally
 }
 
-// draft is post n's body: a flash item (see pushKindOf) in the push
-// subscriptions' region when pushed, in another otherwise.
+// draft is post n's body: a flash item (see pushKindOf), when pushed an
+// alert in the push subscriptions' region, otherwise a ticker-only item in
+// another region.
 func (w *writer) draft(it *soakItem) news.Draft {
 	region := w.otherRegion
 	if it.pushed {
 		region = w.pushRegion
 	}
 	return news.Draft{Text: "soak " + strconv.Itoa(it.n) + " " + w.run, Lang: w.lang, Regions: []string{region},
-		Priority: news.PriorityFlash, Source: "newsflash bench"}
+		Priority: news.PriorityFlash, Source: "newsflash bench", Alert: it.pushed}
 }
 
 // write posts it, then corrects and retracts it when planned, each step

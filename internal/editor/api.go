@@ -258,7 +258,10 @@ func (a *API) create(c *gin.Context) {
 	now := a.now()
 	it.Editor = editor
 	it.PublishedAt, it.UpdatedAt = now, now
-	seq, dup, err := a.publish(ctx, news.Event{Type: news.EventItem, Item: it, Client: c.ClientIP()}, 0, it.ID)
+	if it.Alert {
+		it.AlertedAt = &now
+	}
+	seq, dup, err := a.publish(ctx, news.Event{Type: news.EventItem, Item: it, Alert: it.Alert, Client: c.ClientIP()}, 0, it.ID)
 	if dup || errors.Is(err, stream.ErrConflict) {
 		cur, err := a.cfg.Stream.Current(ctx, it.ID)
 		if errors.Is(err, stream.ErrNotFound) {
@@ -285,7 +288,7 @@ func (a *API) create(c *gin.Context) {
 		}
 	}
 	it.Seq, it.PublishedSeq = seq, seq
-	a.log.Info("item published", "id", it.ID, "seq", seq, "editor", editor, "priority", it.Priority)
+	a.log.Info("item published", "id", it.ID, "seq", seq, "editor", editor, "priority", it.Priority, "alert", it.Alert)
 	a.settle(c, seq)
 	c.Header("Location", "/api/v1/items/"+it.ID)
 	c.JSON(http.StatusCreated, it)
@@ -326,7 +329,11 @@ func (a *API) correct(c *gin.Context) {
 		if cur.Status == news.StatusRetracted {
 			return news.Item{}, false, httperr.New(http.StatusConflict, "item_retracted", "a retracted item cannot be corrected")
 		}
-		return a.cfg.Taxonomy.ApplyPatch(cur, p)
+		next, changed, err := a.cfg.Taxonomy.ApplyPatch(cur, p)
+		if errors.Is(err, news.ErrAlertSent) {
+			err = httperr.Field(http.StatusConflict, "alert_already_sent", "alert", err.Error())
+		}
+		return next, changed, err
 	})
 }
 
@@ -342,7 +349,11 @@ func (a *API) retract(c *gin.Context) {
 
 // change reads the item's current version, applies edit and publishes the
 // result as an event that expects that version to still be the last; on a
-// concurrent change it reads again and retries.
+// concurrent change it reads again and retries. An edit that turns alert
+// on is the promotion: its event carries Alert (push sends it as the
+// item's first notification) and the item its alerted_at. A retry after a
+// conflict reads the item again, so an alert that a concurrent request
+// sent meanwhile is not sent twice.
 func (a *API) change(c *gin.Context, typ string, edit func(news.Item) (news.Item, bool, error)) {
 	id := c.Param("id")
 	if !news.ValidID(id) {
@@ -369,8 +380,13 @@ func (a *API) change(c *gin.Context, typ string, edit func(news.Item) (news.Item
 		next.Version = cur.Version + 1
 		next.UpdatedAt = a.now()
 		next.UpdatedBy = editor
+		promote := next.Alert && !cur.Alert
+		if promote {
+			at := next.UpdatedAt
+			next.AlertedAt = &at
+		}
 		msgID := id + "." + strconv.Itoa(next.Version) + "." + news.NewID()
-		ev := news.Event{Type: typ, Item: next, Client: c.ClientIP(), Before: &cur}
+		ev := news.Event{Type: typ, Item: next, Alert: promote, Client: c.ClientIP(), Before: &cur}
 		seq, _, err := a.publish(ctx, ev, cur.Seq, msgID)
 		if errors.Is(err, stream.ErrConflict) {
 			continue
@@ -380,7 +396,7 @@ func (a *API) change(c *gin.Context, typ string, edit func(news.Item) (news.Item
 			return
 		}
 		next.Seq = seq
-		a.log.Info("item "+typ, "id", id, "seq", seq, "version", next.Version, "editor", editor)
+		a.log.Info("item "+typ, "id", id, "seq", seq, "version", next.Version, "editor", editor, "alert_sent", promote)
 		a.settle(c, seq)
 		c.JSON(http.StatusOK, next)
 		return
@@ -392,7 +408,11 @@ func (a *API) now() time.Time { return a.cfg.Now().UTC().Truncate(time.Milliseco
 
 // fingerprint identifies what an item says, for Idempotency-Key reuse checks.
 func fingerprint(it news.Item) string {
-	b, _ := json.Marshal([]any{it.Text, it.Lang, it.Regions, it.Topics, it.Source, it.URL, it.Priority})
+	fields := []any{it.Text, it.Lang, it.Regions, it.Topics, it.Source, it.URL, it.Priority}
+	if it.Alert { // only then: keys claimed for ticker items keep their hash
+		fields = append(fields, true)
+	}
+	b, _ := json.Marshal(fields)
 	sum := sha256.Sum256(b)
 	return hex.EncodeToString(sum[:16])
 }

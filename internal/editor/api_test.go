@@ -35,6 +35,7 @@ type fakeStore struct {
 	conflicts  int  // Publish answers ErrConflict this many more times
 	publishes  int  // events stored
 	lastClient string
+	lastAlert  bool // the last event stored sends the alert
 }
 
 var _ Store = (*fakeStore)(nil)
@@ -66,6 +67,7 @@ func (f *fakeStore) Publish(_ context.Context, ev news.Event, expectLast uint64,
 	f.items[ev.Item.ID] = ev.Item
 	f.publishes++
 	f.lastClient = ev.Client
+	f.lastAlert = ev.Alert
 	f.log.Append(ev)
 	return f.seq, false, nil
 }
@@ -116,16 +118,31 @@ func (f *fakeStore) InAudit(_ context.Context, id string) (bool, error) {
 	return f.inAudit[id], nil
 }
 
-// seed publishes a live item and returns its id.
+// seed publishes a live ticker-only item and returns its id.
 func (f *fakeStore) seed(t *testing.T, tax *news.Taxonomy) string {
 	t.Helper()
-	it, err := tax.NewItem(news.Draft{Text: "Seeded", Lang: "en", Regions: []string{"europe"}})
+	return f.seedItem(t, tax, false)
+}
+
+// seedAlert publishes a live item that has alerted and returns its id.
+func (f *fakeStore) seedAlert(t *testing.T, tax *news.Taxonomy) string {
+	t.Helper()
+	return f.seedItem(t, tax, true)
+}
+
+func (f *fakeStore) seedItem(t *testing.T, tax *news.Taxonomy, alert bool) string {
+	t.Helper()
+	it, err := tax.NewItem(news.Draft{Text: "Seeded", Lang: "en", Regions: []string{"europe"}, Alert: alert})
 	if err != nil {
 		t.Fatal(err)
 	}
 	it.ID, it.Editor = news.NewID(), "alice"
 	it.PublishedAt, it.UpdatedAt = time.Now().UTC(), time.Now().UTC()
-	if _, _, err := f.Publish(context.Background(), news.Event{Type: news.EventItem, Item: it}, 0, it.ID); err != nil {
+	if alert {
+		at := it.PublishedAt
+		it.AlertedAt = &at
+	}
+	if _, _, err := f.Publish(context.Background(), news.Event{Type: news.EventItem, Item: it, Alert: alert}, 0, it.ID); err != nil {
 		t.Fatal(err)
 	}
 	return it.ID
@@ -150,6 +167,7 @@ func TestAPIAnswers(t *testing.T) {
 		noToken      bool
 		status       int
 		code         string // the error's code, or "" for success
+		field        string // the error's field, checked when set
 		published    int    // events the request stored
 		check        func(t *testing.T, f *fakeStore, id string, body []byte, h http.Header)
 	}{
@@ -166,6 +184,31 @@ func TestAPIAnswers(t *testing.T) {
 					t.Error("the event carries no client address for the audit trail")
 				}
 			}},
+		{name: "create is ticker-only by default", method: "POST", path: "/items", body: draft, status: 201, published: 1,
+			check: func(t *testing.T, f *fakeStore, _ string, body []byte, _ http.Header) {
+				var it map[string]any
+				if err := json.Unmarshal(body, &it); err != nil || it["alert"] != false || it["alerted_at"] != nil {
+					t.Errorf("created %s (%v), want alert false and alerted_at null", body, err)
+				}
+				if f.lastAlert {
+					t.Error("the event of a ticker-only item sends an alert")
+				}
+			}},
+		{name: "create with alert", method: "POST", path: "/items", status: 201, published: 1,
+			body: `{"text":"Breaking: a test item","lang":"en","regions":["europe"],"alert":true}`,
+			check: func(t *testing.T, f *fakeStore, _ string, body []byte, _ http.Header) {
+				var it news.Item
+				if err := json.Unmarshal(body, &it); err != nil || !it.Alert || it.AlertedAt == nil || !it.AlertedAt.Equal(it.PublishedAt) {
+					t.Errorf("created %s (%v), want alert true, alerted_at its published_at", body, err)
+				}
+				if !f.lastAlert {
+					t.Error("the event does not send the alert")
+				}
+			}},
+		{name: "create with alert a string", method: "POST", path: "/items", status: 400, code: "invalid_type", field: "alert",
+			body: `{"text":"Breaking: a test item","lang":"en","regions":["europe"],"alert":"yes"}`},
+		{name: "create with alert a number", method: "POST", path: "/items", status: 400, code: "invalid_type", field: "alert",
+			body: `{"text":"Breaking: a test item","lang":"en","regions":["europe"],"alert":1}`},
 		{name: "create without a token", method: "POST", path: "/items", body: draft, noToken: true, status: 401, code: "missing_token"},
 		{name: "create without text", method: "POST", path: "/items", body: `{"lang":"en","regions":["europe"]}`, status: 400, code: "empty_text"},
 		{name: "create with bad JSON", method: "POST", path: "/items", body: `{"text":`, status: 400, code: "malformed_json"},
@@ -203,6 +246,54 @@ func TestAPIAnswers(t *testing.T) {
 				if it := f.items[id]; it.Text != "Corrected" || it.Version != 2 || it.UpdatedBy != "alice" {
 					t.Errorf("stored %+v", it)
 				}
+			}},
+		{name: "promote", method: "PATCH", path: "/items/{id}", body: `{"alert":true}`, status: 200, published: 1,
+			setup: func(t *testing.T, f *fakeStore, tax *news.Taxonomy) string { return f.seed(t, tax) },
+			check: func(t *testing.T, f *fakeStore, id string, _ []byte, _ http.Header) {
+				it := f.items[id]
+				if !it.Alert || it.AlertedAt == nil || !it.AlertedAt.Equal(it.UpdatedAt) || it.Version != 2 || it.Text != "Seeded" {
+					t.Errorf("stored %+v, want alert on, alerted_at its updated_at", it)
+				}
+				if !f.lastAlert {
+					t.Error("the promotion's event does not send the alert")
+				}
+			}},
+		{name: "promote with a correction", method: "PATCH", path: "/items/{id}", body: `{"text":"Corrected","alert":true}`, status: 200, published: 1,
+			setup: func(t *testing.T, f *fakeStore, tax *news.Taxonomy) string { return f.seed(t, tax) },
+			check: func(t *testing.T, f *fakeStore, id string, _ []byte, _ http.Header) {
+				if it := f.items[id]; !it.Alert || it.Text != "Corrected" || !f.lastAlert {
+					t.Errorf("stored %+v, event alert %v", it, f.lastAlert)
+				}
+			}},
+		{name: "promote an alerted item", method: "PATCH", path: "/items/{id}", body: `{"alert":true}`, status: 200, published: 0,
+			setup: func(t *testing.T, f *fakeStore, tax *news.Taxonomy) string { return f.seedAlert(t, tax) },
+			check: func(t *testing.T, _ *fakeStore, _ string, body []byte, _ http.Header) {
+				var it news.Item
+				if err := json.Unmarshal(body, &it); err != nil || !it.Alert || it.Version != 1 {
+					t.Errorf("answer %s (%v), want the item unchanged", body, err)
+				}
+			}},
+		{name: "unsend an alert", method: "PATCH", path: "/items/{id}", body: `{"alert":false}`, status: 409, code: "alert_already_sent", field: "alert",
+			setup: func(t *testing.T, f *fakeStore, tax *news.Taxonomy) string { return f.seedAlert(t, tax) }},
+		{name: "alert false on a ticker item", method: "PATCH", path: "/items/{id}", body: `{"alert":false}`, status: 200, published: 0,
+			setup: func(t *testing.T, f *fakeStore, tax *news.Taxonomy) string { return f.seed(t, tax) }},
+		{name: "correct an alerted item", method: "PATCH", path: "/items/{id}", body: `{"text":"Corrected"}`, status: 200, published: 1,
+			setup: func(t *testing.T, f *fakeStore, tax *news.Taxonomy) string { return f.seedAlert(t, tax) },
+			check: func(t *testing.T, f *fakeStore, id string, _ []byte, _ http.Header) {
+				it := f.items[id]
+				if !it.Alert || it.AlertedAt == nil || !it.AlertedAt.Equal(it.PublishedAt) || f.lastAlert {
+					t.Errorf("stored %+v, event alert %v; want alerted_at kept and no new alert", it, f.lastAlert)
+				}
+			}},
+		{name: "promote with alert a string", method: "PATCH", path: "/items/{id}", body: `{"alert":"true"}`, status: 400, code: "invalid_type", field: "alert",
+			setup: func(t *testing.T, f *fakeStore, tax *news.Taxonomy) string { return f.seed(t, tax) }},
+		{name: "promote a retracted item", method: "PATCH", path: "/items/{id}", body: `{"alert":true}`, status: 409, code: "item_retracted",
+			setup: func(t *testing.T, f *fakeStore, tax *news.Taxonomy) string {
+				id := f.seed(t, tax)
+				it := f.items[id]
+				it.Status = news.StatusRetracted
+				f.items[id] = it
+				return id
 			}},
 		{name: "correct an unknown item", method: "PATCH", path: "/items/" + news.NewID(), body: `{"text":"x"}`, status: 404, code: "not_found"},
 		{name: "correct a malformed id", method: "PATCH", path: "/items/nope", body: `{"text":"x"}`, status: 404, code: "not_found"},
@@ -284,10 +375,10 @@ func TestAPIAnswers(t *testing.T) {
 			}
 			if tt.code != "" {
 				var ans struct {
-					Error struct{ Code string } `json:"error"`
+					Error struct{ Code, Field string } `json:"error"`
 				}
-				if err := json.Unmarshal(rec.Body.Bytes(), &ans); err != nil || ans.Error.Code != tt.code {
-					t.Errorf("error %s, want code %q", rec.Body, tt.code)
+				if err := json.Unmarshal(rec.Body.Bytes(), &ans); err != nil || ans.Error.Code != tt.code || tt.field != "" && ans.Error.Field != tt.field {
+					t.Errorf("error %s, want code %q field %q", rec.Body, tt.code, tt.field)
 				}
 			}
 			if n := f.publishes - before; n != tt.published {

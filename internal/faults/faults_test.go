@@ -274,7 +274,7 @@ func TestWholeClusterRestart(t *testing.T) {
 		t.Fatalf("retry after restart: %d %s %v, want the original %s", status, id, err, ids[2])
 	}
 	// The subscription survived: a new item reaches it.
-	status, newID, _, err := post(ctx, a.url(), "after-restart", `{"text":"After restart","lang":"en","regions":["africa"]}`)
+	status, newID, _, err := post(ctx, a.url(), "after-restart", `{"text":"After restart","lang":"en","regions":["africa"],"alert":true}`)
 	if err != nil || status != 201 {
 		t.Fatalf("post after restart: %d %v", status, err)
 	}

@@ -134,7 +134,8 @@ func (p *poster) run(ctx context.Context, n int, every time.Duration, region str
 		p.posted++
 		p.mu.Unlock()
 		key := fmt.Sprintf("item-%d", i)
-		body := fmt.Sprintf(`{"text":"Fault test item %d","lang":"en","regions":[%q]}`, i, region)
+		// An alert: pushed to subscriptions as well as shown to readers.
+		body := fmt.Sprintf(`{"text":"Fault test item %d","lang":"en","regions":[%q],"alert":true}`, i, region)
 		for attempt := 0; ctx.Err() == nil; attempt++ {
 			pctx, cancel := context.WithTimeout(ctx, 15*time.Second)
 			status, id, _, err := post(pctx, p.targets[(i+attempt)%len(p.targets)], key, body)

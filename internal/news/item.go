@@ -39,6 +39,13 @@ type Item struct {
 	UpdatedBy    string    `json:"updated_by,omitempty"`
 	PublishedAt  time.Time `json:"published_at"`
 	UpdatedAt    time.Time `json:"updated_at"`
+
+	// Alert says the item is (or was) also sent as a push notification;
+	// without it the item is ticker-only. Once true it stays true: an
+	// alert cannot be unsent. AlertedAt is when the alert was sent (null
+	// for a ticker-only item).
+	Alert     bool       `json:"alert"`
+	AlertedAt *time.Time `json:"alerted_at"`
 }
 
 // Public returns the item as readers see it: without the names of the
@@ -62,6 +69,11 @@ func (it Item) Redacted() Item {
 	return it
 }
 
+// Pushes reports whether the event goes to push subscriptions at all: the
+// alert itself, or a correction or retraction of an item that has alerted.
+// Events of ticker-only items are for the ticker (WebSocket, SSE, GET) only.
+func (ev *Event) Pushes() bool { return ev.Alert || ev.Item.Alert }
+
 // Event types. An event carries the item in its new version.
 const (
 	EventItem    = "item"
@@ -73,6 +85,12 @@ const (
 // retraction, with the item as it is after the event. Seq is the stream
 // sequence, set when the event is read back from the stream.
 //
+// Alert marks the event that sends the item's alert: a new item posted
+// with alert, or the correction that promoted a ticker-only item to an
+// alert. Exactly one event of an alerted item has it, so push delivery
+// decides from the event alone (and the same way when it is read again
+// after a crash) whether it is the alert or a later change of one.
+//
 // Client and Before are for the audit trail only: the address of the
 // editor's client, and for a correction or retraction the item as it was
 // before it. They are stored with the event but never shown to readers
@@ -82,6 +100,7 @@ type Event struct {
 	Type   string `json:"type"`
 	Seq    uint64 `json:"seq"`
 	Item   Item   `json:"item"`
+	Alert  bool   `json:"alert,omitempty"`
 	Client string `json:"client,omitempty"`
 	Before *Item  `json:"before,omitempty"`
 }

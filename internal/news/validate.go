@@ -1,6 +1,7 @@
 package news
 
 import (
+	"errors"
 	"fmt"
 	"net/url"
 	"strings"
@@ -46,6 +47,9 @@ type Draft struct {
 	Source   string   `json:"source"`
 	URL      string   `json:"url"`
 	Priority string   `json:"priority"`
+	// Alert also sends the item as a push notification; false (the
+	// default) keeps it to the ticker.
+	Alert bool `json:"alert"`
 }
 
 // Patch is an editor's correction: nil fields stay as they are; an empty
@@ -57,7 +61,15 @@ type Patch struct {
 	Source   *string   `json:"source"`
 	URL      *string   `json:"url"`
 	Priority *string   `json:"priority"`
+	// Alert true promotes a ticker-only item to an alert (sent once);
+	// false changes nothing on a ticker-only item. Unsending an alert is
+	// the caller's to refuse (ErrAlertSent from ApplyPatch).
+	Alert *bool `json:"alert"`
 }
+
+// ErrAlertSent is ApplyPatch's answer to {"alert": false} on an item that
+// has alerted: an alert cannot be unsent (retracting the item closes it).
+var ErrAlertSent = errors.New("the item's alert was already sent; an alert cannot be unsent (retract the item to close it)")
 
 // NewItem validates a draft and returns the first version of the item with
 // normalised values. Identity, editor and times are the caller's to fill in.
@@ -90,18 +102,27 @@ func (t *Taxonomy) NewItem(d Draft) (Item, error) {
 	if it.Priority, err = cleanPriority(d.Priority); err != nil {
 		return Item{}, err
 	}
+	it.Alert = d.Alert
 	return it, nil
 }
 
 // ApplyPatch validates a correction against the current version and returns
-// the corrected item and whether anything changed. Version, times and
-// editor are the caller's to update.
+// the corrected item and whether anything changed. Version, times, editor
+// and AlertedAt are the caller's to update: a promotion is next.Alert set
+// where cur.Alert was not. {"alert": false} on an alerted item is
+// ErrAlertSent.
 func (t *Taxonomy) ApplyPatch(cur Item, p Patch) (Item, bool, error) {
-	if p.Text == nil && p.Regions == nil && p.Topics == nil && p.Source == nil && p.URL == nil && p.Priority == nil {
-		return Item{}, false, invalid("", "empty_patch", "a correction needs at least one of text, regions, topics, source, url, priority")
+	if p.Text == nil && p.Regions == nil && p.Topics == nil && p.Source == nil && p.URL == nil && p.Priority == nil && p.Alert == nil {
+		return Item{}, false, invalid("", "empty_patch", "a correction needs at least one of text, regions, topics, source, url, priority, alert")
 	}
 	next := cur
 	var err error
+	if p.Alert != nil {
+		if !*p.Alert && cur.Alert {
+			return Item{}, false, ErrAlertSent
+		}
+		next.Alert = cur.Alert || *p.Alert
+	}
 	if p.Text != nil {
 		if next.Text, err = cleanText("text", *p.Text, MaxTextChars, true); err != nil {
 			return Item{}, false, err
@@ -132,7 +153,7 @@ func (t *Taxonomy) ApplyPatch(cur Item, p Patch) (Item, bool, error) {
 			return Item{}, false, err
 		}
 	}
-	changed := next.Text != cur.Text || next.Source != cur.Source || next.URL != cur.URL ||
+	changed := next.Alert != cur.Alert || next.Text != cur.Text || next.Source != cur.Source || next.URL != cur.URL ||
 		next.Priority != cur.Priority || !equal(next.Regions, cur.Regions) || !equal(next.Topics, cur.Topics)
 	return next, changed, nil
 }

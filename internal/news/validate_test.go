@@ -77,6 +77,11 @@ func TestNewItemValid(t *testing.T) {
 				t.Errorf("item = %+v\nwant %+v", it, want)
 			}
 		}},
+		{"alert kept", func(d *news.Draft) { d.Alert = true }, func(t *testing.T, it news.Item) {
+			if !it.Alert || it.AlertedAt != nil {
+				t.Errorf("alert %v, alerted_at %v; want true and unset (the caller's)", it.Alert, it.AlertedAt)
+			}
+		}},
 		{"600 ASCII characters", func(d *news.Draft) { d.Text = strings.Repeat("a", 600) }, func(t *testing.T, it news.Item) {
 			if len(it.Text) != 600 {
 				t.Errorf("text has %d bytes, want 600", len(it.Text))
@@ -400,6 +405,12 @@ func TestApplyPatch(t *testing.T) {
 				t.Errorf("priority = %q, want breaking", n.Priority)
 			}
 		}},
+		{"alert false on a ticker item", news.Patch{Alert: ptr(false)}, false, nil},
+		{"alert true promotes", news.Patch{Alert: ptr(true)}, true, func(t *testing.T, n news.Item) {
+			if !n.Alert || n.AlertedAt != nil || n.Text != "Talks resume" {
+				t.Errorf("next = %+v, want alert on, alerted_at left to the caller, text kept", n)
+			}
+		}},
 		{"everything at once", news.Patch{
 			Text: ptr("Talks collapse"), Regions: &[]string{"africa"}, Topics: &[]string{"economy"},
 			Source: ptr("Reuters"), URL: ptr("http://example.org/"), Priority: ptr("flash"),
@@ -480,6 +491,29 @@ func TestApplyPatchInvalid(t *testing.T) {
 				t.Errorf("Error() = %q, want the bare message %q", err.Error(), ve.Message)
 			}
 		})
+	}
+}
+
+// TestApplyPatchAlerted: on an item that has alerted, alert true changes
+// nothing and alert false is ErrAlertSent, whatever else the patch says.
+func TestApplyPatchAlerted(t *testing.T) {
+	tx := news.DefaultTaxonomy()
+	d := validDraft()
+	d.Alert = true
+	cur, err := tx.NewItem(d)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if next, changed, err := tx.ApplyPatch(cur, news.Patch{Alert: ptr(true)}); err != nil || changed || !next.Alert {
+		t.Errorf("alert true again: changed %v, alert %v, err %v; want nothing changed", changed, next.Alert, err)
+	}
+	for name, p := range map[string]news.Patch{
+		"alert false":           {Alert: ptr(false)},
+		"text with alert false": {Text: ptr("Corrected"), Alert: ptr(false)},
+	} {
+		if next, changed, err := tx.ApplyPatch(cur, p); !errors.Is(err, news.ErrAlertSent) || changed || next.Text != "" {
+			t.Errorf("%s: changed %v, item %+v, err %v; want ErrAlertSent", name, changed, next, err)
+		}
 	}
 }
 

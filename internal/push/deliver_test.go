@@ -27,6 +27,7 @@ func TestSendMatchesWebpushGo(t *testing.T) {
 		priority, urgency string
 	}{
 		{news.PriorityFlash, "high"},
+		{news.PriorityUrgent, "high"},
 		{news.PriorityBreaking, "normal"},
 	} {
 		t.Run(tc.priority, func(t *testing.T) {

@@ -12,6 +12,7 @@ import (
 	"github.com/nats-io/nats.go/jetstream"
 
 	"newsflash/internal/history"
+	"newsflash/internal/stream"
 )
 
 var errWatchClosed = errors.New("watch closed")
@@ -28,10 +29,14 @@ func (j job) key() string {
 }
 
 // plan follows the news stream with a durable consumer shared by all
-// instances (each event goes to one of them) and turns every event into one
-// job per partition. Job ids are fixed by (seq, partition), so a plan redone
-// after a crash is dropped by the work queue's duplicate window, and jobs
-// already done are skipped by their progress record.
+// instances (each event goes to one of them) and turns every event that
+// pushes (news.Event.Pushes: an alert, or a change of an alerted item) into
+// one job per partition; events of ticker-only items are acked without
+// jobs. Job ids are fixed by (seq, partition), so a plan redone after a
+// crash is dropped by the work queue's duplicate window, and jobs already
+// done are skipped by their progress record; an event acked only after its
+// jobs are stored is never lost. An event it cannot decode is planned
+// anyway: the jobs decide again (kindFor) from history.
 func (s *Service) plan(ctx context.Context) error {
 	cons, err := s.ensureConsumer(ctx, s.cfg.Layout.NewsStream(), s.plannerConfig())
 	if err != nil {
@@ -64,6 +69,14 @@ func (s *Service) plan(ctx context.Context) error {
 			continue
 		}
 		j := job{Seq: meta.Sequence.Stream, Item: id}
+		if ev, err := stream.DecodeEvent(msg.Data(), j.Seq); err == nil && !ev.Pushes() {
+			// A ticker-only item's event: no jobs. The event's bytes
+			// decide, so a redelivery after a crash decides the same.
+			if err := msg.DoubleAck(ctx); err != nil {
+				s.log.Warn("push: planner ack", "seq", j.Seq, "err", err)
+			}
+			continue
+		}
 		if err := s.publishJobs(ctx, j); err != nil {
 			s.log.Warn("push: planning failed; will retry", "seq", j.Seq, "err", err)
 			_ = msg.NakWithDelay(time.Second)

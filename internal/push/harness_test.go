@@ -161,13 +161,20 @@ func (e *testEnv) subscribe(tb testing.TB) (pushsink.Subscription, *Subscription
 	return ps, e.store(tb, Subscription{ID: IDFor(ps.Endpoint), Endpoint: ps.Endpoint, P256dh: ps.Keys.P256dh, Auth: ps.Keys.Auth})
 }
 
-// post appends a new item to the history and returns its entry.
-func (e *testEnv) post(text, priority string) *history.Entry {
+// post appends a new item posted with alert to the history and returns
+// its entry.
+func (e *testEnv) post(text, priority string) *history.Entry { return e.postItem(text, priority, true) }
+
+// postItem appends a new item, with alert or ticker-only.
+func (e *testEnv) postItem(text, priority string, alert bool) *history.Entry {
 	seq := e.log.Head() + 1
 	now := time.Now().UTC()
-	return e.log.Append(news.Event{Type: news.EventItem, Seq: seq, Item: news.Item{ID: news.NewID(), Seq: seq, PublishedSeq: seq,
-		Version: 1, Status: news.StatusLive, Text: text, Lang: "en", Regions: []string{"mena"}, Priority: priority,
-		PublishedAt: now, UpdatedAt: now}})
+	it := news.Item{ID: news.NewID(), Seq: seq, PublishedSeq: seq, Version: 1, Status: news.StatusLive, Text: text, Lang: "en",
+		Regions: []string{"mena"}, Priority: priority, Alert: alert, PublishedAt: now, UpdatedAt: now}
+	if alert {
+		it.AlertedAt = &now
+	}
+	return e.log.Append(news.Event{Type: news.EventItem, Seq: seq, Alert: alert, Item: it})
 }
 
 // deliverAll runs every partition's job of an entry at once, as the

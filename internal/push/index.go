@@ -102,9 +102,23 @@ func (ix *index) match(p int, e *history.Entry) []target {
 	return out
 }
 
-// kindFor is what a subscription with filter f gets for the entry's event.
+// kindFor is what a subscription with filter f gets for the entry's event:
+// nothing for an item that has not alerted (ticker-only); the alert itself,
+// a new item posted with alert or a promotion, as kind item to those its
+// version matches; later corrections and retractions of an alerted item as
+// the filter's Delivery says.
 func kindFor(f *news.Filter, e *history.Entry) (string, bool) {
-	return f.Delivery(e.Event.Type, &e.Event.Item, e.Prev)
+	ev := &e.Event
+	switch {
+	case !ev.Pushes():
+		return "", false
+	case ev.Alert:
+		if ev.Item.Status == news.StatusLive && f.Match(&ev.Item) {
+			return news.EventItem, true
+		}
+		return "", false
+	}
+	return f.Delivery(ev.Type, &ev.Item, e.Prev)
 }
 
 // watchSubscriptions loads the bucket and follows its changes.

@@ -106,9 +106,9 @@ func (e *unreachableEnv) subscribeAt(t *testing.T, endpoint string) *Subscriptio
 func (e *unreachableEnv) postAt(text string) *history.Entry {
 	seq := e.log.Head() + 1
 	now := e.clock.Now().UTC()
-	return e.log.Append(news.Event{Type: news.EventItem, Seq: seq, Item: news.Item{ID: news.NewID(), Seq: seq, PublishedSeq: seq,
+	return e.log.Append(news.Event{Type: news.EventItem, Seq: seq, Alert: true, Item: news.Item{ID: news.NewID(), Seq: seq, PublishedSeq: seq,
 		Version: 1, Status: news.StatusLive, Text: text, Lang: "en", Regions: []string{"mena"}, Priority: news.PriorityBreaking,
-		PublishedAt: now, UpdatedAt: now}})
+		Alert: true, AlertedAt: &now, PublishedAt: now, UpdatedAt: now}})
 }
 
 // TestUnreachableSubscriptionsRemoved: a subscription whose push service

@@ -75,8 +75,8 @@ func TestAuditTrail(t *testing.T) {
 
 	// Each change is pushed before the next is made: push skips a version
 	// that is already out of date.
-	it := in.post(item("Quake hits the coast", "en", []string{"asia"}, nil))
-	other := in.post(item("Election called", "en", []string{"europe"}, nil))
+	it := in.post(alertItem("Quake hits the coast", "en", []string{"asia"}, nil))
+	other := in.post(alertItem("Election called", "en", []string{"europe"}, nil))
 	waitPushes(t, env, 2)
 	// Changes are stamped in milliseconds: the posts are before afterPosts,
 	// the correction and retraction at or after it.

@@ -6,6 +6,7 @@ import (
 	"os"
 	"os/exec"
 	"path/filepath"
+	"slices"
 	"strings"
 	"testing"
 	"time"
@@ -238,6 +239,43 @@ func TestBrowserServiceWorkerNotifications(t *testing.T) {
 	if ns := notifications(); len(ns) != 1 || ns[0].Tag != "bbbbbbbbbbbbbbbbbbbb" {
 		t.Fatalf("after the retraction: %+v", ns)
 	}
+
+	// Loudness by priority (docs/push.md), as the browser shows it: flash
+	// stays until the reader acts and makes a sound, urgent makes a sound,
+	// breaking is silent.
+	loud := []struct {
+		id, priority               string
+		silent, requireInteraction bool
+	}{
+		{"cccccccccccccccccccc", "flash", false, true},
+		{"dddddddddddddddddddd", "urgent", false, false},
+		{"eeeeeeeeeeeeeeeeeeee", "breaking", true, false},
+	}
+	for i, l := range loud {
+		deliver(`{"type":"item","seq":` + itoa(uint64(11+i)) + `,"item":{"id":"` + l.id + `","version":1,"text":"Loudness: ` + l.priority + `","lang":"en","regions":["mena"],"priority":"` + l.priority + `"}}`)
+		waitCount(2 + i)
+	}
+	raw := eval[string](t, ctx, `navigator.serviceWorker.ready.then(r => r.getNotifications()).then(ns => JSON.stringify(ns.map(n => ({tag: n.tag, silent: n.silent, requireInteraction: n.requireInteraction}))))`)
+	type loudness struct {
+		Tag                string `json:"tag"`
+		Silent             *bool  `json:"silent"`
+		RequireInteraction *bool  `json:"requireInteraction"`
+	}
+	var shown []loudness
+	if err := json.Unmarshal([]byte(raw), &shown); err != nil {
+		t.Fatal(err)
+	}
+	for _, l := range loud {
+		i := slices.IndexFunc(shown, func(n loudness) bool { return n.Tag == l.id })
+		if i < 0 {
+			t.Errorf("%s: not shown (%s)", l.priority, raw)
+			continue
+		}
+		n := shown[i]
+		if n.Silent == nil || *n.Silent != l.silent || n.RequireInteraction == nil || *n.RequireInteraction != l.requireInteraction {
+			t.Errorf("%s notification: %s; want silent %v, requireInteraction %v", l.priority, raw, l.silent, l.requireInteraction)
+		}
+	}
 }
 
 // TestBrowserNewsroomConsole reads where the token is, signs in, posts
@@ -312,4 +350,21 @@ func TestBrowserNewsroomConsole(t *testing.T) {
 		t.Errorf("the newsroom shows the retracted item as %q, want its text %q", got, text)
 	}
 	poll(t, tab, "the item gone from the ticker", `document.querySelector('`+itemSel(f.Item.ID)+`') === null`)
+
+	// Posted without the alert switch, the item was a ticker line; with it,
+	// an alert, marked so in the live list.
+	if f.Item.Alert || f.Item.AlertedAt != nil {
+		t.Errorf("posted without the alert switch: %+v", f.Item)
+	}
+	eval[bool](t, ctx, `(document.querySelector('#nr-compose input[name=url]').value = '', document.querySelector('#nr-compose textarea[name=text]').value = 'Console: an alert', true)`)
+	run(t, ctx,
+		chromedp.Click(chromedp.CSS("#nr-alert")),
+		chromedp.Click(chromedp.CSS("#nr-post")),
+	)
+	a := ws.next()
+	if a.Type != "item" || a.Item.Text != "Console: an alert" || !a.Item.Alert || a.Item.AlertedAt == nil {
+		t.Fatalf("the reader got %+v, want the alert", a)
+	}
+	poll(t, ctx, "the alert marked in the live list", `document.querySelector('#nr-items li[data-item-id="`+a.Item.ID+`"] .nr-meta-alert') !== null`)
+	poll(t, ctx, "the alert switch off after the post", `document.querySelector('#nr-post-status').textContent.startsWith('Posted') && !document.querySelector('#nr-alert').checked`)
 }

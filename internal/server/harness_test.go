@@ -199,6 +199,12 @@ func item(text, lang string, regions, topics []string) string {
 	return string(b)
 }
 
+// alertItem is item posted with "alert": true: pushed as well as shown.
+func alertItem(text, lang string, regions, topics []string) string {
+	b, _ := json.Marshal(map[string]any{"text": text, "lang": lang, "regions": regions, "topics": topics, "alert": true})
+	return string(b)
+}
+
 // frame is one reader message: welcome or event.
 type frame struct {
 	Type      string    `json:"type"`

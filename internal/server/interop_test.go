@@ -304,12 +304,13 @@ func TestInteropWebPushTesting(t *testing.T) {
 	stranger := wpt.subscribe(otherVAPIDKey(t))
 	in.registerWith(stranger, `{"regions":["mena"]}`)
 
-	first := in.post(`{"text":"Interop: عاجل","lang":"ar","regions":["mena"]}`)
+	first := in.post(`{"text":"Interop: عاجل","lang":"ar","regions":["mena"],"alert":true}`)
 	wpt.waitNotifications(in, reader, 1)
 	// Wait for the first before posting more: an instance works on several
 	// items at once, so only this makes the order below a fair demand.
-	other := in.post(item("Interop: elsewhere", "en", []string{"europe"}, nil))
-	end := in.post(item("Interop: end", "en", []string{"mena"}, []string{"politics"}))
+	other := in.post(alertItem("Interop: elsewhere", "en", []string{"europe"}, nil))
+	in.post(item("Interop: ticker only", "en", []string{"mena"}, nil)) // not an alert: never pushed
+	end := in.post(alertItem("Interop: end", "en", []string{"mena"}, []string{"politics"}))
 	got := wpt.waitNotifications(in, reader, 2)
 
 	want := []struct{ id, text string }{{first.ID, first.Text}, {end.ID, end.Text}}

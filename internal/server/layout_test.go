@@ -29,13 +29,13 @@ func TestPushTwoStreamNamesOneNATS(t *testing.T) {
 		}
 		time.Sleep(10 * time.Millisecond)
 	}
-	x := a.post(item("on a", "en", []string{"mena"}, nil))
-	y := b.post(item("on b", "en", []string{"mena"}, nil))
+	x := a.post(alertItem("on a", "en", []string{"mena"}, nil))
+	y := b.post(alertItem("on b", "en", []string{"mena"}, nil))
 	if status, _, body := a.do("GET", "/api/v1/items/"+y.ID, "", nil); status != 404 {
 		t.Fatalf("a serves b's item: %d %s", status, body)
 	}
-	endA := a.post(item("end a", "en", []string{"mena"}, nil))
-	endB := b.post(item("end b", "en", []string{"mena"}, nil))
+	endA := a.post(alertItem("end a", "en", []string{"mena"}, nil))
+	endB := b.post(alertItem("end b", "en", []string{"mena"}, nil))
 	waitPushes(t, envA, 2)
 	waitPushes(t, envB, 2)
 	for _, c := range []struct {

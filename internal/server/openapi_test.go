@@ -240,6 +240,7 @@ func startContractInstances(t *testing.T) *contractInstances {
 		t.Fatalf("retract: %d %s", status, b)
 	}
 	del := main.post(item("An item to retract", "ar", []string{"asia"}, nil))
+	promote := main.post(item("A ticker item to promote", "en", []string{"mena"}, nil))
 	sub := sinkSubscription(t, env)
 	sub2 := sinkSubscription(t, env)
 	offLive := ci.in["off"].post(item("An item on the instance without push", "en", []string{"r1"}, nil))
@@ -251,7 +252,7 @@ func startContractInstances(t *testing.T) *contractInstances {
 	}
 	_, h, _ := main.do("GET", "/api/v1/openapi.json", "", nil)
 	ci.fixtures = []string{
-		"{live}", live.ID, "{retracted}", retracted.ID, "{delete}", del.ID, "{unknown}", "aaaaaaaaaaaaaaaaaaaa",
+		"{live}", live.ID, "{retracted}", retracted.ID, "{delete}", del.ID, "{promote}", promote.ID, "{unknown}", "aaaaaaaaaaaaaaaaaaaa",
 		"{offlive}", offLive.ID, "{sub}", sub.json, "{sub2}", sub2.json, "{auth}", sub.auth, "{endpoint}", sub.endpoint,
 		"{subotherauth}", otherAuth, "{etag}", h.Get("ETag"), "{host}", strings.TrimPrefix(main.base, "http://"),
 	}
@@ -420,6 +421,15 @@ func contractRows() []contractRow {
 
 		// Post.
 		{name: "post", method: "POST", path: "/api/v1/items", body: draft, hdr: ed(), status: 201},
+		{name: "post with alert", method: "POST", path: "/api/v1/items", body: `{"text":"x","lang":"en","regions":["mena"],"priority":"flash","alert":true}`, hdr: ed(), status: 201,
+			check: func(t *testing.T, _ http.Header, b []byte) {
+				var it news.Item
+				if err := json.Unmarshal(b, &it); err != nil || !it.Alert || it.AlertedAt == nil {
+					t.Errorf("posted %s (%v), want alert and alerted_at", b, err)
+				}
+			}},
+		{name: "post alert a string", method: "POST", path: "/api/v1/items", body: `{"text":"x","lang":"en","regions":["mena"],"alert":"yes"}`, hdr: ed(), status: 400, code: "invalid_type", field: "alert", req: refused},
+		{name: "post alert a number", method: "POST", path: "/api/v1/items", body: `{"text":"x","lang":"en","regions":["mena"],"alert":1}`, hdr: ed(), status: 400, code: "invalid_type", field: "alert", req: refused},
 		{name: "post minimal", method: "POST", path: "/api/v1/items", body: `{"text":"x","lang":"es","regions":["latin-america"]}`, hdr: ed(), status: 201},
 		{name: "post with key", method: "POST", path: "/api/v1/items", body: draft, hdr: ed("Idempotency-Key", "contract-1"), status: 201},
 		{name: "post replayed", method: "POST", path: "/api/v1/items", body: draft, hdr: ed("Idempotency-Key", "contract-1"), status: 201,
@@ -461,6 +471,22 @@ func contractRows() []contractRow {
 
 		// Correct.
 		{name: "patch", method: "PATCH", path: "/api/v1/items/{live}", body: `{"text":"A live item, corrected","priority":"urgent","topics":[],"source":"","url":null}`, hdr: ed(), status: 200},
+		{name: "patch promote", method: "PATCH", path: "/api/v1/items/{promote}", body: `{"alert":true}`, hdr: ed(), status: 200,
+			check: func(t *testing.T, _ http.Header, b []byte) {
+				var it news.Item
+				if err := json.Unmarshal(b, &it); err != nil || !it.Alert || it.AlertedAt == nil || it.Version != 2 {
+					t.Errorf("promoted %s (%v), want alert, alerted_at and version 2", b, err)
+				}
+			}},
+		{name: "patch promote again", method: "PATCH", path: "/api/v1/items/{promote}", body: `{"alert":true}`, hdr: ed(), status: 200,
+			check: func(t *testing.T, _ http.Header, b []byte) {
+				var it news.Item
+				if err := json.Unmarshal(b, &it); err != nil || it.Version != 2 {
+					t.Errorf("promoted again %s (%v), want version 2 (nothing new)", b, err)
+				}
+			}},
+		{name: "patch unsend alert", method: "PATCH", path: "/api/v1/items/{promote}", body: `{"alert":false}`, hdr: ed(), status: 409, code: "alert_already_sent", field: "alert"},
+		{name: "patch alert a string", method: "PATCH", path: "/api/v1/items/{live}", body: `{"alert":"true"}`, hdr: ed(), status: 400, code: "invalid_type", field: "alert", req: refused},
 		{name: "patch no change", method: "PATCH", path: "/api/v1/items/{live}", body: `{"priority":"urgent"}`, hdr: ed(), status: 200},
 		{name: "patch empty", method: "PATCH", path: "/api/v1/items/{live}", body: `{}`, hdr: ed(), status: 400, code: "empty_patch", req: refused},
 		{name: "patch lang", method: "PATCH", path: "/api/v1/items/{live}", body: `{"lang":"ar"}`, hdr: ed(), status: 400, code: "unknown_field", field: "lang", req: refused},

@@ -99,7 +99,7 @@ func TestPushSubscriptionBadInput(t *testing.T) {
 		t.Fatalf("%d subscriptions after unsubscribe, want 1", n)
 	}
 	// The replaced filter is the one in force, and the removed one gets nothing.
-	in.post(item("europe only", "en", []string{"europe"}, nil))
+	in.post(alertItem("europe only", "en", []string{"europe"}, nil))
 	waitPushes(t, env, 1)
 	if n := len(env.sink.Messages(good.ID())); n != 0 {
 		t.Fatalf("an unsubscribed endpoint got %d pushes", n)
@@ -136,7 +136,7 @@ func TestSlowPushServiceDoesNotBlockOthers(t *testing.T) {
 	}
 	q := in.subscribe(quick, `{}`)
 	start := time.Now()
-	in.post(item("both", "en", []string{"europe"}, nil))
+	in.post(alertItem("both", "en", []string{"europe"}, nil))
 	waitPushes(t, quick, 1)
 	// The slow service has not answered anyone yet: the quick one did not
 	// wait for it. (A bound from the 10 s delay, not a speed assertion.)
@@ -180,7 +180,7 @@ func TestPushExactlyOnceWithTwoInstances(t *testing.T) {
 		if i%2 == 1 {
 			in = b
 		}
-		ids = append(ids, in.post(item(fmt.Sprintf("twice? %d", i), "en", []string{"mena"}, nil)).ID)
+		ids = append(ids, in.post(alertItem(fmt.Sprintf("twice? %d", i), "en", []string{"mena"}, nil)).ID)
 	}
 	waitPushes(t, env, len(subs)*items)
 	// Every job is done (nothing still in flight that could add a duplicate).
@@ -253,7 +253,7 @@ func TestPushRefusedFiveTimesRemoves(t *testing.T) {
 	env.sink.Respond(bad.ID(), refuse, refuse, refuse, refuse, refuse)
 	env.sink.Respond(flaky.ID(), refuse, refuse, refuse, refuse)
 	for i := 0; i < 5; i++ {
-		in.post(item(fmt.Sprintf("item %d", i), "en", []string{"mena"}, nil))
+		in.post(alertItem(fmt.Sprintf("item %d", i), "en", []string{"mena"}, nil))
 		waitPushes(t, env, 2*(i+1))
 	}
 	// The fifth refusal removes it (after the push service answered).
@@ -265,7 +265,7 @@ func TestPushRefusedFiveTimesRemoves(t *testing.T) {
 		}
 		time.Sleep(10 * time.Millisecond)
 	}
-	in.post(item("item 5", "en", []string{"mena"}, nil))
+	in.post(alertItem("item 5", "en", []string{"mena"}, nil))
 	waitPushes(t, env, 11)
 	if n := len(env.sink.Messages(bad.ID())); n != 5 {
 		t.Fatalf("the refused subscription got %d requests, want 5 (then removed)", n)

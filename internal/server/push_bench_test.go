@@ -38,7 +38,7 @@ func BenchmarkPushPipeline(b *testing.B) {
 	b.ResetTimer()
 	start := time.Now()
 	for i := 0; i < b.N; i++ {
-		in.post(item(fmt.Sprintf("bench %d", i), "en", []string{"mena"}, nil))
+		in.post(alertItem(fmt.Sprintf("bench %d", i), "en", []string{"mena"}, nil))
 		ctx, cancel := context.WithTimeout(context.Background(), 5*time.Minute)
 		if err := sink.Wait(ctx, subs*(i+1)); err != nil {
 			b.Fatal(err)

@@ -110,8 +110,8 @@ func TestPushDeliversFilteredOncePerSubscription(t *testing.T) {
 	sports := in.subscribe(env, `{"topics":["sports"]}`)
 	everything := in.subscribe(env, `{}`)
 
-	a := in.post(`{"text":"Strike in south Lebanon","lang":"en","regions":["mena"],"priority":"flash"}`)
-	bItem := in.post(`{"text":"عاجل: اجتماع طارئ","lang":"ar","regions":["europe"]}`)
+	a := in.post(`{"alert":true,"text":"Strike in south Lebanon","lang":"en","regions":["mena"],"priority":"flash"}`)
+	bItem := in.post(`{"alert":true,"text":"عاجل: اجتماع طارئ","lang":"ar","regions":["europe"]}`)
 	waitPushes(t, env, 4) // mena+everything for a, arabic+everything for b
 
 	got := func(sub pushsink.Subscription) string {
@@ -124,7 +124,7 @@ func TestPushDeliversFilteredOncePerSubscription(t *testing.T) {
 	}
 	// Post one more that everyone matches, and wait for all of it, so that
 	// anything wrongly sent before it has arrived too.
-	end := in.post(`{"text":"end","lang":"ar","regions":["mena"],"topics":["sports"]}`)
+	end := in.post(`{"alert":true,"text":"end","lang":"ar","regions":["mena"],"topics":["sports"]}`)
 	waitPushes(t, env, 8)
 	for _, c := range []struct {
 		sub  pushsink.Subscription
@@ -194,7 +194,7 @@ func TestPushCorrectionsAndRetractions(t *testing.T) {
 	in := start(t, options{mutate: withPush(env)})
 	mena := in.subscribe(env, `{"regions":["mena"]}`)
 	europe := in.subscribe(env, `{"regions":["europe"]}`)
-	it := in.post(item("first version", "en", []string{"mena"}, nil))
+	it := in.post(alertItem("first version", "en", []string{"mena"}, nil))
 	waitPushes(t, env, 1)
 	if status, _, b := in.do("PATCH", "/api/v1/items/"+it.ID, `{"regions":["europe"],"text":"moved"}`, nil); status != 200 {
 		t.Fatalf("patch %d %s", status, b)
@@ -230,7 +230,7 @@ func TestPushAnswersFromThePushService(t *testing.T) {
 	env.sink.Respond(limited.ID(), pushsink.Response{Status: 429, RetryAfter: "2"})
 	env.sink.Respond(broken.ID(), pushsink.Response{Status: 500}, pushsink.Response{Status: 503}, pushsink.Response{Status: 500})
 
-	it := in.post(item("answers", "en", []string{"asia"}, nil))
+	it := in.post(alertItem("answers", "en", []string{"asia"}, nil))
 	t.Cleanup(func() {
 		if t.Failed() {
 			for name, sub := range map[string]pushsink.Subscription{"gone": gone, "limited": limited, "broken": broken, "fine": fine} {
@@ -289,7 +289,7 @@ func TestPushAnswersFromThePushService(t *testing.T) {
 		t.Fatalf("500s: %d attempts, want 3 (MaxAttempts)", n)
 	}
 	// The gone subscription is removed: the next item does not go there.
-	in.post(item("after removal", "en", []string{"asia"}, nil))
+	in.post(alertItem("after removal", "en", []string{"asia"}, nil))
 	waitPushes(t, env, 6+3) // fine, limited and broken (the first of its tries)
 	if n := len(env.sink.Messages(gone.ID())); n != 1 {
 		t.Fatalf("a 410 subscription got %d requests", n)

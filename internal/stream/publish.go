@@ -17,6 +17,7 @@ import (
 type wireEvent struct {
 	Type   string     `json:"type"`
 	Item   news.Item  `json:"item"`
+	Alert  bool       `json:"alert,omitempty"`
 	Client string     `json:"client,omitempty"`
 	Before *news.Item `json:"before,omitempty"`
 }
@@ -32,7 +33,7 @@ func (s *Stream) Publish(ctx context.Context, ev news.Event, expectLast uint64, 
 	}
 	it := ev.Item
 	it.Seq = 0
-	data, err := json.Marshal(wireEvent{Type: ev.Type, Item: it, Client: ev.Client, Before: ev.Before})
+	data, err := json.Marshal(wireEvent{Type: ev.Type, Item: it, Alert: ev.Alert, Client: ev.Client, Before: ev.Before})
 	if err != nil {
 		return 0, false, fmt.Errorf("encode event: %w", err)
 	}
@@ -101,5 +102,5 @@ func decode(data []byte, seq uint64) (news.Event, error) {
 	if w.Type == news.EventItem || w.Item.PublishedSeq == 0 {
 		w.Item.PublishedSeq = seq
 	}
-	return news.Event{Type: w.Type, Seq: seq, Item: w.Item, Client: w.Client, Before: w.Before}, nil
+	return news.Event{Type: w.Type, Seq: seq, Item: w.Item, Alert: w.Alert, Client: w.Client, Before: w.Before}, nil
 }

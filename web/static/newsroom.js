@@ -40,6 +40,7 @@ import './titles.js';
     count: $('#nr-count'),
     lang: $('#nr-lang'),
     priority: $('#nr-priority'),
+    alert: $('#nr-alert'),
     source: $('#nr-source'),
     url: $('#nr-url'),
     post: $('#nr-post'),
@@ -358,6 +359,8 @@ import './titles.js';
     };
     if (el.source.value.trim() !== '') d.source = el.source.value;
     if (el.url.value.trim() !== '') d.url = el.url.value.trim();
+    // Without it the item is a ticker line: readers get it, push does not.
+    if (el.alert.checked) d.alert = true;
     return d;
   }
 
@@ -447,6 +450,7 @@ import './titles.js';
       el.source.value = '';
       el.url.value = '';
       el.priority.value = 'breaking';
+      el.alert.checked = false;
       renewKey();
       updateCompose();
       el.text.focus();
@@ -539,6 +543,9 @@ import './titles.js';
       meta.push(href
         ? h('a', { class: 'nr-meta-url', href, target: '_blank', rel: 'noopener noreferrer', title: it.url }, hostOf(href))
         : h('span', { class: 'nr-meta-url' }, it.url));
+    }
+    if (it.alerted_at) {
+      meta.push(h('span', { class: 'nr-meta-alert', title: `Alert sent ${it.alerted_at}` }, `alert ${fmtTime(it.alerted_at)}`));
     }
     meta.push(h('span', { class: 'nr-meta-id', title: `seq ${it.seq}, published seq ${it.published_seq}` }, it.id));
     p.meta.replaceChildren(...meta);

@@ -4,12 +4,14 @@
 //
 // Push payloads: {type: "item"|"update", seq, item: {id, version, text, url,
 // lang, regions, topics, priority, source, published_at}} and
-// {type: "retract", seq, item: {id, version}}.
+// {type: "retract", seq, item: {id, version}}. Only alerts are pushed (an
+// item posted or promoted with alert, then its corrections and retraction);
+// ticker-only items never reach the worker.
 "use strict";
 
 // The titles by priority and language, shared with the pages (titles.js).
 importScripts("/static/titles.js");
-const { title: titleOf, titles: TITLES } = self.NewsflashTitles;
+const { title: titleOf, titles: TITLES, loud } = self.NewsflashTitles;
 const RTL = /^(ar|fa|he|ur|ps|ckb|yi|dv)(-|$)/i;
 const SUBSCRIPTIONS = "/api/v1/push/subscriptions";
 
@@ -67,10 +69,17 @@ async function onPush(event) {
   }
   const lang = str(item.lang) || "en";
   const ts = Date.parse(str(item.published_at));
+  // Loudness by priority (titles.js): flash stays until acted on, flash
+  // and urgent make a sound, breaking is silent. renotify (alert again
+  // when replacing a notification with the same tag) only for flash, which
+  // is never silent: the two together are refused.
+  const { silent, requireInteraction } = loud(item.priority);
   const options = {
     body: item.text,
     tag: id,
     renotify: item.priority === "flash",
+    silent,
+    requireInteraction,
     lang,
     dir: RTL.test(lang) ? "rtl" : "ltr",
     icon: "/static/icon-192.png",
