@@ -2,6 +2,7 @@ package server_test
 
 import (
 	"context"
+	"encoding/json"
 	"errors"
 	"fmt"
 	"net"
@@ -147,27 +148,52 @@ func TestSlowReaderIsClosed(t *testing.T) {
 	const n = 1500
 	text := strings.Repeat("界", 590)
 	url := "https://example.com/" + strings.Repeat("a", 2000)
-	fastWS, fastSSE := make(chan []string, 1), make(chan []string, 1)
+	// The fast readers report what they read, and why they stopped, on a
+	// channel: t.Fatal in their goroutines would leave this one waiting.
+	type read struct {
+		ids []string
+		err error
+	}
+	fastWS, fastSSE := make(chan read, 1), make(chan read, 1)
 	go func() {
 		var ids []string
 		for len(ids) < n {
-			ids = append(ids, fast1.next().Item.ID)
+			f, err := fast1.read()
+			if err != nil {
+				fastWS <- read{ids, err}
+				return
+			}
+			ids = append(ids, f.Item.ID)
 		}
-		fastWS <- ids
+		fastWS <- read{ids: ids}
 	}()
 	go func() {
 		var ids []string
 		for len(ids) < n {
-			ids = append(ids, fast2.mustNext().item(t).ID)
+			ev, ok := fast2.next()
+			if !ok {
+				fastSSE <- read{ids, errors.New("the stream ended")}
+				return
+			}
+			var it news.Item
+			if err := json.Unmarshal([]byte(ev.Data), &it); err != nil {
+				fastSSE <- read{ids, fmt.Errorf("event %q: %w", ev.Data, err)}
+				return
+			}
+			ids = append(ids, it.ID)
 		}
-		fastSSE <- ids
+		fastSSE <- read{ids: ids}
 	}()
 	var posted []string
 	for i := 0; i < n; i++ {
 		posted = append(posted, in.post(fmt.Sprintf(`{"text":"%d %s","lang":"en","regions":["europe"],"url":"%s"}`, i, text, url)).ID)
 	}
-	for name, ch := range map[string]chan []string{"ws": fastWS, "sse": fastSSE} {
-		if got := <-ch; strings.Join(got, ",") != strings.Join(posted, ",") {
+	for name, ch := range map[string]chan read{"ws": fastWS, "sse": fastSSE} {
+		got := <-ch
+		if got.err != nil {
+			t.Fatalf("fast %s reader stopped after %d of %d items: %v", name, len(got.ids), n, got.err)
+		}
+		if strings.Join(got.ids, ",") != strings.Join(posted, ",") {
 			t.Fatalf("fast %s reader did not get every item in order", name)
 		}
 	}
