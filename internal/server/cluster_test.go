@@ -10,6 +10,7 @@ import (
 	"net/url"
 	"path/filepath"
 	"strings"
+	"sync/atomic"
 	"syscall"
 	"testing"
 	"time"
@@ -155,6 +156,10 @@ func TestSlowReaderIsClosed(t *testing.T) {
 		err error
 	}
 	fastWS, fastSSE := make(chan read, 1), make(chan read, 1)
+	// How far each fast reader has read: posting waits for them to come
+	// within half a queue, so they are fast whatever the machine's load,
+	// while the slow reader, which reads nothing, overflows.
+	var readWS, readSSE atomic.Int64
 	go func() {
 		var ids []string
 		for len(ids) < n {
@@ -164,6 +169,7 @@ func TestSlowReaderIsClosed(t *testing.T) {
 				return
 			}
 			ids = append(ids, f.Item.ID)
+			readWS.Add(1)
 		}
 		fastWS <- read{ids: ids}
 	}()
@@ -181,11 +187,19 @@ func TestSlowReaderIsClosed(t *testing.T) {
 				return
 			}
 			ids = append(ids, it.ID)
+			readSSE.Add(1)
 		}
 		fastSSE <- read{ids: ids}
 	}()
 	var posted []string
+	const lead = 100 // under half the default reader queue
 	for i := 0; i < n; i++ {
+		for deadline := time.Now().Add(wait); readWS.Load() < int64(i-lead) || readSSE.Load() < int64(i-lead); {
+			if time.Now().After(deadline) {
+				t.Fatalf("fast readers at %d and %d of %d posted items", readWS.Load(), readSSE.Load(), i)
+			}
+			time.Sleep(time.Millisecond)
+		}
 		posted = append(posted, in.post(fmt.Sprintf(`{"text":"%d %s","lang":"en","regions":["europe"],"url":"%s"}`, i, text, url)).ID)
 	}
 	for name, ch := range map[string]chan read{"ws": fastWS, "sse": fastSSE} {
