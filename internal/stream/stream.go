@@ -244,6 +244,7 @@ func (s *Stream) setup(ctx context.Context) error {
 		Storage:      jetstream.FileStorage,
 		Replicas:     s.cfg.Replicas,
 	}
+	ec := s.editorsConfig()
 	ac := s.auditConfig()
 	return Retry(ctx, s.cfg.Timeout, s.log, func(ctx context.Context) error {
 		str, err := EnsureStream(ctx, s.js, sc, s.log)
@@ -256,6 +257,10 @@ func (s *Stream) setup(ctx context.Context) error {
 		kv, err := EnsureKeyValue(ctx, s.js, kc)
 		if err != nil {
 			return fmt.Errorf("create bucket %s: %w", kc.Bucket, err)
+		}
+		// Before the audit stream, which copies it.
+		if _, err := EnsureKeyValue(ctx, s.js, ec); err != nil {
+			return fmt.Errorf("create bucket %s: %w", ec.Bucket, err)
 		}
 		audit, err := EnsureStream(ctx, s.js, ac, s.log)
 		if errors.Is(err, ErrIncompatible) {
