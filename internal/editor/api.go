@@ -37,7 +37,7 @@ type Deps struct {
 	Stream   Store
 	Log      *history.Log
 	Taxonomy *news.Taxonomy
-	Editors  *Editors
+	Editors  Auth // *Editors or *Accounts
 	// Logger. Default slog.Default().
 	Logger *slog.Logger
 	// Metrics to report to. Default: metrics of its own (not served).
