@@ -51,12 +51,20 @@ func DecodeAccount(data []byte) (Account, error) {
 	return a, nil
 }
 
-// editorsConfig is the bucket of editor accounts: one value per editor,
-// history 1 (the audit stream keeps every change).
+// editorsConfig is the bucket of editor accounts: one key per editor.
+//
+// The audit stream copies the bucket's stream (sourcing), which reads it a
+// moment after each write, and after a restart or an outage from where it
+// stopped. A bucket that kept only each key's last value would drop a
+// change replaced before the copy read it (a role change, then a rotation
+// at once): the bucket keeps each key's last KeyValueMaxHistory (64)
+// values, so a change is lost to the audit only if 64 later changes of the
+// same account come while the copy is stalled.
 func (s *Stream) editorsConfig() jetstream.KeyValueConfig {
 	return jetstream.KeyValueConfig{
 		Bucket:       s.Layout().EditorsBucket(),
 		Description:  "Newsflash editor accounts made at runtime (token hashes only)",
+		History:      jetstream.KeyValueMaxHistory,
 		MaxValueSize: 1024,
 		Storage:      jetstream.FileStorage,
 		Replicas:     s.cfg.Replicas,
