@@ -219,6 +219,13 @@ var (
 	errBusy         = httperr.New(http.StatusConflict, "conflict", "the account was changed at the same time; try again")
 )
 
+// unavailable is the answer when the bucket did not answer; the change may
+// or may not have been stored (a retry tells: 404, name_taken, or done).
+func unavailable(what, name string, err error) error {
+	return &httperr.Error{Status: http.StatusServiceUnavailable, Code: "unavailable", RetryAfter: "2",
+		Message: "the editor accounts store did not answer; try again", Cause: fmt.Errorf("%s editor account %s: %w", what, name, err)}
+}
+
 func checkRole(role string) error {
 	if !ValidRole(role) {
 		return httperr.Field(http.StatusBadRequest, "invalid_role", "role", fmt.Sprintf("unknown role %q: want reporter, editor or admin", role))
@@ -271,7 +278,7 @@ func (a *Accounts) Create(ctx context.Context, name, role string, by Change) (st
 		// Taken, unless by a revoked account.
 		cur, gerr := a.kv.Get(ctx, key)
 		if gerr != nil {
-			return "", stream.Account{}, fmt.Errorf("read editor account %s: %w", name, gerr)
+			return "", stream.Account{}, unavailable("read", name, gerr)
 		}
 		if old, derr := stream.DecodeAccount(cur.Value()); derr != nil || !old.Revoked() {
 			return "", stream.Account{}, errNameTaken
@@ -282,7 +289,7 @@ func (a *Accounts) Create(ctx context.Context, name, role string, by Change) (st
 		}
 	}
 	if err != nil {
-		return "", stream.Account{}, fmt.Errorf("store editor account %s: %w", name, err)
+		return "", stream.Account{}, unavailable("store", name, err)
 	}
 	a.apply(name, &acc, rev)
 	return token, acc, nil
@@ -306,7 +313,7 @@ func (a *Accounts) modify(ctx context.Context, name string, fn func(acc *stream.
 			return stream.Account{}, errNoEditor
 		}
 		if err != nil {
-			return stream.Account{}, fmt.Errorf("read editor account %s: %w", name, err)
+			return stream.Account{}, unavailable("read", name, err)
 		}
 		acc, err := stream.DecodeAccount(cur.Value())
 		if err != nil {
@@ -328,7 +335,7 @@ func (a *Accounts) modify(ctx context.Context, name string, fn func(acc *stream.
 			continue
 		}
 		if err != nil {
-			return stream.Account{}, fmt.Errorf("store editor account %s: %w", name, err)
+			return stream.Account{}, unavailable("store", name, err)
 		}
 		a.apply(name, &acc, rev)
 		return acc, nil

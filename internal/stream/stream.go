@@ -180,6 +180,16 @@ func Open(ctx context.Context, deps Deps, cfg Options) (*Stream, error) {
 		nats.ReconnectHandler(func(nc *nats.Conn) {
 			s.log.Info("nats reconnected", "server", nc.ConnectedUrlRedacted())
 		}),
+		// Asynchronous errors (a watch's consumer missing its heartbeats
+		// while NATS is away; it is made again by itself) go to the log,
+		// not to stderr as nats.go would print them.
+		nats.ErrorHandler(func(_ *nats.Conn, sub *nats.Subscription, err error) {
+			subject := ""
+			if sub != nil {
+				subject = sub.Subject
+			}
+			s.log.Warn("nats asynchronous error", "subject", subject, "err", err)
+		}),
 	}
 	url := cfg.URL
 	if url == "" {
