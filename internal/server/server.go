@@ -224,7 +224,7 @@ func New(ctx context.Context, deps Deps, opts Options) (_ *Server, err error) {
 	if err != nil {
 		return nil, fmt.Errorf("editor accounts bucket: %w", err)
 	}
-	if s.editors, err = editor.OpenAccounts(ctx, editor.AccountsDeps{KV: kv, Layout: st.Layout(), Static: cfg.Editors, Logger: log}, editor.AccountsOptions{}); err != nil {
+	if s.editors, err = editor.OpenAccounts(ctx, editor.AccountsDeps{KV: kv, Layout: st.Layout(), Static: cfg.Editors, Logger: log}, editor.AccountsOptions{Timeout: st.Timeout()}); err != nil {
 		return nil, err
 	}
 	undo = append(undo, s.editors.Close)
