@@ -1,7 +1,7 @@
 // Command newsflash is the Newsflash breaking-news push server.
 //
 //	newsflash serve            run the server (embedded NATS by default)
-//	newsflash token new NAME   make an editor token and its editors line
+//	newsflash token new NAME [--role ROLE]   make an editor token and its editors line
 //	newsflash tail             print a server's live feed
 //	newsflash version          print the build's version
 //
@@ -15,6 +15,7 @@ import (
 	"fmt"
 	"io"
 	"os"
+	"strings"
 
 	"newsflash/internal/editor"
 	"newsflash/internal/push"
@@ -28,7 +29,9 @@ const usage = `Newsflash: real-time breaking news for news sites, over WebSocket
 
 Usage:
   newsflash serve [flags]        run the server (see newsflash serve --help)
-  newsflash token new NAME       print a fresh editor token and the line to add to the editors file
+  newsflash token new NAME [--role ROLE]
+                                 print a fresh editor token and the line to add to the editors file
+                                 (ROLE: reporter, editor or admin; no role means editor)
   newsflash vapid new            print a fresh VAPID key pair for Web Push
   newsflash tail [flags]         print the live feed of a server, one line per event (see newsflash tail --help)
   newsflash version              print the version, commit and Go version of this binary
@@ -59,17 +62,49 @@ func run(args []string, stdout, stderr io.Writer) int {
 }
 
 func token(args []string, stdout, stderr io.Writer) int {
-	if len(args) != 2 || args[0] != "new" {
-		fmt.Fprint(stderr, "usage: newsflash token new NAME\n")
+	const use = "usage: newsflash token new NAME [--role reporter|editor|admin]\n"
+	if len(args) < 2 || args[0] != "new" {
+		fmt.Fprint(stderr, use)
 		return 2
 	}
-	tok, line, err := editor.NewToken(args[1])
+	// NAME and --role in either order.
+	var name, role string
+	haveName := false
+	for rest := args[1:]; len(rest) > 0; rest = rest[1:] {
+		a := rest[0]
+		switch {
+		case a == "--role" || a == "-role":
+			if len(rest) < 2 {
+				fmt.Fprint(stderr, use)
+				return 2
+			}
+			role, rest = rest[1], rest[1:]
+		case strings.HasPrefix(a, "--role=") || strings.HasPrefix(a, "-role="):
+			_, role, _ = strings.Cut(a, "=")
+		case !haveName && !strings.HasPrefix(a, "-"):
+			name, haveName = a, true
+		default:
+			fmt.Fprint(stderr, use)
+			return 2
+		}
+	}
+	if !haveName {
+		fmt.Fprint(stderr, use)
+		return 2
+	}
+	var tok, line string
+	var err error
+	if role == "" {
+		tok, line, err = editor.NewToken(name)
+	} else {
+		tok, line, err = editor.NewTokenRole(name, role)
+	}
 	if err != nil {
 		fmt.Fprintf(stderr, "newsflash: %v\n", err)
 		return 2
 	}
 	fmt.Fprintf(stdout, "token: %s\neditors line: %s\n", tok, line)
-	fmt.Fprintf(stderr, "Give the token to %s; add the editors line to the --editors file (or NEWSFLASH_EDITOR_HASHES). Only the line is stored.\n", args[1])
+	fmt.Fprintf(stderr, "Give the token to %s; add the editors line to the --editors file (or NEWSFLASH_EDITOR_HASHES). Only the line is stored.\n", name)
 	return 0
 }
 

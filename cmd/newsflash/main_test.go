@@ -57,6 +57,9 @@ func TestRunCommands(t *testing.T) {
 		{"token new bad name", []string{"token", "new", "bad name"}, 2, "", `newsflash: editor name "bad name"`},
 		{"token new empty name", []string{"token", "new", ""}, 2, "", `editor name ""`},
 		{"token new name with colon", []string{"token", "new", "a:b"}, 2, "", `editor name "a:b"`},
+		{"token new unknown role", []string{"token", "new", "alice", "--role", "boss"}, 2, "", `role "boss": want reporter, editor or admin`},
+		{"token new role without value", []string{"token", "new", "alice", "--role"}, 2, "", "usage: newsflash token new NAME"},
+		{"token new unknown flag", []string{"token", "new", "alice", "--admin"}, 2, "", "usage: newsflash token new NAME"},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
@@ -441,5 +444,31 @@ func TestInvalidForms(t *testing.T) {
 	f.secret("vapid-public-key")
 	if got := f.invalid("vapid-public-key", "why").Error(); strings.Contains(got, "pub key") {
 		t.Errorf("a secret flag's value was shown: %q", got)
+	}
+}
+
+// TestTokenNewRole: --role, before or after the name, is written in the
+// editors line, and the line signs the token in with that role.
+func TestTokenNewRole(t *testing.T) {
+	for _, args := range [][]string{
+		{"token", "new", "alice", "--role", "reporter"},
+		{"token", "new", "--role", "reporter", "alice"},
+		{"token", "new", "alice", "--role=reporter"},
+	} {
+		code, stdout, stderr := runCmd(t, args...)
+		if code != 0 {
+			t.Fatalf("%v: exit %d; stderr: %s", args, code, stderr)
+		}
+		m := regexp.MustCompile(`^token: (nf_\S+)\neditors line: (alice:[0-9a-f]{64}:reporter)\n$`).FindStringSubmatch(stdout)
+		if m == nil {
+			t.Fatalf("%v: stdout = %q, want a token and an editors line with the role", args, stdout)
+		}
+		eds, err := editor.ParseEditors(m[2])
+		if err != nil {
+			t.Fatal(err)
+		}
+		if role, ok := eds.Role(m[1]); !ok || role != editor.RoleReporter {
+			t.Errorf("%v: Role(token) = %q, %v; want reporter", args, role, ok)
+		}
 	}
 }

@@ -95,24 +95,42 @@ const (
 	ActionPost    = "post"
 	ActionCorrect = "correct"
 	ActionRetract = "retract"
+	// Editor account changes (the editors API).
+	ActionEditorCreate = "editor_create"
+	ActionEditorRole   = "editor_role"
+	ActionEditorRotate = "editor_rotate"
+	ActionEditorRevoke = "editor_revoke"
 )
+
+var accountActions = map[string]string{stream.AccountCreate: ActionEditorCreate, stream.AccountRole: ActionEditorRole,
+	stream.AccountRotate: ActionEditorRotate, stream.AccountRevoke: ActionEditorRevoke}
 
 var actions = map[string]string{news.EventItem: ActionPost, news.EventUpdate: ActionCorrect, news.EventRetract: ActionRetract}
 
-// Record is one post, correction or retraction. Seq is the news stream's
-// seq of the event (the after item's seq); Time is when the editor API made
-// the change; Editor is who made it. Client is the address the request came
-// from, and Before the item as it was (nil for a post); both are empty for
-// events stored before Newsflash kept them.
+// Record is one post, correction or retraction, or one change of an
+// editor account. Seq is the news stream's seq of the event (the after
+// item's seq); Time is when the change was made; Editor is who made it.
+// Client is the address the request came from, and Before the item as it
+// was (nil for a post); both are empty for events stored before Newsflash
+// kept them. An account change (action editor_*) has no Seq, Item or After
+// but Account: the account's name and role after the change, never its
+// token or hash.
 type Record struct {
-	Seq    uint64     `json:"seq"`
-	Action string     `json:"action"`
-	Item   string     `json:"item"`
-	Editor string     `json:"editor"`
-	Time   time.Time  `json:"time"`
-	Client string     `json:"client,omitempty"`
-	Before *news.Item `json:"before,omitempty"`
-	After  news.Item  `json:"after"`
+	Seq     uint64         `json:"seq,omitzero"`
+	Action  string         `json:"action"`
+	Item    string         `json:"item,omitzero"`
+	Editor  string         `json:"editor"`
+	Time    time.Time      `json:"time"`
+	Client  string         `json:"client,omitempty"`
+	Before  *news.Item     `json:"before,omitempty"`
+	After   news.Item      `json:"after,omitzero"`
+	Account *AccountChange `json:"account,omitempty"`
+}
+
+// AccountChange is the account an editor_* record changed.
+type AccountChange struct {
+	Name string `json:"name"`
+	Role string `json:"role"`
 }
 
 // Page is one answer. NextCursor is where the read stopped: pass it as the
@@ -220,8 +238,16 @@ func (t *Trail) drop(cons jetstream.Consumer) {
 // "<stream> <seq> <filter> <transform> <subject> [<ident>]".
 const sourceHeader = "Nats-Stream-Source"
 
-// record decodes one copied event.
+// record decodes one copied event or account change.
 func (t *Trail) record(msg jetstream.Msg) (Record, error) {
+	if _, ok := t.layout.EditorFromSubject(msg.Subject()); ok {
+		acc, err := stream.DecodeAccount(msg.Data())
+		if err != nil {
+			return Record{}, err
+		}
+		return Record{Action: accountActions[acc.Action], Editor: acc.By, Time: acc.At, Client: acc.Client,
+			Account: &AccountChange{Name: acc.Name, Role: acc.Role}}, nil
+	}
 	seq, err := sourceSeq(msg.Headers().Get(sourceHeader))
 	if err != nil {
 		return Record{}, err

@@ -37,7 +37,7 @@ type Deps struct {
 	Stream   Store
 	Log      *history.Log
 	Taxonomy *news.Taxonomy
-	Editors  *Editors
+	Editors  Auth // *Editors or *Accounts
 	// Logger. Default slog.Default().
 	Logger *slog.Logger
 	// Metrics to report to. Default: metrics of its own (not served).
@@ -197,6 +197,10 @@ func (a *API) create(c *gin.Context) {
 	var d news.Draft
 	if err := httperr.DecodeJSON(c, &d); err != nil {
 		httperr.Abort(c, err)
+		return
+	}
+	if d.Alert && !CanAlert(Role(c)) {
+		httperr.Abort(c, ErrAlertForbidden)
 		return
 	}
 	it, err := a.cfg.Taxonomy.NewItem(d)
@@ -375,6 +379,13 @@ func (a *API) change(c *gin.Context, typ string, edit func(news.Item) (news.Item
 		}
 		if !changed {
 			c.JSON(http.StatusOK, cur)
+			return
+		}
+		// Reporters keep to the ticker: promoting an item, and correcting
+		// or retracting one whose alert went out (which notifies again),
+		// are an editor's.
+		if (cur.Alert || next.Alert) && !CanAlert(Role(c)) {
+			httperr.Abort(c, ErrAlertForbidden)
 			return
 		}
 		next.Version = cur.Version + 1

@@ -109,6 +109,10 @@ func TestParseEditorsErrors(t *testing.T) {
 		{"bad line after good ones", "alice:" + ha + "\nbob:xyz", "line 2 (bob)"},
 		// One token for two names would sign its holder in as either.
 		{"same hash under two names", "# desk\nalice:" + ha + "\n\nbob:" + ha, `line 4: editor "bob" has the same token hash as editor "alice" on line 2`},
+		{"unknown role", "# desk\nalice:" + ha + ":boss", `line 2 (alice): unknown role "boss"`},
+		{"empty role", "alice:" + ha + ":", `line 1 (alice): unknown role ""`},
+		{"role in upper case", "alice:" + ha + ":Admin", `unknown role "Admin"`},
+		{"two roles", "alice:" + ha + ":editor:admin", `unknown role "editor:admin"`},
 		{"same hash, one with sha256: prefix and upper case", "alice:" + ha + "\nbob:sha256:" + strings.ToUpper(ha), `line 2: editor "bob" has the same token hash as editor "alice" on line 1`},
 	}
 	for _, tt := range tests {
@@ -301,6 +305,9 @@ func TestBootstrap(t *testing.T) {
 	if got := first.Names(); !slices.Equal(got, []string{editor.BootstrapName}) {
 		t.Errorf("Names = %q, want [%s]", got, editor.BootstrapName)
 	}
+	if role, _ := first.Role(token); role != editor.RoleAdmin {
+		t.Errorf("the bootstrap editor is a %q, want admin", role)
+	}
 	if got, ok := first.Lookup(token); !ok || got != editor.BootstrapName {
 		t.Errorf("Lookup(token) = %q, %v", got, ok)
 	}
@@ -491,5 +498,75 @@ func TestOptionalEditor(t *testing.T) {
 				t.Errorf("WWW-Authenticate = %q", w.Header().Get("WWW-Authenticate"))
 			}
 		})
+	}
+}
+
+// TestEditorsRoles: a line without a role is an editor; name:hash:role sets
+// one; the role reaches the request through the middleware.
+func TestEditorsRoles(t *testing.T) {
+	text := "alice:" + hashOf("token-a") + "\nbob:" + hashOf("token-b") + ":reporter\ncarol:sha256:" + hashOf("token-c") + ":admin\ndan:" + hashOf("token-d") + ":editor\n"
+	eds, err := editor.ParseEditors(text)
+	if err != nil {
+		t.Fatal(err)
+	}
+	for token, want := range map[string]string{"token-a": "editor", "token-b": "reporter", "token-c": "admin", "token-d": "editor"} {
+		if got, ok := eds.Role(token); !ok || got != want {
+			t.Errorf("Role(%q) = %q, %v; want %q", token, got, ok, want)
+		}
+	}
+	list, err := editor.ParseEditorList("alice:" + hashOf("token-a") + ":reporter,bob:" + hashOf("token-b"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	if r, _ := list.Role("token-a"); r != editor.RoleReporter {
+		t.Errorf("--editor-hashes role %q, want reporter", r)
+	}
+
+	// RequireRole after RequireEditor: below the role is 403 forbidden.
+	gin.SetMode(gin.ReleaseMode)
+	e := gin.New()
+	e.GET("/admin", eds.RequireEditor(), editor.RequireRole(editor.RoleAdmin), func(c *gin.Context) { c.String(200, editor.Role(c)) })
+	e.GET("/alert", eds.RequireEditor(), func(c *gin.Context) { c.JSON(200, editor.CanAlert(editor.Role(c))) })
+	for _, tc := range []struct {
+		token, path string
+		status      int
+		body        string
+	}{
+		{"token-c", "/admin", 200, "admin"},
+		{"token-a", "/admin", 403, `"code":"forbidden"`},
+		{"token-b", "/admin", 403, `"code":"forbidden"`},
+		{"token-b", "/alert", 200, "false"},
+		{"token-a", "/alert", 200, "true"},
+		{"token-c", "/alert", 200, "true"},
+	} {
+		w := httptest.NewRecorder()
+		r := httptest.NewRequest("GET", tc.path, nil)
+		r.Header.Set("Authorization", "Bearer "+tc.token)
+		e.ServeHTTP(w, r)
+		if w.Code != tc.status || !strings.Contains(w.Body.String(), tc.body) {
+			t.Errorf("%s %s: %d %s, want %d %s", tc.token, tc.path, w.Code, w.Body, tc.status, tc.body)
+		}
+	}
+}
+
+func TestNewTokenRole(t *testing.T) {
+	token, line, err := editor.NewTokenRole("alice", editor.RoleAdmin)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if !strings.HasSuffix(line, ":admin") {
+		t.Errorf("line %q has no role", line)
+	}
+	eds, err := editor.ParseEditors(line)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if r, ok := eds.Role(token); !ok || r != editor.RoleAdmin {
+		t.Errorf("Role = %q, %v", r, ok)
+	}
+	for _, role := range []string{"", "boss", "Admin"} {
+		if _, _, err := editor.NewTokenRole("alice", role); err == nil {
+			t.Errorf("NewTokenRole with role %q succeeded", role)
+		}
 	}
 }

@@ -96,7 +96,7 @@ func (s *Server) readerConnects() gin.HandlerFunc {
 func (s *Server) apiRequests() gin.HandlerFunc {
 	return func(c *gin.Context) {
 		if tok := bearer(c); tok != "" {
-			if _, ok := s.cfg.Editors.Lookup(tok); ok {
+			if _, ok := s.editors.Lookup(tok); ok {
 				c.Next()
 				return
 			}
@@ -126,7 +126,7 @@ func (s *Server) authFailures() gin.HandlerFunc {
 		}
 		key, now := limit.Key(c.ClientIP()), time.Now()
 		if blocked, wait := s.abuse.failures.Blocked(key, now); blocked {
-			if _, ok := s.cfg.Editors.Lookup(bearer(c)); !ok {
+			if _, ok := s.editors.Lookup(bearer(c)); !ok {
 				httperr.Abort(c, tooMany("too_many_failures", "too many invalid editor tokens from this address; wait before trying again", wait))
 				return
 			}

@@ -6,9 +6,10 @@
 //
 // Goroutines: New starts the stream follower (stopped by Shutdown; if it
 // stops on its own, it logs why at error level) and, through the packages
-// it wires, the embedded NATS server and connection (stream), the hub's
-// writer workers (live) and, with Web Push on, the push service's workers
-// (push); Shutdown stops each in turn. When a step of New fails, New stops
+// it wires, the embedded NATS server and connection (stream), the watch of
+// the editor accounts (editor.Accounts), the hub's writer workers (live)
+// and, with Web Push on, the push service's workers (push); Shutdown stops
+// each in turn. When a step of New fails, New stops
 // what the earlier steps started and unlocks the data directory before it
 // returns. Serve runs the HTTP server on the caller's goroutine; net/http
 // starts one goroutine per connection, which end when the connection

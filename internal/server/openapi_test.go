@@ -140,12 +140,16 @@ func documentedAnswers(spec []byte) ([]string, error) {
 // contractUnexercised are documented answers no row produces, and why.
 // "*" stands for every operation.
 var contractUnexercised = map[string]string{
-	"* 500 internal":                         "only a bug (a panic in a handler) answers it",
-	"GET /api/v1/ws 503 not_ready":           "only in the moment between start and having read the stream",
-	"GET /api/v1/sse 503 not_ready":          "only in the moment between start and having read the stream",
-	"GET /api/v1/sse 503 shutting_down":      "only while the server stops, between admitting and subscribing a reader",
-	"PATCH /api/v1/items/{id} 409 conflict":  "needs five concurrent changes in a row to win",
-	"DELETE /api/v1/items/{id} 409 conflict": "needs five concurrent changes in a row to win",
+	"* 500 internal":                                 "only a bug (a panic in a handler) answers it",
+	"GET /api/v1/ws 503 not_ready":                   "only in the moment between start and having read the stream",
+	"GET /api/v1/sse 503 not_ready":                  "only in the moment between start and having read the stream",
+	"GET /api/v1/sse 503 shutting_down":              "only while the server stops, between admitting and subscribing a reader",
+	"PATCH /api/v1/items/{id} 409 conflict":          "needs five concurrent changes in a row to win",
+	"DELETE /api/v1/items/{id} 403 forbidden":        "needs an alerted item a reporter tries to retract (TestReportersKeepToTheTicker)",
+	"DELETE /api/v1/items/{id} 409 conflict":         "needs five concurrent changes in a row to win",
+	"PATCH /api/v1/editors/{name} 409 conflict":      "needs three concurrent changes of the account in a row to win",
+	"DELETE /api/v1/editors/{name} 409 conflict":     "needs three concurrent changes of the account in a row to win",
+	"POST /api/v1/editors/{name}/token 409 conflict": "needs three concurrent changes of the account in a row to win",
 }
 
 // reqCheck says what the document must think of a row's request.
@@ -208,11 +212,13 @@ func startContractInstances(t *testing.T) *contractInstances {
 	noLimits := func(c *server.Options) {
 		c.Limits = server.Limits{ReaderConnects: -1, APIRequests: -1, AuthFailures: -1}
 	}
+	// alice is an admin; rita (reporter) and ed (editor) are refused the
+	// admin endpoints.
 	ci.in["main"] = start(t, options{mutate: func(c *server.Options) {
 		noLimits(c)
 		withPush(env)(c)
 		c.Push.SubscribePerHour = 1
-	}})
+	}, deps: withRoles})
 	// Web Push off, /metrics for other addresses only, and a taxonomy with
 	// more regions and topics than an item may carry.
 	ci.in["off"] = start(t, options{mutate: func(c *server.Options) {
@@ -465,6 +471,8 @@ func contractRows() []contractRow {
 		{name: "post bad url", method: "POST", path: "/api/v1/items", body: `{"text":"x","lang":"en","regions":["mena"],"url":"ftp://example.com/"}`, hdr: ed(), status: 400, code: "invalid_url", field: "url"},
 		{name: "post bad priority", method: "POST", path: "/api/v1/items", body: `{"text":"x","lang":"en","regions":["mena"],"priority":"whenever"}`, hdr: ed(), status: 400, code: "invalid_priority", field: "priority", req: refused},
 		{name: "post too large", method: "POST", path: "/api/v1/items", body: big, hdr: ed(), status: 413, code: "body_too_large", req: refused},
+		{name: "post alert as reporter", method: "POST", path: "/api/v1/items", body: `{"text":"a reporter's alert","lang":"en","regions":["mena"],"alert":true}`, hdr: hdr("Authorization", "Bearer "+reporterToken), status: 403, code: "forbidden", field: "alert"},
+		{name: "promote as reporter", method: "PATCH", path: "/api/v1/items/{live}", body: `{"alert":true}`, hdr: hdr("Authorization", "Bearer "+reporterToken), status: 403, code: "forbidden", field: "alert"},
 		{name: "post text/plain", method: "POST", path: "/api/v1/items", body: draft, hdr: ed("Content-Type", "text/plain"), status: 415, code: "unsupported_media_type", req: refused},
 		{name: "post key of an item gone", on: "gone", method: "POST", path: "/api/v1/items", body: goneDraft, hdr: ed("Idempotency-Key", goneKey), status: 409, code: "idempotency_item_gone", field: "Idempotency-Key"},
 		{name: "post NATS down", on: "natsdown", method: "POST", path: "/api/v1/items", body: draft, hdr: ed(), status: 503, code: "unavailable"},
@@ -571,6 +579,58 @@ func contractRows() []contractRow {
 		{name: "audit no token", method: "GET", path: "/api/v1/audit", status: 401, code: "missing_token", req: refused},
 		{name: "audit bad token", method: "GET", path: "/api/v1/audit", hdr: hdr("Authorization", bogusAuth), status: 401, code: "invalid_token"},
 		{name: "audit NATS down", on: "natsdown", method: "GET", path: "/api/v1/audit", hdr: ed(), status: 503, code: "unavailable"},
+		{name: "audit as editor", method: "GET", path: "/api/v1/audit", hdr: hdr("Authorization", "Bearer "+plainToken), status: 403, code: "forbidden"},
+
+		// Editor accounts (admin only).
+		{name: "editors", method: "GET", path: "/api/v1/editors", hdr: ed(), status: 200},
+		{name: "editors no token", method: "GET", path: "/api/v1/editors", status: 401, code: "missing_token", req: refused},
+		{name: "editors bad token", method: "GET", path: "/api/v1/editors", hdr: hdr("Authorization", bogusAuth), status: 401, code: "invalid_token"},
+		{name: "editors as reporter", method: "GET", path: "/api/v1/editors", hdr: hdr("Authorization", "Bearer "+reporterToken), status: 403, code: "forbidden"},
+		{name: "create editor", method: "POST", path: "/api/v1/editors", body: `{"name":"contract-bob","role":"reporter"}`, hdr: ed(), status: 201},
+		{name: "create editor taken", method: "POST", path: "/api/v1/editors", body: `{"name":"contract-bob","role":"editor"}`, hdr: ed(), status: 409, code: "name_taken", field: "name"},
+		{name: "create editor static name", method: "POST", path: "/api/v1/editors", body: `{"name":"alice","role":"editor"}`, hdr: ed(), status: 409, code: "name_taken", field: "name"},
+		{name: "create editor bad name", method: "POST", path: "/api/v1/editors", body: `{"name":"a b","role":"editor"}`, hdr: ed(), status: 400, code: "invalid_name", field: "name", req: refused},
+		{name: "create editor unknown role", method: "POST", path: "/api/v1/editors", body: `{"name":"carol","role":"boss"}`, hdr: ed(), status: 400, code: "invalid_role", field: "role", req: refused},
+		{name: "create editor name not a string", method: "POST", path: "/api/v1/editors", body: `{"name":1,"role":"editor"}`, hdr: ed(), status: 400, code: "invalid_type", field: "name", req: refused},
+		{name: "create editor unknown field", method: "POST", path: "/api/v1/editors", body: `{"name":"carol","role":"editor","token":"x"}`, hdr: ed(), status: 400, code: "unknown_field", field: "token", req: refused},
+		{name: "create editor empty body", method: "POST", path: "/api/v1/editors", hdr: ed("Content-Type", "application/json"), status: 400, code: "empty_body", req: refused},
+		{name: "create editor malformed", method: "POST", path: "/api/v1/editors", body: `{`, hdr: ed(), status: 400, code: "malformed_json", req: refused},
+		{name: "create editor invalid utf8", method: "POST", path: "/api/v1/editors", body: "{\"name\":\"\xfe\",\"role\":\"editor\"}", hdr: ed(), status: 400, code: "invalid_utf8", req: unchecked},
+		{name: "create editor too large", method: "POST", path: "/api/v1/editors", body: big, hdr: ed(), status: 413, code: "body_too_large", req: unchecked},
+		{name: "create editor not json", method: "POST", path: "/api/v1/editors", body: `{"name":"carol","role":"editor"}`, hdr: ed("Content-Type", "text/plain"), status: 415, code: "unsupported_media_type", req: refused},
+		{name: "create editor no token", method: "POST", path: "/api/v1/editors", body: `{"name":"carol","role":"editor"}`, status: 401, code: "missing_token", req: refused},
+		{name: "create editor bad token", method: "POST", path: "/api/v1/editors", body: `{"name":"carol","role":"editor"}`, hdr: hdr("Authorization", bogusAuth), status: 401, code: "invalid_token"},
+		{name: "create editor as editor", method: "POST", path: "/api/v1/editors", body: `{"name":"carol","role":"editor"}`, hdr: hdr("Authorization", "Bearer "+plainToken), status: 403, code: "forbidden"},
+		{name: "create editor NATS down", on: "natsdown", method: "POST", path: "/api/v1/editors", body: `{"name":"carol","role":"editor"}`, hdr: ed(), status: 503, code: "unavailable"},
+		{name: "editor role", method: "PATCH", path: "/api/v1/editors/contract-bob", body: `{"role":"editor"}`, hdr: ed(), status: 200},
+		{name: "editor role unknown", method: "PATCH", path: "/api/v1/editors/contract-bob", body: `{"role":"boss"}`, hdr: ed(), status: 400, code: "invalid_role", field: "role", req: refused},
+		{name: "editor role not a string", method: "PATCH", path: "/api/v1/editors/contract-bob", body: `{"role":true}`, hdr: ed(), status: 400, code: "invalid_type", field: "role", req: refused},
+		{name: "editor role unknown field", method: "PATCH", path: "/api/v1/editors/contract-bob", body: `{"role":"editor","name":"x"}`, hdr: ed(), status: 400, code: "unknown_field", field: "name", req: refused},
+		{name: "editor role empty body", method: "PATCH", path: "/api/v1/editors/contract-bob", hdr: ed("Content-Type", "application/json"), status: 400, code: "empty_body", req: refused},
+		{name: "editor role malformed", method: "PATCH", path: "/api/v1/editors/contract-bob", body: `{"role"`, hdr: ed(), status: 400, code: "malformed_json", req: refused},
+		{name: "editor role invalid utf8", method: "PATCH", path: "/api/v1/editors/contract-bob", body: "{\"role\":\"\xfe\"}", hdr: ed(), status: 400, code: "invalid_utf8", req: unchecked},
+		{name: "editor role too large", method: "PATCH", path: "/api/v1/editors/contract-bob", body: big, hdr: ed(), status: 413, code: "body_too_large", req: unchecked},
+		{name: "editor role not json", method: "PATCH", path: "/api/v1/editors/contract-bob", body: `{"role":"editor"}`, hdr: ed("Content-Type", "text/plain"), status: 415, code: "unsupported_media_type", req: refused},
+		{name: "editor role static", method: "PATCH", path: "/api/v1/editors/alice", body: `{"role":"reporter"}`, hdr: ed(), status: 409, code: "static_editor"},
+		{name: "editor role unknown editor", method: "PATCH", path: "/api/v1/editors/nobody", body: `{"role":"editor"}`, hdr: ed(), status: 404, code: "not_found"},
+		{name: "editor role no token", method: "PATCH", path: "/api/v1/editors/contract-bob", body: `{"role":"admin"}`, status: 401, code: "missing_token", req: refused},
+		{name: "editor role bad token", method: "PATCH", path: "/api/v1/editors/contract-bob", body: `{"role":"admin"}`, hdr: hdr("Authorization", bogusAuth), status: 401, code: "invalid_token"},
+		{name: "editor role as reporter", method: "PATCH", path: "/api/v1/editors/contract-bob", body: `{"role":"admin"}`, hdr: hdr("Authorization", "Bearer "+reporterToken), status: 403, code: "forbidden"},
+		{name: "editor role NATS down", on: "natsdown", method: "PATCH", path: "/api/v1/editors/carol", body: `{"role":"editor"}`, hdr: ed(), status: 503, code: "unavailable"},
+		{name: "rotate editor token", method: "POST", path: "/api/v1/editors/contract-bob/token", hdr: ed(), status: 200},
+		{name: "rotate static", method: "POST", path: "/api/v1/editors/alice/token", hdr: ed(), status: 409, code: "static_editor"},
+		{name: "rotate unknown editor", method: "POST", path: "/api/v1/editors/nobody/token", hdr: ed(), status: 404, code: "not_found"},
+		{name: "rotate no token", method: "POST", path: "/api/v1/editors/contract-bob/token", status: 401, code: "missing_token", req: refused},
+		{name: "rotate bad token", method: "POST", path: "/api/v1/editors/contract-bob/token", hdr: hdr("Authorization", bogusAuth), status: 401, code: "invalid_token"},
+		{name: "rotate as editor", method: "POST", path: "/api/v1/editors/contract-bob/token", hdr: hdr("Authorization", "Bearer "+plainToken), status: 403, code: "forbidden"},
+		{name: "rotate NATS down", on: "natsdown", method: "POST", path: "/api/v1/editors/carol/token", hdr: ed(), status: 503, code: "unavailable"},
+		{name: "revoke editor", method: "DELETE", path: "/api/v1/editors/contract-bob", hdr: ed(), status: 204},
+		{name: "revoke again", method: "DELETE", path: "/api/v1/editors/contract-bob", hdr: ed(), status: 404, code: "not_found"},
+		{name: "revoke static", method: "DELETE", path: "/api/v1/editors/alice", hdr: ed(), status: 409, code: "static_editor"},
+		{name: "revoke no token", method: "DELETE", path: "/api/v1/editors/contract-bob", status: 401, code: "missing_token", req: refused},
+		{name: "revoke bad token", method: "DELETE", path: "/api/v1/editors/contract-bob", hdr: hdr("Authorization", bogusAuth), status: 401, code: "invalid_token"},
+		{name: "revoke as reporter", method: "DELETE", path: "/api/v1/editors/contract-bob", hdr: hdr("Authorization", "Bearer "+reporterToken), status: 403, code: "forbidden"},
+		{name: "revoke NATS down", on: "natsdown", method: "DELETE", path: "/api/v1/editors/carol", hdr: ed(), status: 503, code: "unavailable"},
 
 		// Web Push.
 		{name: "push key", method: "GET", path: "/api/v1/push/key", status: 200},

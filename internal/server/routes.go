@@ -67,9 +67,10 @@ func (s *Server) routes(api *editor.API) (*gin.Engine, error) {
 	}
 	rest.GET("/openapi.json", contract)
 	api.Register(rest)
-	s.audit.Register(rest.Group("", s.cfg.Editors.RequireEditor()))
+	s.editors.Register(rest)
+	s.audit.Register(rest.Group("", s.editors.RequireEditor(), editor.RequireRole(editor.RoleAdmin)))
 	if s.push != nil {
-		s.push.Register(rest, rest.Group("", s.cfg.Editors.RequireEditor()))
+		s.push.Register(rest, rest.Group("", s.editors.RequireEditor()))
 	} else {
 		off := func(c *gin.Context) {
 			httperr.Abort(c, &httperr.Error{Status: http.StatusServiceUnavailable, Code: "push_disabled",
@@ -78,7 +79,7 @@ func (s *Server) routes(api *editor.API) (*gin.Engine, error) {
 		rest.GET("/push/key", off)
 		rest.POST("/push/subscriptions", off)
 		rest.DELETE("/push/subscriptions", off)
-		rest.GET("/push/stats", s.cfg.Editors.RequireEditor(), off)
+		rest.GET("/push/stats", s.editors.RequireEditor(), off)
 	}
 	return e, nil
 }

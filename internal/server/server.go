@@ -113,6 +113,7 @@ type Server struct {
 	hub     *live.Hub
 	push    *push.Service // nil when Web Push is off
 	audit   *audit.Trail
+	editors *editor.Accounts // signs editors in: the static ones and the runtime accounts
 	assets  *web.Assets
 	abuse   *abuse
 	conns   *limit.Conns   // open connections per address; nil: no limit
@@ -219,7 +220,15 @@ func New(ctx context.Context, deps Deps, opts Options) (_ *Server, err error) {
 		return nil, err
 	}
 	undo = append(undo, func() { _ = s.hub.Close(context.Background()) })
-	api, err := editor.New(editor.Deps{Stream: st, Log: s.hist, Taxonomy: cfg.Taxonomy, Editors: cfg.Editors, Logger: log, Metrics: s.metrics}, editor.Options{})
+	kv, err := st.Editors(ctx)
+	if err != nil {
+		return nil, fmt.Errorf("editor accounts bucket: %w", err)
+	}
+	if s.editors, err = editor.OpenAccounts(ctx, editor.AccountsDeps{KV: kv, Layout: st.Layout(), Static: cfg.Editors, Logger: log}, editor.AccountsOptions{Timeout: st.Timeout()}); err != nil {
+		return nil, err
+	}
+	undo = append(undo, s.editors.Close)
+	api, err := editor.New(editor.Deps{Stream: st, Log: s.hist, Taxonomy: cfg.Taxonomy, Editors: s.editors, Logger: log, Metrics: s.metrics}, editor.Options{})
 	if err != nil {
 		return nil, err
 	}
@@ -371,6 +380,7 @@ func (s *Server) Shutdown(ctx context.Context) error {
 		}
 		s.stopFollow()
 		<-s.followDone
+		s.editors.Close()
 		s.stream.Close()
 		if err := s.dataDir.Release(); err != nil {
 			errs = append(errs, fmt.Errorf("unlock data dir: %w", err))

@@ -2,8 +2,9 @@
 // embedded nats-server (the default; a client port it opens requires a user
 // and password, generated once into a 0600 file when none is given) or
 // connects to an external cluster,
-// sets up the news stream, the idempotency key-value bucket and the audit
-// stream (a server-side copy of the news stream, kept longer), publishes
+// sets up the news stream, the idempotency and editor accounts key-value
+// buckets and the audit stream (a server-side copy of the news stream and
+// of the accounts bucket, kept longer), publishes
 // events with optimistic concurrency, reads items back, and follows the
 // stream with one ordered consumer per instance, handing every event, in
 // stream order, to a single callback.

@@ -1,6 +1,7 @@
 package stream
 
 import (
+	"encoding/hex"
 	"fmt"
 	"strings"
 
@@ -22,6 +23,7 @@ const DefaultStreamName = "NEWSFLASH"
 //	news stream          NEWSFLASH, subjects newsflash.items.<id>
 //	audit stream         NEWSFLASH_AUDIT
 //	idempotency bucket   NEWSFLASH_idempotency
+//	editor accounts      NEWSFLASH_editors (stream KV_NEWSFLASH_editors)
 //	push subscriptions   NEWSFLASH_push_subscriptions
 //	push progress        NEWSFLASH_push_progress
 //	push jobs            stream NEWSFLASH_PUSH, subject newsflash.push.jobs
@@ -115,3 +117,29 @@ func (l Layout) PlannerConsumer() string { return l.NewsStream() + "_push_planne
 // PushWorkersConsumer is the durable consumer, on PushJobsStream, that the
 // push workers of every instance share.
 func (l Layout) PushWorkersConsumer() string { return l.NewsStream() + "_push_workers" }
+
+// EditorsBucket holds the editor accounts made at runtime (the editors API),
+// one key per editor (EditorKey). Its stream, EditorsKVStream, is a source
+// of the audit stream: every account change is an audit record.
+func (l Layout) EditorsBucket() string { return l.NewsStream() + "_editors" }
+
+// EditorsKVStream is the stream JetStream keeps EditorsBucket in.
+func (l Layout) EditorsKVStream() string { return "KV_" + l.EditorsBucket() }
+
+// EditorKey is the key of an editor's account in EditorsBucket: the name
+// in hex, since editor names may hold '@', which keys may not.
+func (l Layout) EditorKey(name string) string { return hex.EncodeToString([]byte(name)) }
+
+// EditorFromSubject is the editor name of a subject of EditorsKVStream (as
+// its copies in the audit stream keep it), and false for any other subject.
+func (l Layout) EditorFromSubject(subj string) (string, bool) {
+	key, ok := strings.CutPrefix(subj, "$KV."+l.EditorsBucket()+".")
+	if !ok {
+		return "", false
+	}
+	name, err := hex.DecodeString(key)
+	if err != nil || len(name) == 0 {
+		return "", false
+	}
+	return string(name), true
+}

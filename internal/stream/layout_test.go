@@ -20,6 +20,8 @@ func names(l Layout) map[string]string {
 		"item subject":       l.ItemSubject("abcdefghijklmnopqrst"),
 		"audit stream":       l.AuditStream(),
 		"idempotency bucket": l.IdempotencyBucket(),
+		"editors bucket":     l.EditorsBucket(),
+		"editors stream":     l.EditorsKVStream(),
 		"push subscriptions": l.PushSubscriptionsBucket(),
 		"push progress":      l.PushProgressBucket(),
 		"push jobs stream":   l.PushJobsStream(),
@@ -39,6 +41,8 @@ func TestDefaultLayoutKeepsNames(t *testing.T) {
 		"item subject":       "newsflash.items.abcdefghijklmnopqrst",
 		"audit stream":       "NEWSFLASH_AUDIT",
 		"idempotency bucket": "NEWSFLASH_idempotency",
+		"editors bucket":     "NEWSFLASH_editors",
+		"editors stream":     "KV_NEWSFLASH_editors",
 		"push subscriptions": "NEWSFLASH_push_subscriptions",
 		"push progress":      "NEWSFLASH_push_progress",
 		"push jobs stream":   "NEWSFLASH_PUSH",
@@ -68,7 +72,7 @@ func TestDefaultLayoutKeepsNames(t *testing.T) {
 	if s.Layout().NewsStream() != "NEWSFLASH" {
 		t.Fatalf("opened stream's layout: %+v", s.Layout())
 	}
-	for _, name := range []string{"NEWSFLASH", "NEWSFLASH_AUDIT", "KV_NEWSFLASH_idempotency"} {
+	for _, name := range []string{"NEWSFLASH", "NEWSFLASH_AUDIT", "KV_NEWSFLASH_idempotency", "KV_NEWSFLASH_editors"} {
 		if _, err := s.js.Stream(ctx, name); err != nil {
 			t.Errorf("stream %s: %v", name, err)
 		}
@@ -189,11 +193,31 @@ func TestTwoStreamNamesOneNATS(t *testing.T) {
 		if err != nil {
 			t.Fatal(err)
 		}
-		if n := audit.CachedInfo().Config.Sources; len(n) != 1 || n[0].Name != tc.s.Layout().NewsStream() {
+		if n := audit.CachedInfo().Config.Sources; len(n) != 2 || n[0].Name != tc.s.Layout().NewsStream() || n[1].Name != tc.s.Layout().EditorsKVStream() {
 			t.Errorf("audit stream %s sources %v", tc.s.Layout().AuditStream(), n)
 		}
 	}
 	if _, err := a.js.KeyValue(ctx, NewLayout("OTHER").IdempotencyBucket()); err != nil {
 		t.Errorf("OTHER's idempotency bucket: %v", err)
+	}
+}
+
+func TestEditorFromSubject(t *testing.T) {
+	l := NewLayout("OTHER")
+	for _, name := range []string{"alice", "bob@example.org", "a.b-c_d"} {
+		subj := "$KV." + l.EditorsBucket() + "." + l.EditorKey(name)
+		if got, ok := l.EditorFromSubject(subj); !ok || got != name {
+			t.Errorf("EditorFromSubject(%q) = %q, %v; want %q", subj, got, ok, name)
+		}
+	}
+	for _, subj := range []string{
+		"$KV.NEWSFLASH_editors." + l.EditorKey("alice"), // another deployment's
+		"$KV." + l.EditorsBucket() + ".zz",              // not hex
+		"$KV." + l.EditorsBucket() + ".",                // empty
+		l.ItemSubject("abcdefghijklmnopqrst"),
+	} {
+		if got, ok := l.EditorFromSubject(subj); ok {
+			t.Errorf("EditorFromSubject(%q) = %q, want false", subj, got)
+		}
 	}
 }

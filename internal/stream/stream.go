@@ -180,6 +180,16 @@ func Open(ctx context.Context, deps Deps, cfg Options) (*Stream, error) {
 		nats.ReconnectHandler(func(nc *nats.Conn) {
 			s.log.Info("nats reconnected", "server", nc.ConnectedUrlRedacted())
 		}),
+		// Asynchronous errors (a watch's consumer missing its heartbeats
+		// while NATS is away; it is made again by itself) go to the log,
+		// not to stderr as nats.go would print them.
+		nats.ErrorHandler(func(_ *nats.Conn, sub *nats.Subscription, err error) {
+			subject := ""
+			if sub != nil {
+				subject = sub.Subject
+			}
+			s.log.Warn("nats asynchronous error", "subject", subject, "err", err)
+		}),
 	}
 	url := cfg.URL
 	if url == "" {
@@ -244,6 +254,7 @@ func (s *Stream) setup(ctx context.Context) error {
 		Storage:      jetstream.FileStorage,
 		Replicas:     s.cfg.Replicas,
 	}
+	ec := s.editorsConfig()
 	ac := s.auditConfig()
 	return Retry(ctx, s.cfg.Timeout, s.log, func(ctx context.Context) error {
 		str, err := EnsureStream(ctx, s.js, sc, s.log)
@@ -256,6 +267,10 @@ func (s *Stream) setup(ctx context.Context) error {
 		kv, err := EnsureKeyValue(ctx, s.js, kc)
 		if err != nil {
 			return fmt.Errorf("create bucket %s: %w", kc.Bucket, err)
+		}
+		// Before the audit stream, which copies it.
+		if _, err := EnsureKeyValue(ctx, s.js, ec); err != nil {
+			return fmt.Errorf("create bucket %s: %w", ec.Bucket, err)
 		}
 		audit, err := EnsureStream(ctx, s.js, ac, s.log)
 		if errors.Is(err, ErrIncompatible) {
