@@ -1,6 +1,7 @@
 package main
 
 import (
+	"cmp"
 	"context"
 	"errors"
 	"flag"
@@ -56,6 +57,7 @@ type serveFlags struct {
 	connectionsPerAddress                    int
 	readerConnects, apiRequests, authFails   int
 	logFormat, logLevel                      string
+	alertMinInterval, alertDuplicateWindow   time.Duration
 
 	vapidPublicKey, vapidPrivateKey, vapidKeyFile, vapidSubject string
 	pushAllowedHosts, pushInsecureEndpoints                     listFlag
@@ -117,6 +119,8 @@ func serveFlagSet() (*flags, *serveFlags) {
 	fs.IntVar(&v.pushPerHost, "push-per-host", push.DefaultPerHost, "sends in flight from this instance to one push-service host")
 	fs.DurationVar(&v.pushCheckpoint, "push-checkpoint-interval", push.DefaultCheckpointInterval, "how often at most a push delivery job records its progress; a crash repeats the sends since (0: no interval, record after every send, slower)")
 	fs.IntVar(&v.pushSubscribePerHour, "push-subscribe-per-hour", push.DefaultSubscribePerHour, "new push subscriptions one client address may create per hour")
+	fs.DurationVar(&v.alertMinInterval, "alert-min-interval", editor.DefaultAlertMinInterval, `least time between two alerts from anyone on any instance; a sooner one is refused (409 alert_too_soon) unless sent with "confirm": true (0: off)`)
+	fs.DurationVar(&v.alertDuplicateWindow, "alert-duplicate-window", editor.DefaultAlertDuplicateWindow, `how long the same alert text (white space and case folded) is refused (409 duplicate_alert) unless sent with "confirm": true (0: off)`)
 	fs.StringVar(&v.logFormat, "log-format", defaultLogFormat, "log format: text or json")
 	fs.StringVar(&v.logLevel, "log-level", defaultLogLevel, "log level: debug, info, warn or error")
 	f.secret("nats-password", "vapid-private-key")
@@ -251,6 +255,14 @@ func (v *serveFlags) config(stderr io.Writer) (server.Deps, server.Options, erro
 		// the option's 0 is its default.
 		cfg.Push.CheckpointInterval = -1
 	}
+	for name, d := range map[string]time.Duration{"alert-min-interval": v.alertMinInterval, "alert-duplicate-window": v.alertDuplicateWindow} {
+		if d < 0 {
+			return bad(name, "must be 0 (off) or more")
+		}
+	}
+	// The flags' 0 is "off": the options' negative value, since their 0 is
+	// the default.
+	cfg.Editor = editor.Options{AlertMinInterval: cmp.Or(v.alertMinInterval, -1), AlertDuplicateWindow: cmp.Or(v.alertDuplicateWindow, -1)}
 	if _, _, err := net.SplitHostPort(v.addr); err != nil {
 		return bad("addr", "want host:port, such as :8080")
 	}

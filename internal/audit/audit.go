@@ -125,6 +125,9 @@ type Record struct {
 	Before  *news.Item     `json:"before,omitempty"`
 	After   news.Item      `json:"after,omitzero"`
 	Account *AccountChange `json:"account,omitempty"`
+	// Confirmed says the post or correction sent its alert with confirm,
+	// over the flood guard's refusal.
+	Confirmed bool `json:"confirmed,omitempty"`
 }
 
 // AccountChange is the account an editor_* record changed.
@@ -257,7 +260,7 @@ func (t *Trail) record(msg jetstream.Msg) (Record, error) {
 		return Record{}, err
 	}
 	rec := Record{Seq: seq, Action: actions[ev.Type], Item: ev.Item.ID, Editor: ev.Item.UpdatedBy, Time: ev.Item.UpdatedAt,
-		Client: ev.Client, Before: ev.Before, After: ev.Item}
+		Client: ev.Client, Before: ev.Before, After: ev.Item, Confirmed: ev.Confirmed}
 	if ev.Type == news.EventItem {
 		rec.Editor = ev.Item.Editor
 	}

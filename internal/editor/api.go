@@ -55,6 +55,15 @@ type Options struct {
 	// MaxTries of a correction that keeps meeting concurrent ones. Default
 	// DefaultMaxTries.
 	MaxTries int
+	// AlertMinInterval is the least time between two alerts, from anyone
+	// on any instance; a sooner one needs confirm (alert_too_soon).
+	// Default DefaultAlertMinInterval; negative: no minimum.
+	AlertMinInterval time.Duration
+	// AlertDuplicateWindow is how long an alert's text (white space and
+	// case folded) may not be alerted again without confirm
+	// (duplicate_alert). Default DefaultAlertDuplicateWindow; negative:
+	// no such rule.
+	AlertDuplicateWindow time.Duration
 }
 
 // API serves the item endpoints.
@@ -80,6 +89,12 @@ func New(deps Deps, opts Options) (*API, error) {
 	}
 	if opts.MaxTries <= 0 {
 		opts.MaxTries = DefaultMaxTries
+	}
+	if opts.AlertMinInterval == 0 {
+		opts.AlertMinInterval = DefaultAlertMinInterval
+	}
+	if opts.AlertDuplicateWindow == 0 {
+		opts.AlertDuplicateWindow = DefaultAlertDuplicateWindow
 	}
 	return &API{cfg: deps, opts: opts, log: deps.Logger}, nil
 }
@@ -259,13 +274,20 @@ func (a *API) create(c *gin.Context) {
 			// still under way. Publishing with expectLast 0 lets only one win.
 		}
 	}
+	var confirmed bool
+	if it.Alert {
+		if confirmed, err = a.guard(it.Text, d.Confirm); err != nil {
+			httperr.Abort(c, err)
+			return
+		}
+	}
 	now := a.now()
 	it.Editor = editor
 	it.PublishedAt, it.UpdatedAt = now, now
 	if it.Alert {
 		it.AlertedAt = &now
 	}
-	seq, dup, err := a.publish(ctx, news.Event{Type: news.EventItem, Item: it, Alert: it.Alert, Client: c.ClientIP()}, 0, it.ID)
+	seq, dup, err := a.publish(ctx, news.Event{Type: news.EventItem, Item: it, Alert: it.Alert, Client: c.ClientIP(), Confirmed: confirmed}, 0, it.ID)
 	if dup || errors.Is(err, stream.ErrConflict) {
 		cur, err := a.cfg.Stream.Current(ctx, it.ID)
 		if errors.Is(err, stream.ErrNotFound) {
@@ -329,7 +351,7 @@ func (a *API) correct(c *gin.Context) {
 		httperr.Abort(c, err)
 		return
 	}
-	a.change(c, news.EventUpdate, func(cur news.Item) (news.Item, bool, error) {
+	a.change(c, news.EventUpdate, p.Confirm, func(cur news.Item) (news.Item, bool, error) {
 		if cur.Status == news.StatusRetracted {
 			return news.Item{}, false, httperr.New(http.StatusConflict, "item_retracted", "a retracted item cannot be corrected")
 		}
@@ -342,7 +364,7 @@ func (a *API) correct(c *gin.Context) {
 }
 
 func (a *API) retract(c *gin.Context) {
-	a.change(c, news.EventRetract, func(cur news.Item) (news.Item, bool, error) {
+	a.change(c, news.EventRetract, false, func(cur news.Item) (news.Item, bool, error) {
 		if cur.Status == news.StatusRetracted {
 			return cur, false, nil // retracting twice changes nothing
 		}
@@ -357,8 +379,9 @@ func (a *API) retract(c *gin.Context) {
 // on is the promotion: its event carries Alert (push sends it as the
 // item's first notification) and the item its alerted_at. A retry after a
 // conflict reads the item again, so an alert that a concurrent request
-// sent meanwhile is not sent twice.
-func (a *API) change(c *gin.Context, typ string, edit func(news.Item) (news.Item, bool, error)) {
+// sent meanwhile is not sent twice. A promotion passes the flood guard
+// first (confirm overrides it).
+func (a *API) change(c *gin.Context, typ string, confirm bool, edit func(news.Item) (news.Item, bool, error)) {
 	id := c.Param("id")
 	if !news.ValidID(id) {
 		httperr.Abort(c, stream.ErrNotFound)
@@ -392,12 +415,17 @@ func (a *API) change(c *gin.Context, typ string, edit func(news.Item) (news.Item
 		next.UpdatedAt = a.now()
 		next.UpdatedBy = editor
 		promote := next.Alert && !cur.Alert
+		var confirmed bool
 		if promote {
+			if confirmed, err = a.guard(next.Text, confirm); err != nil {
+				httperr.Abort(c, err)
+				return
+			}
 			at := next.UpdatedAt
 			next.AlertedAt = &at
 		}
 		msgID := id + "." + strconv.Itoa(next.Version) + "." + news.NewID()
-		ev := news.Event{Type: typ, Item: next, Alert: promote, Client: c.ClientIP(), Before: &cur}
+		ev := news.Event{Type: typ, Item: next, Alert: promote, Client: c.ClientIP(), Before: &cur, Confirmed: confirmed}
 		seq, _, err := a.publish(ctx, ev, cur.Seq, msgID)
 		if errors.Is(err, stream.ErrConflict) {
 			continue

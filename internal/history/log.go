@@ -306,3 +306,43 @@ func (l *Log) Item(id string) (news.Item, bool) {
 	}
 	return e.Event.Item, true
 }
+
+// Alert is one alert sent: the item, when, and what it said then.
+type Alert struct {
+	ItemID string
+	At     time.Time
+	Text   string
+}
+
+// alertSkew is how far back past since Alerts keeps looking: events are in
+// stream order, but instances' clocks may differ a little, so an event can
+// carry an earlier time than the one before it.
+const alertSkew = time.Minute
+
+// Alerts returns the alerts (events that sent an item's alert) the log holds
+// that were sent at or after since, newest first. Every instance follows the
+// whole stream, so once settled each sees the same alerts: the flood guard
+// reads them here.
+func (l *Log) Alerts(since time.Time) []Alert {
+	l.mu.RLock()
+	defer l.mu.RUnlock()
+	var out []Alert
+	for i := len(l.events) - 1; i >= l.start; i-- {
+		e := l.events[i]
+		if e.at.Before(since.Add(-alertSkew)) {
+			break
+		}
+		if !e.Event.Alert {
+			continue
+		}
+		at := e.at
+		if a := e.Event.Item.AlertedAt; a != nil {
+			at = *a
+		}
+		if at.Before(since) {
+			continue
+		}
+		out = append(out, Alert{ItemID: e.Event.Item.ID, At: at, Text: e.Event.Item.Text})
+	}
+	return out
+}

@@ -37,6 +37,10 @@ type Error struct {
 	Cause   error
 	// RetryAfter, when set, is sent as the Retry-After header (seconds).
 	RetryAfter string
+	// Extra are further members of the error object, beside code, message
+	// and field (e.g. retry_after, previous_item). Their names must not be
+	// code, message or field.
+	Extra map[string]any
 }
 
 func (e *Error) Error() string {
@@ -96,6 +100,25 @@ type payload struct {
 	Code    string `json:"code"`
 	Message string `json:"message"`
 	Field   string `json:"field,omitempty"`
+	extra   map[string]any
+}
+
+// MarshalJSON writes code, message and field, then the extra members.
+func (p payload) MarshalJSON() ([]byte, error) {
+	type plain payload
+	b, err := json.Marshal(plain(p))
+	if err != nil || len(p.extra) == 0 {
+		return b, err
+	}
+	m := make(map[string]any, len(p.extra)+3)
+	for k, v := range p.extra {
+		m[k] = v
+	}
+	m["code"], m["message"] = p.Code, p.Message
+	if p.Field != "" {
+		m["field"] = p.Field
+	}
+	return json.Marshal(m)
 }
 
 // Abort answers the request with err as JSON and stops the handler chain.
@@ -106,7 +129,7 @@ func Abort(c *gin.Context, err error) {
 	if he.RetryAfter != "" {
 		c.Header("Retry-After", he.RetryAfter)
 	}
-	c.AbortWithStatusJSON(he.Status, body{Error: payload{Code: he.Code, Message: he.Message, Field: he.Field}})
+	c.AbortWithStatusJSON(he.Status, body{Error: payload{Code: he.Code, Message: he.Message, Field: he.Field, extra: he.Extra}})
 }
 
 // DecodeJSON reads the request body as exactly one JSON value into dst,

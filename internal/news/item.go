@@ -91,7 +91,7 @@ const (
 // decides from the event alone (and the same way when it is read again
 // after a crash) whether it is the alert or a later change of one.
 //
-// Client and Before are for the audit trail only: the address of the
+// Client, Before and Confirmed are for the audit trail only: the address of the
 // editor's client, and for a correction or retraction the item as it was
 // before it. They are stored with the event but never shown to readers
 // (public answers are built from Item.Public()), and the live projection
@@ -103,6 +103,9 @@ type Event struct {
 	Alert  bool   `json:"alert,omitempty"`
 	Client string `json:"client,omitempty"`
 	Before *Item  `json:"before,omitempty"`
+	// Confirmed marks an alert sent with confirm over the flood guard's
+	// refusal (for the audit trail).
+	Confirmed bool `json:"confirmed,omitempty"`
 }
 
 var idEncoding = base32.NewEncoding("abcdefghijklmnopqrstuvwxyz234567").WithPadding(base32.NoPadding)

@@ -50,6 +50,10 @@ type Draft struct {
 	// Alert also sends the item as a push notification; false (the
 	// default) keeps it to the ticker.
 	Alert bool `json:"alert"`
+	// Confirm sends the alert although the flood guard would refuse it
+	// (too soon after the previous alert, or the same text). It is not
+	// stored on the item; the event records the override.
+	Confirm bool `json:"confirm"`
 }
 
 // Patch is an editor's correction: nil fields stay as they are; an empty
@@ -65,11 +69,20 @@ type Patch struct {
 	// false changes nothing on a ticker-only item. Unsending an alert is
 	// the caller's to refuse (ErrAlertSent from ApplyPatch).
 	Alert *bool `json:"alert"`
+	// Confirm overrides the flood guard for a promotion, as Draft.Confirm.
+	// It changes nothing on its own.
+	Confirm bool `json:"confirm"`
 }
 
 // ErrAlertSent is ApplyPatch's answer to {"alert": false} on an item that
 // has alerted: an alert cannot be unsent (retracting the item closes it).
 var ErrAlertSent = errors.New("the item's alert was already sent; an alert cannot be unsent (retract the item to close it)")
+
+// AlertKey is an alert's text as the flood guard compares it: case folded,
+// runs of white space made one space, trimmed.
+func AlertKey(text string) string {
+	return strings.ToLower(strings.Join(strings.Fields(text), " "))
+}
 
 // NewItem validates a draft and returns the first version of the item with
 // normalised values. Identity, editor and times are the caller's to fill in.

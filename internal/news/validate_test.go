@@ -585,3 +585,18 @@ func TestItemPublicRetracted(t *testing.T) {
 		t.Errorf("Public changed the original: %+v", it)
 	}
 }
+
+func TestAlertKey(t *testing.T) {
+	for _, tt := range []struct{ a, b string }{
+		{"Quake in Town", "quake in town"},
+		{"  Quake \t in\nTown ", "QUAKE IN TOWN"},
+		{"Ärger in Köln", "ÄRGER IN KÖLN"},
+	} {
+		if news.AlertKey(tt.a) != news.AlertKey(tt.b) {
+			t.Errorf("news.AlertKey(%q) = %q, news.AlertKey(%q) = %q: want the same", tt.a, news.AlertKey(tt.a), tt.b, news.AlertKey(tt.b))
+		}
+	}
+	if news.AlertKey("Quake in Town") == news.AlertKey("Quake in Towns") {
+		t.Error("different texts have the same key")
+	}
+}

@@ -97,6 +97,9 @@ func startTB(t testing.TB, opts options) *instance {
 	deps := server.Deps{Editors: eds, Logger: testLogger(t)}
 	cfg := server.Options{DataDir: opts.dir}
 	cfg.Stream.URL = opts.natsURL
+	// Tests post alerts in quick succession; the flood guard's tests turn
+	// it on again.
+	cfg.Editor.AlertMinInterval, cfg.Editor.AlertDuplicateWindow = -1, -1
 	if opts.mutate != nil {
 		opts.mutate(&cfg)
 	}

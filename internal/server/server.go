@@ -48,6 +48,9 @@ type Deps struct {
 	// Editors allowed to write. Default: one bootstrap editor kept in
 	// Options.DataDir.
 	Editors *editor.Editors
+	// Now is the editor API's clock (the times of items and the flood
+	// guard). Default time.Now.
+	Now func() time.Time
 }
 
 // Options of an instance. The zero value is a working single-node server:
@@ -75,6 +78,9 @@ type Options struct {
 	// Push tunes delivery (TTLs, concurrency, limits); its Replicas are
 	// the stream's.
 	Push push.Options
+	// Editor tunes the editors' API: the flood guard's interval and
+	// duplicate window (negative: off).
+	Editor editor.Options
 	// Audit tunes the audit trail's reads. Its retention is
 	// Stream.AuditMaxAge.
 	Audit audit.Options
@@ -228,7 +234,7 @@ func New(ctx context.Context, deps Deps, opts Options) (_ *Server, err error) {
 		return nil, err
 	}
 	undo = append(undo, s.editors.Close)
-	api, err := editor.New(editor.Deps{Stream: st, Log: s.hist, Taxonomy: cfg.Taxonomy, Editors: s.editors, Logger: log, Metrics: s.metrics}, editor.Options{})
+	api, err := editor.New(editor.Deps{Stream: st, Log: s.hist, Taxonomy: cfg.Taxonomy, Editors: s.editors, Logger: log, Metrics: s.metrics, Now: cfg.Now}, cfg.Editor)
 	if err != nil {
 		return nil, err
 	}

@@ -12,14 +12,16 @@ import (
 	"newsflash/internal/news"
 )
 
-// wireEvent is an event as stored: the seq is the message's own. Client and
-// Before are kept for the audit trail (see news.Event).
+// wireEvent is an event as stored: the seq is the message's own. Client,
+// Before and Confirmed are kept for the audit trail (see news.Event).
 type wireEvent struct {
 	Type   string     `json:"type"`
 	Item   news.Item  `json:"item"`
 	Alert  bool       `json:"alert,omitempty"`
 	Client string     `json:"client,omitempty"`
 	Before *news.Item `json:"before,omitempty"`
+	// Confirmed: the alert went out with confirm over the flood guard.
+	Confirmed bool `json:"confirmed,omitempty"`
 }
 
 // Publish appends an event for ev.Item.ID to the stream and returns its seq
@@ -33,7 +35,7 @@ func (s *Stream) Publish(ctx context.Context, ev news.Event, expectLast uint64, 
 	}
 	it := ev.Item
 	it.Seq = 0
-	data, err := json.Marshal(wireEvent{Type: ev.Type, Item: it, Alert: ev.Alert, Client: ev.Client, Before: ev.Before})
+	data, err := json.Marshal(wireEvent{Type: ev.Type, Item: it, Alert: ev.Alert, Client: ev.Client, Before: ev.Before, Confirmed: ev.Confirmed})
 	if err != nil {
 		return 0, false, fmt.Errorf("encode event: %w", err)
 	}
@@ -102,5 +104,5 @@ func decode(data []byte, seq uint64) (news.Event, error) {
 	if w.Type == news.EventItem || w.Item.PublishedSeq == 0 {
 		w.Item.PublishedSeq = seq
 	}
-	return news.Event{Type: w.Type, Seq: seq, Item: w.Item, Alert: w.Alert, Client: w.Client, Before: w.Before}, nil
+	return news.Event{Type: w.Type, Seq: seq, Item: w.Item, Alert: w.Alert, Client: w.Client, Before: w.Before, Confirmed: w.Confirmed}, nil
 }
