@@ -19,7 +19,8 @@ const (
 // guard is the flood guard: it refuses a new alert sent less than
 // AlertMinInterval after the previous one (alert_too_soon), or with the
 // text of an alert sent within AlertDuplicateWindow (duplicate_alert),
-// unless the request confirms it. It answers whether the alert goes out
+// unless the request confirms it. A repeat of the same text is named as
+// such even when it is also too soon: that is the likelier mistake. It answers whether the alert goes out
 // over a refusal (to be recorded on the event), or the refusal.
 //
 // The previous alerts come from the history projection, which every
@@ -54,17 +55,17 @@ func (a *API) guard(text string, confirm bool) (confirmed bool, err error) {
 		return false, nil
 	case confirm:
 		return true, nil
-	case latest != nil:
+	case dup != nil:
+		return false, &httperr.Error{Status: http.StatusConflict, Code: "duplicate_alert", Field: "text",
+			Message: "the same text was alerted (item " + dup.ID + ") within the last " + window.String() + "; send with \"confirm\": true to alert it again",
+			Extra:   map[string]any{"previous_item": dup.ID}}
+	default:
 		wait := minInterval - now.Sub(latest.At)
 		secs := int64((wait + time.Second - 1) / time.Second)
 		return false, &httperr.Error{Status: http.StatusConflict, Code: "alert_too_soon", Field: "alert",
 			Message:    "the previous alert (item " + latest.ID + ") went out less than " + minInterval.String() + " ago; wait " + strconv.FormatInt(secs, 10) + "s or send with \"confirm\": true",
 			RetryAfter: strconv.FormatInt(secs, 10),
 			Extra:      map[string]any{"retry_after": secs, "previous_item": latest.ID}}
-	default:
-		return false, &httperr.Error{Status: http.StatusConflict, Code: "duplicate_alert", Field: "text",
-			Message: "the same text was alerted (item " + dup.ID + ") within the last " + window.String() + "; send with \"confirm\": true to alert it again",
-			Extra:   map[string]any{"previous_item": dup.ID}}
 	}
 }
 

@@ -224,6 +224,7 @@ func startContractInstances(t *testing.T) *contractInstances {
 	ci.in["off"] = start(t, options{mutate: func(c *server.Options) {
 		noLimits(c)
 		c.MetricsAllow = []string{"192.0.2.0/24"}
+		c.Editor.AlertMinInterval, c.Editor.AlertDuplicateWindow = time.Hour, time.Hour // the flood guard's rows
 	}, deps: func(d *server.Deps) { d.Taxonomy = bigTaxonomy(t) }})
 	readers1 := start(t, options{mutate: func(c *server.Options) {
 		c.Limits = server.Limits{ReaderConnects: 1, APIRequests: -1, AuthFailures: -1}
@@ -250,6 +251,7 @@ func startContractInstances(t *testing.T) *contractInstances {
 	sub := sinkSubscription(t, env)
 	sub2 := sinkSubscription(t, env)
 	offLive := ci.in["off"].post(item("An item on the instance without push", "en", []string{"r1"}, nil))
+	offTicker := ci.in["off"].post(item("A ticker item to promote past the flood guard", "en", []string{"r1"}, nil))
 	ci.in["gone"] = startGone(t)
 	// sub's endpoint with another (valid) auth secret than the stored one.
 	otherAuth := strings.Replace(sub.json, sub.auth, "tBHItJI5svbpez7KI4CCXg", 1)
@@ -259,7 +261,7 @@ func startContractInstances(t *testing.T) *contractInstances {
 	_, h, _ := main.do("GET", "/api/v1/openapi.json", "", nil)
 	ci.fixtures = []string{
 		"{live}", live.ID, "{retracted}", retracted.ID, "{delete}", del.ID, "{promote}", promote.ID, "{unknown}", "aaaaaaaaaaaaaaaaaaaa",
-		"{offlive}", offLive.ID, "{sub}", sub.json, "{sub2}", sub2.json, "{auth}", sub.auth, "{endpoint}", sub.endpoint,
+		"{offlive}", offLive.ID, "{offticker}", offTicker.ID, "{sub}", sub.json, "{sub2}", sub2.json, "{auth}", sub.auth, "{endpoint}", sub.endpoint,
 		"{subotherauth}", otherAuth, "{etag}", h.Get("ETag"), "{host}", strings.TrimPrefix(main.base, "http://"),
 	}
 	api1 := start(t, options{mutate: func(c *server.Options) {
@@ -475,6 +477,11 @@ func contractRows() []contractRow {
 		{name: "promote as reporter", method: "PATCH", path: "/api/v1/items/{live}", body: `{"alert":true}`, hdr: hdr("Authorization", "Bearer "+reporterToken), status: 403, code: "forbidden", field: "alert"},
 		{name: "post text/plain", method: "POST", path: "/api/v1/items", body: draft, hdr: ed("Content-Type", "text/plain"), status: 415, code: "unsupported_media_type", req: refused},
 		{name: "post key of an item gone", on: "gone", method: "POST", path: "/api/v1/items", body: goneDraft, hdr: ed("Idempotency-Key", goneKey), status: 409, code: "idempotency_item_gone", field: "Idempotency-Key"},
+		{name: "post first alert (guarded)", on: "off", method: "POST", path: "/api/v1/items", body: `{"text":"Guarded alert","lang":"en","regions":["r1"],"alert":true}`, hdr: ed(), status: 201},
+		{name: "post duplicate alert", on: "off", method: "POST", path: "/api/v1/items", body: `{"text":" guarded  ALERT","lang":"en","regions":["r1"],"alert":true}`, hdr: ed(), status: 409, code: "duplicate_alert", field: "text", check: hasPreviousItem},
+		{name: "post alert too soon", on: "off", method: "POST", path: "/api/v1/items", body: `{"text":"Another alert","lang":"en","regions":["r1"],"alert":true}`, hdr: ed(), status: 409, code: "alert_too_soon", field: "alert", check: hasPreviousItem},
+		{name: "post alert too soon, confirmed", on: "off", method: "POST", path: "/api/v1/items", body: `{"text":"Another alert","lang":"en","regions":["r1"],"alert":true,"confirm":true}`, hdr: ed(), status: 201},
+		{name: "post confirm a string", method: "POST", path: "/api/v1/items", body: `{"text":"x","lang":"en","regions":["mena"],"alert":true,"confirm":"yes"}`, hdr: ed(), status: 400, code: "invalid_type", field: "confirm", req: refused},
 		{name: "post NATS down", on: "natsdown", method: "POST", path: "/api/v1/items", body: draft, hdr: ed(), status: 503, code: "unavailable"},
 
 		// Correct.
@@ -494,6 +501,10 @@ func contractRows() []contractRow {
 				}
 			}},
 		{name: "patch unsend alert", method: "PATCH", path: "/api/v1/items/{promote}", body: `{"alert":false}`, hdr: ed(), status: 409, code: "alert_already_sent", field: "alert"},
+		{name: "patch promote too soon", on: "off", method: "PATCH", path: "/api/v1/items/{offticker}", body: `{"alert":true}`, hdr: ed(), status: 409, code: "alert_too_soon", field: "alert", check: hasPreviousItem},
+		{name: "patch promote duplicate", on: "off", method: "PATCH", path: "/api/v1/items/{offticker}", body: `{"text":"Guarded alert","alert":true}`, hdr: ed(), status: 409, code: "duplicate_alert", field: "text", check: hasPreviousItem},
+		{name: "patch promote too soon, confirmed", on: "off", method: "PATCH", path: "/api/v1/items/{offticker}", body: `{"alert":true,"confirm":true}`, hdr: ed(), status: 200},
+		{name: "patch confirm a number", method: "PATCH", path: "/api/v1/items/{live}", body: `{"alert":true,"confirm":1}`, hdr: ed(), status: 400, code: "invalid_type", field: "confirm", req: refused},
 		{name: "patch alert a string", method: "PATCH", path: "/api/v1/items/{live}", body: `{"alert":"true"}`, hdr: ed(), status: 400, code: "invalid_type", field: "alert", req: refused},
 		{name: "patch no change", method: "PATCH", path: "/api/v1/items/{live}", body: `{"priority":"urgent"}`, hdr: ed(), status: 200},
 		{name: "patch empty", method: "PATCH", path: "/api/v1/items/{live}", body: `{}`, hdr: ed(), status: 400, code: "empty_patch", req: refused},
@@ -1135,5 +1146,23 @@ func TestOpenAPIReaderFrames(t *testing.T) {
 		} else {
 			c.mustMatch(t, "Item", []byte(ev.Data))
 		}
+	}
+}
+
+// hasPreviousItem checks that a flood guard refusal names the previous
+// alert's item, and alert_too_soon also the seconds to wait.
+func hasPreviousItem(t *testing.T, h http.Header, b []byte) {
+	var e struct {
+		Error struct {
+			Code         string `json:"code"`
+			RetryAfter   int    `json:"retry_after"`
+			PreviousItem string `json:"previous_item"`
+		} `json:"error"`
+	}
+	if err := json.Unmarshal(b, &e); err != nil || !news.ValidID(e.Error.PreviousItem) {
+		t.Errorf("no previous_item in %s (%v)", b, err)
+	}
+	if e.Error.Code == "alert_too_soon" && (e.Error.RetryAfter < 1 || h.Get("Retry-After") == "") {
+		t.Errorf("alert_too_soon without retry_after or Retry-After: %s %v", b, h)
 	}
 }
