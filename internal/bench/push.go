@@ -81,7 +81,8 @@ func (r *runner) push(ctx context.Context) error {
 	fmt.Fprintf(r.cfg.Log, "bench: posting %d items at %g/s to %d subscriptions\n", r.cfg.Items, r.cfg.Rate, len(subs))
 	before := r.probe.sample()
 	d := r.filter.draft()
-	d.Alert = true // only alerts are pushed; ticker-only items are not
+	d.Alert = true   // only alerts are pushed; ticker-only items are not
+	d.Confirm = true // a load test floods on purpose: past the flood guard
 	ps := r.api.postAll(ctx, r.run, r.cfg.Items, r.cfg.Rate, d)
 	pf := sumPosts(ps)
 	f.PostFigures = postFiguresOf(r.cfg.Items, r.cfg.Rate, pf)

@@ -71,6 +71,8 @@ func startProc(t *testing.T, name, addr string, extra ...string) *proc {
 	p := &proc{t: t, name: name, addr: addr, args: append([]string{
 		"serve", "--addr", addr, "--data-dir", t.TempDir(), "--log-format", "json", "--log-level", "warn",
 		"--editor-hashes", editorLine, "--shutdown-timeout", "5s", "--start-timeout", "2m",
+		// The tests send alerts in quick succession: no flood guard.
+		"--alert-min-interval", "0", "--alert-duplicate-window", "0",
 	}, extra...)}
 	p.launch()
 	t.Cleanup(p.kill)
