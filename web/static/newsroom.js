@@ -425,13 +425,16 @@ import './titles.js';
     el.compose.setAttribute('aria-busy', on ? 'true' : 'false');
   }
 
-  async function post(ev) {
+  // post sends the draft; confirm (after the editor agreed) sends an alert
+  // over the flood guard's refusal.
+  async function post(ev, confirm) {
     ev.preventDefault();
     if (state.posting || !state.token) return;
     clearErrors(el.compose, 'data-error-for');
     el.error.textContent = '';
     el.postStatus.textContent = '';
     const draft = readDraft();
+    if (confirm === true) draft.confirm = true;
     const key = state.idemKey;
     setPosting(true);
     const r = await api('POST', '/items', { json: draft, headers: { 'Idempotency-Key': key } });
@@ -461,6 +464,12 @@ import './titles.js';
       el.error.textContent = 'Could not reach the server: the post was not confirmed. ' +
         'Post again to retry; it reuses the same Idempotency-Key, so the item cannot go out twice.';
       return;
+    }
+    // The flood guard held the alert back (too soon after the previous
+    // one, or the same text): the editor may send it anyway.
+    if (r.status === 409 && (r.error.code === 'alert_too_soon' || r.error.code === 'duplicate_alert') &&
+        confirm !== true && window.confirm(`${r.error.message}\n\nSend this alert anyway?`)) {
+      return post(ev, true);
     }
     showApiError(r.error, el.compose, 'data-error-for', el.error, true);
   }
