@@ -259,6 +259,8 @@ func TestServeInvalidConfig(t *testing.T) {
 		{"push ttl zero", []string{"--push-ttl-flash", "0s"}, nil, []string{"--push-ttl-flash"}},
 		{"push jobs zero", []string{"--push-jobs", "0"}, nil, []string{"--push-jobs 0"}},
 		{"push checkpoint negative", []string{"--push-checkpoint-interval", "-1s"}, nil, []string{"--push-checkpoint-interval -1s", "0 to 10s"}},
+		{"alert min interval negative", []string{"--alert-min-interval", "-1s"}, nil, []string{"--alert-min-interval -1s", "0 (off)"}},
+		{"NEWSFLASH_ALERT_DUPLICATE_WINDOW negative", nil, map[string]string{"NEWSFLASH_ALERT_DUPLICATE_WINDOW": "-1h"}, []string{"NEWSFLASH_ALERT_DUPLICATE_WINDOW=-1h (--alert-duplicate-window)", "0 (off)"}},
 		{"NEWSFLASH_PUSH_CHECKPOINT_INTERVAL too long", nil, map[string]string{"NEWSFLASH_PUSH_CHECKPOINT_INTERVAL": "1m"}, []string{"NEWSFLASH_PUSH_CHECKPOINT_INTERVAL=1m (--push-checkpoint-interval)"}},
 		{"NEWSFLASH_PUSH_CHECKPOINT_INTERVAL not a duration", nil, map[string]string{"NEWSFLASH_PUSH_CHECKPOINT_INTERVAL": "soon"}, []string{"NEWSFLASH_PUSH_CHECKPOINT_INTERVAL", "soon"}},
 		{"nats replicas 3 embedded", []string{"--nats-replicas", "3"}, map[string]string{"NEWSFLASH_NATS_URL": ""}, []string{"--nats-replicas 3", "single node"}},
