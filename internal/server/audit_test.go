@@ -4,6 +4,7 @@ import (
 	"context"
 	"fmt"
 	"net"
+	"net/http"
 	"net/url"
 	"strings"
 	"testing"
@@ -42,12 +43,22 @@ func (in *instance) audit(query string) audit.Page {
 }
 
 // auditWait reads the trail until the page holds n records: the audit
-// stream copies events a moment after they are stored.
+// stream copies events a moment after they are stored. A 503 unavailable
+// is retried as a client would (it comes with Retry-After): a replicated
+// audit stream that was just created may not answer for a few seconds.
 func (in *instance) auditWait(query string, n int) audit.Page {
 	in.t.Helper()
 	deadline := time.Now().Add(wait)
 	for {
-		p := in.audit(query)
+		status, _, b := in.do("GET", "/api/v1/audit?"+query, "", nil)
+		if status == http.StatusServiceUnavailable && time.Now().Before(deadline) {
+			time.Sleep(100 * time.Millisecond)
+			continue
+		}
+		if status != http.StatusOK {
+			in.t.Fatalf("audit?%s: %d %s", query, status, b)
+		}
+		p := decode[audit.Page](in.t, b)
 		if len(p.Records) >= n {
 			if len(p.Records) > n {
 				in.t.Fatalf("audit?%s: %d records, want %d: %+v", query, len(p.Records), n, p.Records)
