@@ -69,7 +69,7 @@ func TestDryRunBadInput(t *testing.T) {
 	gone := in.subscribe(env, `{}`)
 	ticker := in.post(item("a ticker line", "en", []string{"mena"}, nil))
 	alerted := in.post(alertItem("an alert", "en", []string{"mena"}, nil))
-	waitPushes(t, env, 2) // the alert to both subscriptions
+	waitPushes(t, env, 2)    // the alert to both subscriptions
 	env.sink.Gone(gone.ID()) // from now on its push service answers 410
 
 	okDraft := alertItem("Quake in Town", "en", []string{"mena"}, nil)
