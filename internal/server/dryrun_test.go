@@ -328,13 +328,13 @@ func TestDryRunTestTo(t *testing.T) {
 	}
 	// A real alert afterwards reaches the other subscription once: it got
 	// nothing from the dry runs (no job was made for them).
-	real := in.post(alertItem("Real alert", "en", []string{"asia"}, nil))
+	later := in.post(alertItem("Real alert", "en", []string{"asia"}, nil))
 	waitPushes(t, env, 4)
 	o, _ := messages(t, env, other)
-	if len(o) != 1 || o[0].Item.ID != real.ID {
+	if len(o) != 1 || o[0].Item.ID != later.ID {
 		t.Errorf("the other subscription got %+v, want only the real alert", o)
 	}
-	if m, _ := messages(t, env, mine); len(m) != 3 || m[2].Item.ID != real.ID {
+	if m, _ := messages(t, env, mine); len(m) != 3 || m[2].Item.ID != later.ID {
 		t.Errorf("my subscription got %+v", m)
 	}
 }
