@@ -240,7 +240,7 @@ func TestCancelledNeverPublished(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	if _, err := s.Create(context.Background(), r); err != schedule.ErrExists {
+	if _, err := s.Create(context.Background(), r); err != stream.ErrExists {
 		t.Errorf("second create: %v, want ErrExists", err)
 	}
 	c := r

@@ -10,9 +10,6 @@ import (
 	"newsflash/internal/stream"
 )
 
-// ErrExists: Create found a record for the item already.
-var ErrExists = errors.New("scheduled item exists")
-
 // Get reads an item's record from the bucket (not from memory): its
 // revision is the one to pass to Update. No record: stream.ErrNotFound.
 func (s *Scheduler) Get(ctx context.Context, id string) (stream.Scheduled, uint64, error) {
@@ -32,7 +29,7 @@ func (s *Scheduler) Get(ctx context.Context, id string) (stream.Scheduled, uint6
 	return r, e.Revision(), nil
 }
 
-// Create stores a new record; ErrExists if the item has one.
+// Create stores a new record; stream.ErrExists if the item has one.
 func (s *Scheduler) Create(ctx context.Context, r stream.Scheduled) (uint64, error) {
 	val, err := stream.EncodeScheduled(r)
 	if err != nil {
@@ -42,7 +39,7 @@ func (s *Scheduler) Create(ctx context.Context, r stream.Scheduled) (uint64, err
 	defer cancel()
 	rev, err := s.kv.Create(ctx, r.Item.ID, val)
 	if errors.Is(err, jetstream.ErrKeyExists) {
-		return 0, ErrExists
+		return 0, stream.ErrExists
 	}
 	if err != nil {
 		return 0, fmt.Errorf("%w: store scheduled item %s: %v", stream.ErrUnavailable, r.Item.ID, err)

@@ -3,6 +3,7 @@ package stream
 import (
 	"context"
 	"encoding/json"
+	"errors"
 	"fmt"
 	"strings"
 	"time"
@@ -15,6 +16,9 @@ import (
 // DefaultScheduleMaxAhead is how far ahead an item may be scheduled
 // (Options.ScheduleMaxAhead, --schedule-max-ahead).
 const DefaultScheduleMaxAhead = 30 * 24 * time.Hour
+
+// ErrExists: a scheduled item's record exists already (its id is taken).
+var ErrExists = errors.New("scheduled item exists")
 
 // scheduledKeep is how long a scheduled item's record outlives the
 // schedule horizon: the bucket's records age out this long after their
