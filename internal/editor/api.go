@@ -255,7 +255,7 @@ func (a *API) create(c *gin.Context) {
 		return
 	}
 	if news.Given(d.PublishAt) {
-		a.createScheduled(c, d, it)
+		a.createScheduled(c, dry, d, it)
 		return
 	}
 	editor := EditorName(c)
@@ -403,9 +403,7 @@ func (a *API) correct(c *gin.Context) {
 		httperr.Abort(c, err)
 		return
 	}
-	// (Merged in the console branch: a dry run never reaches the
-	// scheduled items' real PATCH.)
-	if !dry.on && a.correctScheduled(c, p) {
+	if a.correctScheduled(c, dry, p) {
 		return
 	}
 	a.editItem(c, dry, news.EventUpdate, p.Confirm, func(cur news.Item) (news.Item, bool, error) {

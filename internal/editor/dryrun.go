@@ -170,16 +170,27 @@ func (a *API) dryChange(c *gin.Context, dry dryRun, confirm bool, edit func(news
 // alerts (or zero and ok when it does not), sends the test notification
 // when asked, and answers 200.
 func (a *API) dryAnswer(c *gin.Context, dry dryRun, it news.Item, alerts, confirm bool) {
-	ans := dryAnswer{DryRun: true, Item: it, Audience: map[string]int{}, Guard: guardReport{OK: true}}
+	report := guardReport{OK: true}
+	if alerts {
+		report = reportOf(a.verdict(it.Text), confirm)
+	}
+	a.dryAnswerWith(c, dry, it, alerts, &report)
+}
+
+// dryAnswerWith is dryAnswer with the guard's report made by the caller.
+func (a *API) dryAnswerWith(c *gin.Context, dry dryRun, it news.Item, alerts bool, report *guardReport) {
+	ans := dryAnswer{DryRun: true, Item: it, Audience: map[string]int{}, Guard: *report}
+	// A scheduled item's audience is counted as it will be published.
+	counted := it
+	if counted.Status == news.StatusScheduled {
+		counted.Status = news.StatusLive
+	}
 	for _, ch := range a.cfg.Channels {
 		n := 0
 		if alerts {
-			n = ch.Audience(&it)
+			n = ch.Audience(&counted)
 		}
 		ans.Audience[ch.Name()] = n
-	}
-	if alerts {
-		ans.Guard = reportOf(a.verdict(it.Text), confirm)
 	}
 	if dry.testTo != "" {
 		if err := a.sendTest(c.Request.Context(), dry.testTo, it); err != nil {

@@ -70,7 +70,7 @@ func scheduledItem(r stream.Scheduled) news.Item {
 // record in the scheduled bucket, nothing in the news stream. The
 // scheduler of some instance publishes it when it is due. it is the
 // validated item; d the draft it came from.
-func (a *API) createScheduled(c *gin.Context, d news.Draft, it news.Item) {
+func (a *API) createScheduled(c *gin.Context, dry dryRun, d news.Draft, it news.Item) {
 	sched := a.cfg.Schedule
 	if sched == nil {
 		httperr.Abort(c, errNoScheduler)
@@ -88,6 +88,18 @@ func (a *API) createScheduled(c *gin.Context, d news.Draft, it news.Item) {
 	it.Status, it.PublishAt = news.StatusScheduled, at
 	it.Editor = editor
 	it.PublishedAt, it.UpdatedAt = *at, now
+	if dry.on {
+		if err := checkIdempotencyKey(c.GetHeader("Idempotency-Key")); err != nil {
+			httperr.Abort(c, err)
+			return
+		}
+		if max := a.opts.ScheduleMaxPending; max > 0 && sched.Pending() >= max {
+			httperr.Abort(c, errTooManyScheduled(max))
+			return
+		}
+		a.dryScheduled(c, dry, it, d.Confirm)
+		return
+	}
 	if key := c.GetHeader("Idempotency-Key"); key != "" {
 		if len(key) > maxIdempotencyKey || !printableASCII(key) {
 			httperr.Abort(c, httperr.Field(http.StatusBadRequest, "invalid_idempotency_key", "Idempotency-Key",
@@ -257,7 +269,7 @@ func (a *API) scheduledRecord(c *gin.Context) (r stream.Scheduled, rev uint64, o
 // publish_at (reschedule) and alert true or false (nothing was sent). It
 // reports false when the item is not scheduled (a live item's PATCH goes
 // on as usual; one with publish_at is refused here).
-func (a *API) correctScheduled(c *gin.Context, p news.Patch) bool {
+func (a *API) correctScheduled(c *gin.Context, dry dryRun, p news.Patch) bool {
 	for try := 0; try < a.opts.MaxTries; try++ {
 		r, rev, ok := a.scheduledRecord(c)
 		if c.IsAborted() {
@@ -300,12 +312,21 @@ func (a *API) correctScheduled(c *gin.Context, p news.Patch) bool {
 				next.PublishAt, next.PublishedAt, changed = at, *at, true
 			}
 		}
+		if !changed && dry.on {
+			a.dryAnswer(c, dry, cur, false, p.Confirm)
+			return true
+		}
 		if !changed {
 			c.JSON(http.StatusOK, cur)
 			return true
 		}
 		if (cur.Alert || next.Alert) && !CanAlert(Role(c)) {
 			httperr.Abort(c, ErrAlertForbidden)
+			return true
+		}
+		if dry.on {
+			next.UpdatedAt, next.UpdatedBy = now, EditorName(c)
+			a.dryScheduled(c, dry, next, p.Confirm)
 			return true
 		}
 		confirmed := r.Confirmed
@@ -413,4 +434,33 @@ func (a *API) listScheduled(c *gin.Context, status string) {
 		}
 	}
 	c.JSON(http.StatusOK, ans)
+}
+
+// dryScheduled answers the dry run of scheduling an item (or of changing a
+// scheduled one): the item as it would be stored, its audience now, and
+// what the scheduled alerts' guard would say.
+func (a *API) dryScheduled(c *gin.Context, dry dryRun, it news.Item, confirm bool) {
+	report := guardReport{OK: true}
+	if it.Alert {
+		if _, err := a.scheduledGuard(it, false); err != nil {
+			var he *httperr.Error
+			if !errors.As(err, &he) {
+				httperr.Abort(c, err)
+				return
+			}
+			report = guardReport{Message: he.Message}
+			if prev, ok := he.Extra["previous_item"].(string); ok {
+				report.PreviousItem = prev
+			}
+			if secs, ok := he.Extra["retry_after"].(int64); ok {
+				report.RetryAfter = secs
+			}
+			if confirm {
+				report.OK, report.Overridden = true, he.Code
+			} else {
+				report.Code = he.Code
+			}
+		}
+	}
+	a.dryAnswerWith(c, dry, it, it.Alert, &report)
 }

@@ -704,6 +704,8 @@ func contractRows() []contractRow {
 		{name: "subscribe NATS down", on: "natsdown", method: "POST", path: "/api/v1/push/subscriptions", body: sub, status: 503, code: "unavailable"},
 		// Dry runs (between "subscribe" and "unsubscribe": {subid} is a subscription).
 		{name: "dry run post", method: "POST", path: "/api/v1/items?dry_run=true", body: `{"text":"Would alert","lang":"en","regions":["mena"],"alert":true}`, hdr: ed(), status: 200, check: isDryRun(1, true)},
+		{name: "dry run schedule", method: "POST", path: "/api/v1/items?dry_run=true", body: `{"text":"Would alert later","lang":"en","regions":["mena"],"alert":true,"publish_at":"{later}"}`, hdr: ed(), status: 200, check: isDryRun(1, true)},
+		{name: "dry run edit scheduled", method: "PATCH", path: "/api/v1/items/{scheduled}?dry_run=true", body: `{"text":"Would say this"}`, hdr: ed(), status: 200, check: isDryRun(0, true)},
 		{name: "dry run post ticker", method: "POST", path: "/api/v1/items?dry_run=true", body: draft, hdr: ed(), status: 200, check: isDryRun(0, true)},
 		{name: "dry run post test_to", method: "POST", path: "/api/v1/items?dry_run=true&test_to={subid}", body: `{"text":"Would alert","lang":"en","regions":["mena"],"alert":true}`, hdr: ed(), status: 200, check: isDryRun(1, true)},
 		{name: "dry run post guarded, push off", on: "off", method: "POST", path: "/api/v1/items?dry_run=true", body: `{"text":"Guarded alert","lang":"en","regions":["r1"],"alert":true}`, hdr: ed(), status: 200, check: isDryRun(-1, false)},

@@ -5,6 +5,7 @@ import (
 	"encoding/json"
 	"fmt"
 	"net/http"
+	"strings"
 	"testing"
 	"time"
 
@@ -374,3 +375,65 @@ func splitLines(s string) []string {
 }
 
 var _ = json.Marshal
+
+// TestScheduleDryRunAndGuard: a dry run of scheduling (and of editing a
+// scheduled item) answers the item as it would be and stores nothing;
+// the scheduled alerts' guard refuses a second alert scheduled within the
+// minimum interval of the first, reports it in a dry run, and lets it
+// through with confirm.
+func TestScheduleDryRunAndGuard(t *testing.T) {
+	in := start(t, options{deps: withRoles, mutate: func(o *server.Options) {
+		o.Editor.AlertMinInterval, o.Editor.AlertDuplicateWindow = 0, 0 // the defaults: 2m and 1h
+	}})
+	due := time.Now().Add(time.Hour).UTC().Truncate(time.Second)
+	type dryAnswer struct {
+		DryRun bool      `json:"dry_run"`
+		Item   news.Item `json:"item"`
+		Guard  struct {
+			OK         bool   `json:"ok"`
+			Code       string `json:"code"`
+			Overridden string `json:"overridden"`
+		} `json:"guard"`
+	}
+	dry := decode[dryAnswer](t, in.mustAs(editorToken, "POST", "/api/v1/items?dry_run=true",
+		scheduledBody("Polls close", true, due.Format(time.RFC3339)), http.StatusOK))
+	if !dry.DryRun || dry.Item.Status != news.StatusScheduled || dry.Item.PublishAt == nil || !dry.Item.PublishAt.Equal(due) || !dry.Guard.OK {
+		t.Errorf("dry run of scheduling: %+v", dry)
+	}
+	if n := len(in.scheduledList(news.StatusScheduled)); n != 0 {
+		t.Fatalf("a dry run scheduled %d items", n)
+	}
+	first := in.post(scheduledBody("Polls close", true, due.Format(time.RFC3339)))
+
+	// A second alert a minute later: refused, reported by a dry run,
+	// accepted with confirm.
+	soon := scheduledBody("Results expected", true, due.Add(time.Minute).Format(time.RFC3339))
+	status, _, body := in.do("POST", "/api/v1/items", soon, nil)
+	if e := decode[apiError](t, body); status != http.StatusConflict || e.Error.Code != "alert_too_soon" || e.Error.Field != "publish_at" {
+		t.Errorf("second scheduled alert: %d %s", status, body)
+	}
+	dry = decode[dryAnswer](t, in.mustAs(editorToken, "POST", "/api/v1/items?dry_run=true", soon, http.StatusOK))
+	if dry.Guard.OK || dry.Guard.Code != "alert_too_soon" {
+		t.Errorf("dry run of the second alert: %+v", dry.Guard)
+	}
+	confirmed := strings.Replace(soon, `"alert":true`, `"alert":true,"confirm":true`, 1)
+	dry = decode[dryAnswer](t, in.mustAs(editorToken, "POST", "/api/v1/items?dry_run=true", confirmed, http.StatusOK))
+	if !dry.Guard.OK || dry.Guard.Overridden != "alert_too_soon" {
+		t.Errorf("dry run with confirm: %+v", dry.Guard)
+	}
+	if n := len(in.scheduledList(news.StatusScheduled)); n != 1 {
+		t.Fatalf("%d scheduled after refusals and dry runs, want 1", n)
+	}
+	in.mustAs(editorToken, "POST", "/api/v1/items", confirmed, http.StatusCreated)
+
+	// A dry run of an edit changes nothing.
+	dry = decode[dryAnswer](t, in.mustAs(editorToken, "PATCH", "/api/v1/items/"+first.ID+"?dry_run=true",
+		`{"text":"Polls have closed"}`, http.StatusOK))
+	if dry.Item.Text != "Polls have closed" || dry.Item.Status != news.StatusScheduled {
+		t.Errorf("dry run of an edit: %+v", dry.Item)
+	}
+	got := decode[news.Item](t, in.mustAs(editorToken, "GET", "/api/v1/items/"+first.ID, "", http.StatusOK))
+	if got.Text != "Polls close" || !got.UpdatedAt.Equal(first.UpdatedAt) {
+		t.Errorf("after a dry-run edit: %+v", got)
+	}
+}
