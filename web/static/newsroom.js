@@ -7,6 +7,7 @@
 // inserted as text (textContent), never as HTML; no inline code or styles, so
 // the page runs under a CSP without 'unsafe-inline'.
 import { Reader } from './reader.js';
+import { createEditors } from './newsroom-editors.js';
 import './titles.js';
 
 (() => {
@@ -53,10 +54,18 @@ import './titles.js';
     confirmText: $('#nr-confirm-text'),
     confirmCancel: $('#nr-confirm-cancel'),
     confirmRetract: $('#nr-confirm-retract'),
+    tabs: $('#nr-tabs'),
+    role: $('#nr-role'),
+    ask: $('#nr-ask'),
+    askTitle: $('#nr-ask-title'),
+    askText: $('#nr-ask-text'),
+    askCancel: $('#nr-ask-cancel'),
+    askOk: $('#nr-ask-ok'),
   };
 
   const state = {
     token: null,
+    role: '',          // reporter, editor or admin once learnt (learnRole)
     gen: 0,            // bumped on sign-in and sign-out: answers from before are dropped
     tax: null,         // GET /api/v1/taxonomy
     items: new Map(),  // id → entry {item, li, parts, editor}
@@ -265,6 +274,7 @@ import './titles.js';
     state.push.enabled = null;
     connect();
     scheduleStats(STATS_EVERY);
+    learnRole();
     el.text.focus();
   }
 
@@ -285,6 +295,10 @@ import './titles.js';
     el.postStatus.textContent = '';
     clearErrors(el.compose, 'data-error-for');
     if (el.confirm.open) el.confirm.close('cancel');
+    answerAsk(false);
+    setRole('');
+    setView('items');
+    editors.reset();
     el.error.textContent = message || '';
     setSignedIn(false);
     el.token.focus();
@@ -305,6 +319,87 @@ import './titles.js';
     el.signinError.textContent = '';
   });
   el.signout.addEventListener('click', () => signOut(''));
+
+  // ---------------------------------------------------------------- role
+
+  const ROLE_LABELS = { reporter: 'Reporter', editor: 'Editor', admin: 'Admin' };
+
+  // setRole shows what the role may do: the alert switch, promote and the
+  // test alert for editors and admins, the Editors page for admins.
+  function setRole(role) {
+    state.role = role;
+    el.body.dataset.role = role;
+    el.role.textContent = ROLE_LABELS[role] || '';
+    if (role !== 'admin') setView('items');
+    for (const e of state.items.values()) renderItem(e);
+  }
+
+  // learnRole finds the editor's role. No endpoint answers it: an admin is
+  // who may list the editors; of the others, a reporter is who is refused
+  // an alert. That second question is a dry run of a draft without text,
+  // which the server refuses (400) before anything could be stored, unless
+  // it refuses the alert first (403, field alert).
+  async function learnRole() {
+    const gen = state.gen;
+    const r = await api('GET', '/editors');
+    if (gen !== state.gen || r.status === 401) return;
+    if (r.ok && r.data) {
+      setRole('admin');
+      editors.take(r.data.editors);
+      return;
+    }
+    const p = await api('POST', '/items?dry_run=true', { json: { alert: true } });
+    if (gen !== state.gen || p.status === 401) return;
+    // Anything but the alert's refusal: an editor (the server still
+    // checks each request).
+    setRole(p.status === 403 && p.error.field === 'alert' ? 'reporter' : 'editor');
+  }
+
+  // ---------------------------------------------------------------- views
+
+  function setView(view) {
+    const v = view === 'editors' && state.role === 'admin' ? 'editors' : 'items';
+    el.body.dataset.view = v;
+    for (const b of $$('button[data-view]', el.tabs)) b.setAttribute('aria-pressed', b.dataset.view === v ? 'true' : 'false');
+    return v;
+  }
+
+  el.tabs.addEventListener('click', (ev) => {
+    const b = ev.target.closest('button[data-view]');
+    if (!b) return;
+    if (setView(b.dataset.view) === 'editors') {
+      editors.reload();
+      $('#nr-new-name').focus();
+    } else {
+      el.text.focus();
+    }
+  });
+
+  // ask shows a confirm dialog: {title, text, ok} → a promise of a boolean.
+  // The buttons (and Escape) answer it, not the dialog's close event, which
+  // comes a task later and could reach the next question's listener.
+  let askAnswer = null;
+  function answerAsk(yes) {
+    const answer = askAnswer;
+    askAnswer = null;
+    if (el.ask.open) el.ask.close();
+    if (answer) answer(yes);
+  }
+  function ask({ title, text, ok }) {
+    answerAsk(false);
+    el.askTitle.textContent = title;
+    el.askText.textContent = text;
+    el.askOk.textContent = ok;
+    if (typeof el.ask.showModal !== 'function') return Promise.resolve(window.confirm(`${title}\n\n${text}`));
+    el.ask.showModal();
+    el.askCancel.focus();
+    return new Promise((resolve) => { askAnswer = resolve; });
+  }
+  el.askCancel.addEventListener('click', () => answerAsk(false));
+  el.askOk.addEventListener('click', () => answerAsk(true));
+  el.ask.addEventListener('cancel', () => answerAsk(false));
+
+  const editors = createEditors({ api, h, showApiError, clearErrors, clearFieldError, ask, fmtTime });
 
   // ---------------------------------------------------------------- taxonomy
 
