@@ -44,6 +44,9 @@ type Deps struct {
 	Metrics *metrics.Metrics
 	// Now is the clock. Default time.Now.
 	Now func() time.Time
+	// Channels are the alert channels a dry run counts the audience of and
+	// sends a test notification through. Default none.
+	Channels []Channel
 }
 
 // DefaultMaxTries is how often a correction is tried against concurrent
@@ -209,6 +212,11 @@ func readable(c *gin.Context, it news.Item) news.Item {
 const maxIdempotencyKey = 255
 
 func (a *API) create(c *gin.Context) {
+	dry, err := dryRunOf(c)
+	if err != nil {
+		httperr.Abort(c, err)
+		return
+	}
 	var d news.Draft
 	if err := httperr.DecodeJSON(c, &d); err != nil {
 		httperr.Abort(c, err)
@@ -226,11 +234,14 @@ func (a *API) create(c *gin.Context) {
 	editor := EditorName(c)
 	ctx := c.Request.Context()
 	it.ID = news.NewID()
+	if dry.on {
+		a.dryCreate(c, dry, it, d.Confirm)
+		return
+	}
 	var claim *stream.Claim // the key's claim, to record the publication in
 	if key := c.GetHeader("Idempotency-Key"); key != "" {
-		if len(key) > maxIdempotencyKey || !printableASCII(key) {
-			httperr.Abort(c, httperr.Field(http.StatusBadRequest, "invalid_idempotency_key", "Idempotency-Key",
-				"Idempotency-Key must be 1-255 printable ASCII characters"))
+		if err := checkIdempotencyKey(key); err != nil {
+			httperr.Abort(c, err)
 			return
 		}
 		hash := fingerprint(it)
@@ -320,6 +331,15 @@ func (a *API) create(c *gin.Context) {
 	c.JSON(http.StatusCreated, it)
 }
 
+// checkIdempotencyKey checks an Idempotency-Key header ("" is none).
+func checkIdempotencyKey(key string) error {
+	if len(key) > maxIdempotencyKey || !printableASCII(key) {
+		return httperr.Field(http.StatusBadRequest, "invalid_idempotency_key", "Idempotency-Key",
+			"Idempotency-Key must be 1-255 printable ASCII characters")
+	}
+	return nil
+}
+
 // itemGone refuses a retry whose item was published and has left the news
 // stream since (retracted and aged out of history): publishing it again
 // would bring a retracted item back to readers.
@@ -346,12 +366,17 @@ func (a *API) settle(c *gin.Context, seq uint64) {
 }
 
 func (a *API) correct(c *gin.Context) {
+	dry, err := dryRunOf(c)
+	if err != nil {
+		httperr.Abort(c, err)
+		return
+	}
 	var p news.Patch
 	if err := httperr.DecodeJSON(c, &p); err != nil {
 		httperr.Abort(c, err)
 		return
 	}
-	a.change(c, news.EventUpdate, p.Confirm, func(cur news.Item) (news.Item, bool, error) {
+	a.editItem(c, dry, news.EventUpdate, p.Confirm, func(cur news.Item) (news.Item, bool, error) {
 		if cur.Status == news.StatusRetracted {
 			return news.Item{}, false, httperr.New(http.StatusConflict, "item_retracted", "a retracted item cannot be corrected")
 		}

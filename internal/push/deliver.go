@@ -413,7 +413,7 @@ func (s *Service) send(ctx context.Context, r *run, t target, attempts int) outc
 		s.log.Warn("push: subscription keys unusable", "id", t.sub.ID, "endpoint", pushpolicy.Redact(t.sub.Endpoint), "err", t.sub.keysErr)
 		return s.subscriptionFailed(ctx, t.sub)
 	}
-	res, err := s.post(ctx, r, t)
+	res, err := s.post(ctx, t.sub, r.message(t.kind))
 	if err != nil {
 		if errors.Is(err, pushpolicy.ErrRefused) {
 			s.log.Warn("push: endpoint refused by policy", "endpoint", pushpolicy.Redact(t.sub.Endpoint))
@@ -471,20 +471,44 @@ var (
 	urgencyNormal = []string{"normal"}
 )
 
-// post encrypts the run's payload for t's subscription (RFC 8291) and
-// POSTs it to the endpoint with the VAPID header signed for the endpoint's
-// origin (RFC 8292), through the policy's client (no redirects, no proxy,
-// no private addresses). t.sub.keys must not be nil.
-func (s *Service) post(ctx context.Context, r *run, t target) (_ *http.Response, err error) {
-	body, err := t.sub.keys.encrypt(r.payload(t.kind))
+// message is one push request's content: the plaintext payload and the
+// header values (TTL, Topic, Urgency); topic may be nil.
+type message struct {
+	payload []byte
+	ttl     []string
+	topic   []string
+	urgency []string
+}
+
+// message is what the run sends for a kind: the payload encoded once, and
+// the urgency by priority (a retraction is never urgent).
+func (r *run) message(kind string) message {
+	urgency := urgencyNormal
+	if p := r.e.Event.Item.Priority; kind != news.EventRetract && loud(p) {
+		urgency = urgencyHigh
+	}
+	return message{payload: r.payload(kind), ttl: r.ttlHeader, topic: r.topicHeader, urgency: urgency}
+}
+
+// loud reports whether a priority's notifications go with Urgency high.
+func loud(priority string) bool {
+	return priority == news.PriorityFlash || priority == news.PriorityUrgent
+}
+
+// post encrypts m's payload for sub (RFC 8291) and POSTs it to the
+// endpoint with the VAPID header signed for the endpoint's origin (RFC
+// 8292), through the policy's client (no redirects, no proxy, no private
+// addresses). sub.keys must not be nil.
+func (s *Service) post(ctx context.Context, sub *Subscription, m message) (_ *http.Response, err error) {
+	body, err := sub.keys.encrypt(m.payload)
 	if err != nil {
 		return nil, err
 	}
-	req, err := http.NewRequestWithContext(ctx, http.MethodPost, t.sub.Endpoint, bytes.NewReader(body))
+	req, err := http.NewRequestWithContext(ctx, http.MethodPost, sub.Endpoint, bytes.NewReader(body))
 	if err != nil {
 		return nil, err
 	}
-	auth, err := s.cfg.Identity.Header(t.sub.origin, s.cfg.Now())
+	auth, err := s.cfg.Identity.Header(sub.origin, s.cfg.Now())
 	if err != nil {
 		return nil, err
 	}
@@ -493,17 +517,13 @@ func (s *Service) post(ctx context.Context, r *run, t target) (_ *http.Response,
 			err = fmt.Errorf("%w: %w", errNoAnswer, err)
 		}
 	}()
-	urgency := urgencyNormal
-	if p := r.e.Event.Item.Priority; t.kind != news.EventRetract && (p == news.PriorityFlash || p == news.PriorityUrgent) {
-		urgency = urgencyHigh
-	}
 	// Canonical names set directly: the map Header.Set would build.
 	h := req.Header
-	h["Ttl"] = r.ttlHeader
-	if r.topicHeader != nil {
-		h["Topic"] = r.topicHeader
+	h["Ttl"] = m.ttl
+	if m.topic != nil {
+		h["Topic"] = m.topic
 	}
-	h["Urgency"] = urgency
+	h["Urgency"] = m.urgency
 	h["Content-Encoding"] = aes128gcm
 	h["Content-Type"] = octetStream
 	h["Authorization"] = []string{auth}

@@ -15,14 +15,25 @@ import (
 
 // index mirrors the subscriptions bucket in memory, split into partitions
 // by a hash of the id, so a job matches one partition without reading NATS.
+// It also counts the subscriptions of each distinct filter, kept as
+// subscriptions come, change and go, so an audience is counted over the
+// distinct filters (far fewer than the subscriptions), not over every
+// subscription.
 type index struct {
-	mu    sync.RWMutex
-	parts []map[string]*Subscription
-	count int
+	mu      sync.RWMutex
+	parts   []map[string]*Subscription
+	count   int
+	filters map[string]*filterCount // by news.Filter.Key
+}
+
+// filterCount is how many subscriptions have one filter.
+type filterCount struct {
+	filter news.Filter
+	n      int
 }
 
 func newIndex(partitions int) *index {
-	ix := &index{parts: make([]map[string]*Subscription, partitions)}
+	ix := &index{parts: make([]map[string]*Subscription, partitions), filters: map[string]*filterCount{}}
 	for i := range ix.parts {
 		ix.parts[i] = make(map[string]*Subscription)
 	}
@@ -40,10 +51,13 @@ func (ix *index) put(sub *Subscription) {
 	ix.mu.Lock()
 	defer ix.mu.Unlock()
 	p := ix.parts[ix.partition(sub.ID)]
-	if _, ok := p[sub.ID]; !ok {
+	if old, ok := p[sub.ID]; ok {
+		ix.uncount(old)
+	} else {
 		ix.count++
 	}
 	p[sub.ID] = sub
+	ix.countIn(sub)
 }
 
 // replace puts sub in place of the subscription with its id, if there is
@@ -53,8 +67,10 @@ func (ix *index) replace(sub *Subscription) {
 	ix.mu.Lock()
 	defer ix.mu.Unlock()
 	p := ix.parts[ix.partition(sub.ID)]
-	if _, ok := p[sub.ID]; ok {
+	if old, ok := p[sub.ID]; ok {
+		ix.uncount(old)
 		p[sub.ID] = sub
+		ix.countIn(sub)
 	}
 }
 
@@ -62,10 +78,50 @@ func (ix *index) remove(id string) {
 	ix.mu.Lock()
 	defer ix.mu.Unlock()
 	p := ix.parts[ix.partition(id)]
-	if _, ok := p[id]; ok {
+	if old, ok := p[id]; ok {
 		delete(p, id)
 		ix.count--
+		ix.uncount(old)
 	}
+}
+
+// countIn and uncount add and take a subscription from its filter's count;
+// callers hold mu for writing.
+func (ix *index) countIn(sub *Subscription) {
+	k := sub.filter.Key()
+	fc, ok := ix.filters[k]
+	if !ok {
+		fc = &filterCount{filter: sub.filter}
+		ix.filters[k] = fc
+	}
+	fc.n++
+}
+
+func (ix *index) uncount(sub *Subscription) {
+	k := sub.filter.Key()
+	if fc, ok := ix.filters[k]; ok {
+		if fc.n--; fc.n <= 0 {
+			delete(ix.filters, k)
+		}
+	}
+}
+
+// audience is how many subscriptions an alert of the item would be sent to:
+// those whose filter matches it, as kindFor decides for an alert event;
+// none for an item that is not live.
+func (ix *index) audience(it *news.Item) int {
+	if it.Status != news.StatusLive {
+		return 0
+	}
+	ix.mu.RLock()
+	defer ix.mu.RUnlock()
+	n := 0
+	for _, fc := range ix.filters {
+		if fc.filter.Match(it) {
+			n += fc.n
+		}
+	}
+	return n
 }
 
 func (ix *index) get(id string) (*Subscription, bool) {

@@ -34,13 +34,23 @@ type payload struct {
 	Type string      `json:"type"`
 	Seq  uint64      `json:"seq"`
 	Item payloadItem `json:"item"`
+	// Test marks a test notification (SendTest): the service worker shows
+	// it apart from real alerts.
+	Test bool `json:"test,omitempty"`
 }
 
 // encodePayload builds the notification for an event: the item (text
 // shortened with an ellipsis to fit MaxPayload) or, for a retract, only
 // what the service worker needs to close it.
 func encodePayload(kind string, seq uint64, it *news.Item) []byte {
-	p := payload{Type: kind, Seq: seq, Item: payloadItem{ID: it.ID, Version: it.Version}}
+	return encodeAs(payload{Type: kind, Seq: seq}, it)
+}
+
+// encodeAs is encodePayload for a payload whose type, seq and test mark are
+// set.
+func encodeAs(p payload, it *news.Item) []byte {
+	kind := p.Type
+	p.Item = payloadItem{ID: it.ID, Version: it.Version}
 	if kind == news.EventRetract {
 		b, _ := json.Marshal(p)
 		return b

@@ -239,6 +239,20 @@ func TestBrowserServiceWorkerNotifications(t *testing.T) {
 	if ns := notifications(); len(ns) != 1 || ns[0].Tag != "bbbbbbbbbbbbbbbbbbbb" {
 		t.Fatalf("after the retraction: %+v", ns)
 	}
+	// A test notification (a dry run's test_to) of the item on screen, same
+	// version: shown beside it under its own tag, its title marked TEST.
+	deliver(`{"type":"item","seq":0,"test":true,"item":{"id":"bbbbbbbbbbbbbbbbbbbb","version":1,"text":"عاجل: اجتماع طارئ لمجلس الأمن","lang":"ar","regions":["mena"],"priority":"breaking"}}`)
+	waitCount(2)
+	got = map[string]shownNotification{}
+	for _, n := range notifications() {
+		got[n.Tag] = n
+	}
+	if n := got["test-bbbbbbbbbbbbbbbbbbbb"]; n.Title != "TEST · خبر عاجل" || n.Body != "عاجل: اجتماع طارئ لمجلس الأمن" {
+		t.Errorf("test notification %+v (shown: %+v)", n, got)
+	}
+	if n := got["bbbbbbbbbbbbbbbbbbbb"]; n.Title != "خبر عاجل" {
+		t.Errorf("the real notification beside the test: %+v", n)
+	}
 
 	// Loudness by priority (docs/push.md), as the browser shows it: flash
 	// stays until the reader acts and makes a sound, urgent makes a sound,
@@ -253,7 +267,7 @@ func TestBrowserServiceWorkerNotifications(t *testing.T) {
 	}
 	for i, l := range loud {
 		deliver(`{"type":"item","seq":` + itoa(uint64(11+i)) + `,"item":{"id":"` + l.id + `","version":1,"text":"Loudness: ` + l.priority + `","lang":"en","regions":["mena"],"priority":"` + l.priority + `"}}`)
-		waitCount(2 + i)
+		waitCount(3 + i)
 	}
 	raw := eval[string](t, ctx, `navigator.serviceWorker.ready.then(r => r.getNotifications()).then(ns => JSON.stringify(ns.map(n => ({tag: n.tag, silent: n.silent, requireInteraction: n.requireInteraction}))))`)
 	type loudness struct {

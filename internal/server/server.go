@@ -234,7 +234,17 @@ func New(ctx context.Context, deps Deps, opts Options) (_ *Server, err error) {
 		return nil, err
 	}
 	undo = append(undo, s.editors.Close)
-	api, err := editor.New(editor.Deps{Stream: st, Log: s.hist, Taxonomy: cfg.Taxonomy, Editors: s.editors, Logger: log, Metrics: s.metrics, Now: cfg.Now}, cfg.Editor)
+	if s.push, err = s.newPush(ctx); err != nil {
+		return nil, err
+	}
+	if s.push != nil {
+		undo = append(undo, s.push.Stop)
+	}
+	var channels []editor.Channel
+	if s.push != nil {
+		channels = append(channels, webChannel{s.push})
+	}
+	api, err := editor.New(editor.Deps{Stream: st, Log: s.hist, Taxonomy: cfg.Taxonomy, Editors: s.editors, Logger: log, Metrics: s.metrics, Now: cfg.Now, Channels: channels}, cfg.Editor)
 	if err != nil {
 		return nil, err
 	}
@@ -243,12 +253,6 @@ func New(ctx context.Context, deps Deps, opts Options) (_ *Server, err error) {
 	}
 	if s.assets, err = web.Load(); err != nil {
 		return nil, err
-	}
-	if s.push, err = s.newPush(ctx); err != nil {
-		return nil, err
-	}
-	if s.push != nil {
-		undo = append(undo, s.push.Stop)
 	}
 	s.abuse = newAbuse(cfg.Limits)
 	if s.engine, err = s.routes(api); err != nil {

@@ -6,7 +6,10 @@
 // lang, regions, topics, priority, source, published_at}} and
 // {type: "retract", seq, item: {id, version}}. Only alerts are pushed (an
 // item posted or promoted with alert, then its corrections and retraction);
-// ticker-only items never reach the worker.
+// ticker-only items never reach the worker. A test notification (an
+// editor's dry run with test_to) is an item payload with test: true: it is
+// shown as "TEST · <title>" under its own tag, test-<id>, so it neither
+// replaces nor is replaced by the item's real notification.
 "use strict";
 
 // The titles by priority and language, shared with the pages (titles.js).
@@ -63,8 +66,10 @@ async function onPush(event) {
     return fallback(reg);
   }
   const version = Number(item.version) || 0;
-  const [shown] = await reg.getNotifications({ tag: id });
-  if (shown && shown.data && typeof shown.data.version === "number" && version <= shown.data.version) {
+  const test = msg.test === true;
+  const tag = test ? "test-" + id : id;
+  const [shown] = await reg.getNotifications({ tag });
+  if (!test && shown && shown.data && typeof shown.data.version === "number" && version <= shown.data.version) {
     return; // an older (or the same) version than the one on screen
   }
   const lang = str(item.lang) || "en";
@@ -76,7 +81,7 @@ async function onPush(event) {
   const { silent, requireInteraction } = loud(item.priority);
   const options = {
     body: item.text,
-    tag: id,
+    tag,
     renotify: item.priority === "flash",
     silent,
     requireInteraction,
@@ -87,7 +92,7 @@ async function onPush(event) {
     data: { id, version, url: httpURL(item.url) },
   };
   if (!isNaN(ts)) options.timestamp = ts;
-  await reg.showNotification(title(item), options);
+  await reg.showNotification(test ? "TEST · " + title(item) : title(item), options);
 }
 
 // fallback answers a push it cannot read: browsers want every push to show
