@@ -23,6 +23,7 @@ import (
 	"newsflash/internal/profile"
 	"newsflash/internal/push"
 	"newsflash/internal/pushpolicy"
+	"newsflash/internal/schedule"
 	"newsflash/internal/server"
 	"newsflash/internal/stream"
 )
@@ -58,6 +59,8 @@ type serveFlags struct {
 	readerConnects, apiRequests, authFails   int
 	logFormat, logLevel                      string
 	alertMinInterval, alertDuplicateWindow   time.Duration
+	scheduleMaxLate, scheduleMaxAhead        time.Duration
+	scheduleMaxPending                       int
 
 	vapidPublicKey, vapidPrivateKey, vapidKeyFile, vapidSubject string
 	pushAllowedHosts, pushInsecureEndpoints                     listFlag
@@ -120,6 +123,9 @@ func serveFlagSet() (*flags, *serveFlags) {
 	fs.DurationVar(&v.pushCheckpoint, "push-checkpoint-interval", push.DefaultCheckpointInterval, "how often at most a push delivery job records its progress; a crash repeats the sends since (0: no interval, record after every send, slower)")
 	fs.IntVar(&v.pushSubscribePerHour, "push-subscribe-per-hour", push.DefaultSubscribePerHour, "new push subscriptions one client address may create per hour")
 	fs.DurationVar(&v.alertMinInterval, "alert-min-interval", editor.DefaultAlertMinInterval, `least time between two alerts from anyone on any instance; a sooner one is refused (409 alert_too_soon) unless sent with "confirm": true (0: off)`)
+	fs.DurationVar(&v.scheduleMaxLate, "schedule-max-late", schedule.DefaultMaxLate, "how late a scheduled item may still be published (no instance running at its publish_at); later it is marked missed and not published (0: however late)")
+	fs.DurationVar(&v.scheduleMaxAhead, "schedule-max-ahead", stream.DefaultScheduleMaxAhead, "how far ahead an item may be scheduled (publish_at)")
+	fs.IntVar(&v.scheduleMaxPending, "schedule-max-pending", editor.DefaultScheduleMaxPending, "most scheduled items waiting to be published, on all instances (409 too_many_scheduled over it; 0: no bound)")
 	fs.DurationVar(&v.alertDuplicateWindow, "alert-duplicate-window", editor.DefaultAlertDuplicateWindow, `how long the same alert text (white space and case folded) is refused (409 duplicate_alert) unless sent with "confirm": true (0: off)`)
 	fs.StringVar(&v.logFormat, "log-format", defaultLogFormat, "log format: text or json")
 	fs.StringVar(&v.logLevel, "log-level", defaultLogLevel, "log level: debug, info, warn or error")
@@ -263,6 +269,17 @@ func (v *serveFlags) config(stderr io.Writer) (server.Deps, server.Options, erro
 	// The flags' 0 is "off": the options' negative value, since their 0 is
 	// the default.
 	cfg.Editor = editor.Options{AlertMinInterval: cmp.Or(v.alertMinInterval, -1), AlertDuplicateWindow: cmp.Or(v.alertDuplicateWindow, -1)}
+	if v.scheduleMaxLate < 0 {
+		return bad("schedule-max-late", "must be 0 (however late) or more")
+	}
+	if v.scheduleMaxAhead <= 0 {
+		return bad("schedule-max-ahead", "must be more than 0")
+	}
+	if v.scheduleMaxPending < 0 {
+		return bad("schedule-max-pending", "must be 0 (no bound) or more")
+	}
+	cfg.Editor.ScheduleMaxAhead, cfg.Editor.ScheduleMaxPending = v.scheduleMaxAhead, cmp.Or(v.scheduleMaxPending, -1)
+	cfg.Schedule = schedule.Options{MaxLate: cmp.Or(v.scheduleMaxLate, -1)}
 	if _, _, err := net.SplitHostPort(v.addr); err != nil {
 		return bad("addr", "want host:port, such as :8080")
 	}

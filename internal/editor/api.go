@@ -47,6 +47,9 @@ type Deps struct {
 	// Channels are the alert channels a dry run counts the audience of and
 	// sends a test notification through. Default none.
 	Channels []Channel
+	// Schedule keeps the scheduled items (*schedule.Scheduler). Default:
+	// none, and a post with publish_at is refused as unavailable.
+	Schedule Schedule
 }
 
 // DefaultMaxTries is how often a correction is tried against concurrent
@@ -67,6 +70,13 @@ type Options struct {
 	// (duplicate_alert). Default DefaultAlertDuplicateWindow; negative:
 	// no such rule.
 	AlertDuplicateWindow time.Duration
+	// ScheduleMaxAhead is how far ahead publish_at may be. Default
+	// stream.DefaultScheduleMaxAhead.
+	ScheduleMaxAhead time.Duration
+	// ScheduleMaxPending bounds the scheduled items waiting to be
+	// published, on all instances (too_many_scheduled). Default
+	// DefaultScheduleMaxPending; negative: no bound.
+	ScheduleMaxPending int
 }
 
 // API serves the item endpoints.
@@ -98,6 +108,12 @@ func New(deps Deps, opts Options) (*API, error) {
 	}
 	if opts.AlertDuplicateWindow == 0 {
 		opts.AlertDuplicateWindow = DefaultAlertDuplicateWindow
+	}
+	if opts.ScheduleMaxAhead <= 0 {
+		opts.ScheduleMaxAhead = stream.DefaultScheduleMaxAhead
+	}
+	if opts.ScheduleMaxPending == 0 {
+		opts.ScheduleMaxPending = DefaultScheduleMaxPending
 	}
 	return &API{cfg: deps, opts: opts, log: deps.Logger}, nil
 }
@@ -141,6 +157,10 @@ type listAnswer struct {
 }
 
 func (a *API) list(c *gin.Context) {
+	if st := c.Query("status"); st != "" && st != news.StatusLive {
+		a.listScheduled(c, st)
+		return
+	}
 	f, err := a.cfg.Taxonomy.ParseFilter(c.Query("regions"), c.Query("topics"), c.Query("langs"))
 	if err != nil {
 		httperr.Abort(c, err)
@@ -189,6 +209,9 @@ func (a *API) get(c *gin.Context) {
 		return
 	}
 	it, err := a.cfg.Stream.Current(c.Request.Context(), id)
+	if errors.Is(err, stream.ErrNotFound) && a.getScheduled(c, id) {
+		return
+	}
 	if err != nil {
 		httperr.Abort(c, err)
 		return
@@ -229,6 +252,10 @@ func (a *API) create(c *gin.Context) {
 	it, err := a.cfg.Taxonomy.NewItem(d)
 	if err != nil {
 		httperr.Abort(c, err)
+		return
+	}
+	if news.Given(d.PublishAt) {
+		a.createScheduled(c, d, it)
 		return
 	}
 	editor := EditorName(c)
@@ -376,6 +403,11 @@ func (a *API) correct(c *gin.Context) {
 		httperr.Abort(c, err)
 		return
 	}
+	// (Merged in the console branch: a dry run never reaches the
+	// scheduled items' real PATCH.)
+	if !dry.on && a.correctScheduled(c, p) {
+		return
+	}
 	a.editItem(c, dry, news.EventUpdate, p.Confirm, func(cur news.Item) (news.Item, bool, error) {
 		if cur.Status == news.StatusRetracted {
 			return news.Item{}, false, httperr.New(http.StatusConflict, "item_retracted", "a retracted item cannot be corrected")
@@ -389,6 +421,9 @@ func (a *API) correct(c *gin.Context) {
 }
 
 func (a *API) retract(c *gin.Context) {
+	if a.cancelScheduled(c) {
+		return
+	}
 	a.change(c, news.EventRetract, false, func(cur news.Item) (news.Item, bool, error) {
 		if cur.Status == news.StatusRetracted {
 			return cur, false, nil // retracting twice changes nothing
@@ -475,6 +510,9 @@ func fingerprint(it news.Item) string {
 	fields := []any{it.Text, it.Lang, it.Regions, it.Topics, it.Source, it.URL, it.Priority}
 	if it.Alert { // only then: keys claimed for ticker items keep their hash
 		fields = append(fields, true)
+	}
+	if it.PublishAt != nil { // likewise
+		fields = append(fields, it.PublishAt.Format(time.RFC3339Nano))
 	}
 	b, _ := json.Marshal(fields)
 	sum := sha256.Sum256(b)

@@ -32,6 +32,11 @@ type Metrics struct {
 	PublishLatency    prometheus.Histogram
 	IdempotentReplays prometheus.Counter
 
+	// Scheduled items (internal/schedule): published and missed by this
+	// instance. The pending gauge is registered by the server (Gauge).
+	ScheduledPublished prometheus.Counter
+	ScheduledMissed    prometheus.Counter
+
 	// Web Push.
 	PushSends   *prometheus.CounterVec // outcome, host
 	PushRetries prometheus.Counter
@@ -69,6 +74,10 @@ func New() *Metrics {
 			Buckets: []float64{.0005, .001, .0025, .005, .01, .025, .05, .1, .25, .5, 1, 2.5, 5}}),
 		IdempotentReplays: prometheus.NewCounter(prometheus.CounterOpts{Namespace: ns, Name: "idempotent_replays_total",
 			Help: "Posts answered from an earlier post with the same Idempotency-Key."}),
+		ScheduledPublished: prometheus.NewCounter(prometheus.CounterOpts{Namespace: ns, Name: "scheduled_published_total",
+			Help: "Scheduled items this instance published at their publish_at."}),
+		ScheduledMissed: prometheus.NewCounter(prometheus.CounterOpts{Namespace: ns, Name: "scheduled_missed_total",
+			Help: "Scheduled items this instance marked missed (due longer ago than --schedule-max-late), not published."}),
 		PushSends: prometheus.NewCounterVec(prometheus.CounterOpts{Namespace: ns, Name: "push_sends_total",
 			Help: "Web Push requests, by outcome and push-service host."}, []string{"outcome", "host"}),
 		PushRetries: prometheus.NewCounter(prometheus.CounterOpts{Namespace: ns, Name: "push_retries_total",
@@ -82,7 +91,7 @@ func New() *Metrics {
 		collectors.NewGoCollector(),
 		collectors.NewProcessCollector(collectors.ProcessCollectorOpts{}),
 		m.Connects, m.Disconnects, m.Delivered, m.Refused, m.DeliveryLag,
-		m.PublishLatency, m.IdempotentReplays,
+		m.PublishLatency, m.IdempotentReplays, m.ScheduledPublished, m.ScheduledMissed,
 		m.PushSends, m.PushRetries, m.PushRemoved, m.PushJobsFailed,
 	)
 	return m

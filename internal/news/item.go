@@ -17,6 +17,12 @@ const (
 const (
 	StatusLive      = "live"
 	StatusRetracted = "retracted"
+	// A scheduled item waits for its publish_at; it is not in the news
+	// stream and only editors see it. Cancelled (by an editor) and missed
+	// (no instance ran until too late) ones are never published.
+	StatusScheduled = "scheduled"
+	StatusCancelled = "cancelled"
+	StatusMissed    = "missed"
 )
 
 // Item is one breaking-news line in one version. Seq is the stream sequence of
@@ -46,6 +52,11 @@ type Item struct {
 	// for a ticker-only item).
 	Alert     bool       `json:"alert"`
 	AlertedAt *time.Time `json:"alerted_at"`
+
+	// PublishAt is when a scheduled item is (or was) due; null for an
+	// item posted at once. A published scheduled item keeps it, and its
+	// PublishedAt is when it actually went out.
+	PublishAt *time.Time `json:"publish_at"`
 }
 
 // Public returns the item as readers see it: without the names of the

@@ -1,6 +1,7 @@
 package news
 
 import (
+	"encoding/json"
 	"errors"
 	"fmt"
 	"net/url"
@@ -50,6 +51,9 @@ type Draft struct {
 	// Alert also sends the item as a push notification; false (the
 	// default) keeps it to the ticker.
 	Alert bool `json:"alert"`
+	// PublishAt schedules the item (RFC 3339; ParsePublishAt checks it).
+	// Absent or null: published at once.
+	PublishAt json.RawMessage `json:"publish_at"`
 	// Confirm sends the alert although the flood guard would refuse it
 	// (too soon after the previous alert, or the same text). It is not
 	// stored on the item; the event records the override.
@@ -69,6 +73,9 @@ type Patch struct {
 	// false changes nothing on a ticker-only item. Unsending an alert is
 	// the caller's to refuse (ErrAlertSent from ApplyPatch).
 	Alert *bool `json:"alert"`
+	// PublishAt reschedules a scheduled item (ParsePublishAt); on any
+	// other item it is the caller's to refuse.
+	PublishAt json.RawMessage `json:"publish_at"`
 	// Confirm overrides the flood guard for a promotion, as Draft.Confirm.
 	// It changes nothing on its own.
 	Confirm bool `json:"confirm"`
@@ -125,8 +132,8 @@ func (t *Taxonomy) NewItem(d Draft) (Item, error) {
 // where cur.Alert was not. {"alert": false} on an alerted item is
 // ErrAlertSent.
 func (t *Taxonomy) ApplyPatch(cur Item, p Patch) (Item, bool, error) {
-	if p.Text == nil && p.Regions == nil && p.Topics == nil && p.Source == nil && p.URL == nil && p.Priority == nil && p.Alert == nil {
-		return Item{}, false, invalid("", "empty_patch", "a correction needs at least one of text, regions, topics, source, url, priority, alert")
+	if p.Text == nil && p.Regions == nil && p.Topics == nil && p.Source == nil && p.URL == nil && p.Priority == nil && p.Alert == nil && !Given(p.PublishAt) {
+		return Item{}, false, invalid("", "empty_patch", "a correction needs at least one of text, regions, topics, source, url, priority, alert (or publish_at, for a scheduled item)")
 	}
 	next := cur
 	var err error

@@ -25,6 +25,7 @@ import (
 	"newsflash/internal/news"
 	"newsflash/internal/push"
 	"newsflash/internal/pushpolicy"
+	"newsflash/internal/schedule"
 	"newsflash/internal/stream"
 	"newsflash/web"
 )
@@ -81,6 +82,11 @@ type Options struct {
 	// Editor tunes the editors' API: the flood guard's interval and
 	// duplicate window (negative: off).
 	Editor editor.Options
+	// Schedule tunes the scheduler of scheduled items (how late one may
+	// still be published). Editor.ScheduleMaxAhead and
+	// Editor.ScheduleMaxPending bound what editors may schedule; the
+	// former also sets Stream.ScheduleMaxAhead when that is zero.
+	Schedule schedule.Options
 	// Audit tunes the audit trail's reads. Its retention is
 	// Stream.AuditMaxAge.
 	Audit audit.Options
@@ -119,6 +125,7 @@ type Server struct {
 	hub     *live.Hub
 	push    *push.Service // nil when Web Push is off
 	audit   *audit.Trail
+	sched   *schedule.Scheduler
 	editors *editor.Accounts // signs editors in: the static ones and the runtime accounts
 	assets  *web.Assets
 	abuse   *abuse
@@ -155,6 +162,9 @@ func New(ctx context.Context, deps Deps, opts Options) (_ *Server, err error) {
 	}
 	if cfg.Taxonomy == nil {
 		cfg.Taxonomy = news.DefaultTaxonomy()
+	}
+	if cfg.Stream.ScheduleMaxAhead == 0 {
+		cfg.Stream.ScheduleMaxAhead = cfg.Editor.ScheduleMaxAhead
 	}
 	if cfg.MaxBodyBytes <= 0 {
 		cfg.MaxBodyBytes = DefaultMaxBodyBytes
@@ -234,6 +244,18 @@ func New(ctx context.Context, deps Deps, opts Options) (_ *Server, err error) {
 		return nil, err
 	}
 	undo = append(undo, s.editors.Close)
+	skv, err := st.Scheduled(ctx)
+	if err != nil {
+		return nil, fmt.Errorf("scheduled items bucket: %w", err)
+	}
+	if s.sched, err = schedule.New(schedule.Deps{KV: skv, Stream: st, Logger: log, Metrics: s.metrics, Now: cfg.Now}, cfg.Schedule); err != nil {
+		return nil, err
+	}
+	if err := s.sched.Start(ctx); err != nil {
+		return nil, err
+	}
+	undo = append(undo, s.sched.Stop)
+	s.metrics.Gauge("scheduled_pending", "Scheduled items waiting to be published (on all instances, as this one sees them).", func() float64 { return float64(s.sched.Pending()) })
 	if s.push, err = s.newPush(ctx); err != nil {
 		return nil, err
 	}
@@ -244,7 +266,7 @@ func New(ctx context.Context, deps Deps, opts Options) (_ *Server, err error) {
 	if s.push != nil {
 		channels = append(channels, webChannel{s.push})
 	}
-	api, err := editor.New(editor.Deps{Stream: st, Log: s.hist, Taxonomy: cfg.Taxonomy, Editors: s.editors, Logger: log, Metrics: s.metrics, Now: cfg.Now, Channels: channels}, cfg.Editor)
+	api, err := editor.New(editor.Deps{Stream: st, Log: s.hist, Taxonomy: cfg.Taxonomy, Editors: s.editors, Logger: log, Metrics: s.metrics, Now: cfg.Now, Channels: channels, Schedule: s.sched}, cfg.Editor)
 	if err != nil {
 		return nil, err
 	}
@@ -388,6 +410,7 @@ func (s *Server) Shutdown(ctx context.Context) error {
 		if s.push != nil {
 			s.push.Stop()
 		}
+		s.sched.Stop()
 		s.stopFollow()
 		<-s.followDone
 		s.editors.Close()

@@ -22,6 +22,8 @@ func names(l Layout) map[string]string {
 		"idempotency bucket": l.IdempotencyBucket(),
 		"editors bucket":     l.EditorsBucket(),
 		"editors stream":     l.EditorsKVStream(),
+		"scheduled bucket":   l.ScheduledBucket(),
+		"scheduled stream":   l.ScheduledKVStream(),
 		"push subscriptions": l.PushSubscriptionsBucket(),
 		"push progress":      l.PushProgressBucket(),
 		"push jobs stream":   l.PushJobsStream(),
@@ -43,6 +45,8 @@ func TestDefaultLayoutKeepsNames(t *testing.T) {
 		"idempotency bucket": "NEWSFLASH_idempotency",
 		"editors bucket":     "NEWSFLASH_editors",
 		"editors stream":     "KV_NEWSFLASH_editors",
+		"scheduled bucket":   "NEWSFLASH_scheduled",
+		"scheduled stream":   "KV_NEWSFLASH_scheduled",
 		"push subscriptions": "NEWSFLASH_push_subscriptions",
 		"push progress":      "NEWSFLASH_push_progress",
 		"push jobs stream":   "NEWSFLASH_PUSH",
@@ -72,7 +76,7 @@ func TestDefaultLayoutKeepsNames(t *testing.T) {
 	if s.Layout().NewsStream() != "NEWSFLASH" {
 		t.Fatalf("opened stream's layout: %+v", s.Layout())
 	}
-	for _, name := range []string{"NEWSFLASH", "NEWSFLASH_AUDIT", "KV_NEWSFLASH_idempotency", "KV_NEWSFLASH_editors"} {
+	for _, name := range []string{"NEWSFLASH", "NEWSFLASH_AUDIT", "KV_NEWSFLASH_idempotency", "KV_NEWSFLASH_editors", "KV_NEWSFLASH_scheduled"} {
 		if _, err := s.js.Stream(ctx, name); err != nil {
 			t.Errorf("stream %s: %v", name, err)
 		}
@@ -193,7 +197,7 @@ func TestTwoStreamNamesOneNATS(t *testing.T) {
 		if err != nil {
 			t.Fatal(err)
 		}
-		if n := audit.CachedInfo().Config.Sources; len(n) != 2 || n[0].Name != tc.s.Layout().NewsStream() || n[1].Name != tc.s.Layout().EditorsKVStream() {
+		if n := audit.CachedInfo().Config.Sources; len(n) != 3 || n[0].Name != tc.s.Layout().NewsStream() || n[1].Name != tc.s.Layout().EditorsKVStream() || n[2].Name != tc.s.Layout().ScheduledKVStream() {
 			t.Errorf("audit stream %s sources %v", tc.s.Layout().AuditStream(), n)
 		}
 	}

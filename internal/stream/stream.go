@@ -91,6 +91,10 @@ type Options struct {
 	IdempotencyWindow time.Duration
 	// Timeout of one request to JetStream. Default DefaultTimeout (5 s).
 	Timeout time.Duration
+	// ScheduleMaxAhead is how far ahead items may be scheduled: the
+	// scheduled items' bucket keeps records a little longer than that.
+	// Default DefaultScheduleMaxAhead (30 days).
+	ScheduleMaxAhead time.Duration
 }
 
 func (c *Options) setDefaults() {
@@ -126,6 +130,9 @@ func (c *Options) setDefaults() {
 	c.IdempotencyWindow = min(c.IdempotencyWindow, c.MaxAge)
 	if c.Timeout == 0 {
 		c.Timeout = DefaultTimeout
+	}
+	if c.ScheduleMaxAhead <= 0 {
+		c.ScheduleMaxAhead = DefaultScheduleMaxAhead
 	}
 }
 
@@ -255,6 +262,7 @@ func (s *Stream) setup(ctx context.Context) error {
 		Replicas:     s.cfg.Replicas,
 	}
 	ec := s.editorsConfig()
+	sc2 := s.scheduledConfig()
 	ac := s.auditConfig()
 	return Retry(ctx, s.cfg.Timeout, s.log, func(ctx context.Context) error {
 		str, err := EnsureStream(ctx, s.js, sc, s.log)
@@ -271,6 +279,9 @@ func (s *Stream) setup(ctx context.Context) error {
 		// Before the audit stream, which copies it.
 		if _, err := EnsureKeyValue(ctx, s.js, ec); err != nil {
 			return fmt.Errorf("create bucket %s: %w", ec.Bucket, err)
+		}
+		if _, err := EnsureKeyValue(ctx, s.js, sc2); err != nil {
+			return fmt.Errorf("create bucket %s: %w", sc2.Bucket, err)
 		}
 		audit, err := EnsureStream(ctx, s.js, ac, s.log)
 		if errors.Is(err, ErrIncompatible) {
