@@ -255,7 +255,7 @@ func (a *API) create(c *gin.Context) {
 		return
 	}
 	if news.Given(d.PublishAt) {
-		a.createScheduled(c, d, it)
+		a.createScheduled(c, dry, d, it)
 		return
 	}
 	editor := EditorName(c)

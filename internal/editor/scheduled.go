@@ -70,7 +70,7 @@ func scheduledItem(r stream.Scheduled) news.Item {
 // record in the scheduled bucket, nothing in the news stream. The
 // scheduler of some instance publishes it when it is due. it is the
 // validated item; d the draft it came from.
-func (a *API) createScheduled(c *gin.Context, d news.Draft, it news.Item) {
+func (a *API) createScheduled(c *gin.Context, dry dryRun, d news.Draft, it news.Item) {
 	sched := a.cfg.Schedule
 	if sched == nil {
 		httperr.Abort(c, errNoScheduler)
@@ -88,6 +88,17 @@ func (a *API) createScheduled(c *gin.Context, d news.Draft, it news.Item) {
 	it.Status, it.PublishAt = news.StatusScheduled, at
 	it.Editor = editor
 	it.PublishedAt, it.UpdatedAt = *at, now
+	// A dry run of a scheduled post (merged in the console branch): the
+	// item as it would be scheduled, with the audience and the guard's word
+	// as of now; nothing stored, no key claimed.
+	if dry.on {
+		if err := checkIdempotencyKey(c.GetHeader("Idempotency-Key")); err != nil {
+			httperr.Abort(c, err)
+			return
+		}
+		a.dryAnswer(c, dry, it, it.Alert, d.Confirm)
+		return
+	}
 	if key := c.GetHeader("Idempotency-Key"); key != "" {
 		if len(key) > maxIdempotencyKey || !printableASCII(key) {
 			httperr.Abort(c, httperr.Field(http.StatusBadRequest, "invalid_idempotency_key", "Idempotency-Key",
