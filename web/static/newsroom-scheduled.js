@@ -54,11 +54,12 @@ export function createScheduled(deps) {
     e.li.dataset.priority = it.priority;
     e.li.lang = it.lang;
     e.li.dir = langDir(it.lang);
-    e.head.replaceChildren(
+    e.head.replaceChildren(...[
       h('span', { class: 'nr-prio' }, labels[it.priority] || it.priority), when,
       h('span', { class: 'nr-lang-tag' }, it.lang),
       it.alert ? h('span', { class: 'nr-badge nr-badge-alert', title: 'Sent as a push notification when published' }, 'alert') : null,
-      h('span', { class: 'nr-meta-id' }, it.id));
+      h('span', { class: 'nr-meta-id' }, it.id),
+    ].filter(Boolean));
     e.text.textContent = it.text;
     e.edit.setAttribute('aria-label', `Edit scheduled: ${it.text.slice(0, 60)}`);
     e.cancel.setAttribute('aria-label', `Cancel scheduled: ${it.text.slice(0, 60)}`);

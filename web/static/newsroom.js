@@ -693,6 +693,7 @@ import './titles.js';
     return l.requireInteraction ? 'makes a sound and stays on screen until dismissed' : 'makes a sound';
   }
 
+  const sentence = (m) => (/[.!?]$/.test(m) ? m : `${m}.`);
   const browsers = (n) => `${n} browser${n === 1 ? '' : 's'}`;
 
   // alertDialog shows the notification an item (or draft) will make, how
@@ -720,7 +721,7 @@ import './titles.js';
       el.adAudience.textContent = 'Audience unknown: this server has no dry run.';
     }
     el.adGuard.textContent = tripped
-      ? `${dry.guard.message} Sending anyway overrides the flood guard; the override is recorded in the audit trail.`
+      ? `${sentence(dry.guard.message)} Sending anyway overrides the flood guard; the override is recorded in the audit trail.`
       : '';
     el.adSend.textContent = tripped ? 'Send anyway' : 'Send alert';
     if (typeof el.ad.showModal !== 'function') {
