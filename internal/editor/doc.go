@@ -14,7 +14,11 @@
 // news.Item.Public (no staff names; a retracted item without its text and
 // url). An Idempotency-Key publishes at most once, ever: its claim records
 // the publication, so a retry after the item has left the stream is
-// refused. The API reaches the stream through the Store interface
+// refused. A dry run (dry_run=true, dryrun.go) checks a POST or PATCH as
+// the real one, stores nothing and reports the item, the audience of its
+// alert per alert channel (Deps.Channels) and the flood guard's verdict;
+// test_to sends a test notification through the channel that knows the
+// subscription. The API reaches the stream through the Store interface
 // (*stream.Stream), so its answers can be tested against a fake.
 //
 // Accounts: every instance keeps the runtime accounts in memory, from a

@@ -29,7 +29,9 @@
 // Stop.
 //
 // Concurrency: a *Service is safe for concurrent use. The subscription
-// index has its own lock (index.mu); a Subscription in it is never
+// index has its own lock (index.mu), which also guards its count of
+// subscriptions per distinct filter (Audience); SendTest sends on the
+// caller's goroutine. A Subscription in it is never
 // modified (a change replaces it), so jobs read it, its decoded keys
 // included, without a lock, and hold no lock while sending.
 // Sends run with bounded concurrency per push-service host, so one slow

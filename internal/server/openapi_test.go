@@ -39,6 +39,7 @@ import (
 
 	"newsflash/docs"
 	"newsflash/internal/news"
+	"newsflash/internal/push"
 	"newsflash/internal/server"
 	"newsflash/web"
 )
@@ -140,16 +141,18 @@ func documentedAnswers(spec []byte) ([]string, error) {
 // contractUnexercised are documented answers no row produces, and why.
 // "*" stands for every operation.
 var contractUnexercised = map[string]string{
-	"* 500 internal":                                 "only a bug (a panic in a handler) answers it",
-	"GET /api/v1/ws 503 not_ready":                   "only in the moment between start and having read the stream",
-	"GET /api/v1/sse 503 not_ready":                  "only in the moment between start and having read the stream",
-	"GET /api/v1/sse 503 shutting_down":              "only while the server stops, between admitting and subscribing a reader",
-	"PATCH /api/v1/items/{id} 409 conflict":          "needs five concurrent changes in a row to win",
-	"DELETE /api/v1/items/{id} 403 forbidden":        "needs an alerted item a reporter tries to retract (TestReportersKeepToTheTicker)",
-	"DELETE /api/v1/items/{id} 409 conflict":         "needs five concurrent changes in a row to win",
-	"PATCH /api/v1/editors/{name} 409 conflict":      "needs three concurrent changes of the account in a row to win",
-	"DELETE /api/v1/editors/{name} 409 conflict":     "needs three concurrent changes of the account in a row to win",
-	"POST /api/v1/editors/{name}/token 409 conflict": "needs three concurrent changes of the account in a row to win",
+	"* 500 internal":                                  "only a bug (a panic in a handler) answers it",
+	"GET /api/v1/ws 503 not_ready":                    "only in the moment between start and having read the stream",
+	"GET /api/v1/sse 503 not_ready":                   "only in the moment between start and having read the stream",
+	"GET /api/v1/sse 503 shutting_down":               "only while the server stops, between admitting and subscribing a reader",
+	"PATCH /api/v1/items/{id} 409 conflict":           "needs five concurrent changes in a row to win",
+	"DELETE /api/v1/items/{id} 403 forbidden":         "needs an alerted item a reporter tries to retract (TestReportersKeepToTheTicker)",
+	"DELETE /api/v1/items/{id} 409 conflict":          "needs five concurrent changes in a row to win",
+	"PATCH /api/v1/editors/{name} 409 conflict":       "needs three concurrent changes of the account in a row to win",
+	"DELETE /api/v1/editors/{name} 409 conflict":      "needs three concurrent changes of the account in a row to win",
+	"POST /api/v1/editors/{name}/token 409 conflict":  "needs three concurrent changes of the account in a row to win",
+	"POST /api/v1/items 502 test_not_delivered":       "needs a push service that refuses the test notification (TestDryRunBadInput)",
+	"PATCH /api/v1/items/{id} 502 test_not_delivered": "needs a push service that refuses the test notification (TestDryRunBadInput)",
 }
 
 // reqCheck says what the document must think of a row's request.
@@ -262,7 +265,7 @@ func startContractInstances(t *testing.T) *contractInstances {
 	ci.fixtures = []string{
 		"{live}", live.ID, "{retracted}", retracted.ID, "{delete}", del.ID, "{promote}", promote.ID, "{unknown}", "aaaaaaaaaaaaaaaaaaaa",
 		"{offlive}", offLive.ID, "{offticker}", offTicker.ID, "{sub}", sub.json, "{sub2}", sub2.json, "{auth}", sub.auth, "{endpoint}", sub.endpoint,
-		"{subotherauth}", otherAuth, "{etag}", h.Get("ETag"), "{host}", strings.TrimPrefix(main.base, "http://"),
+		"{subotherauth}", otherAuth, "{subid}", push.IDFor(sub.endpoint), "{etag}", h.Get("ETag"), "{host}", strings.TrimPrefix(main.base, "http://"),
 	}
 	api1 := start(t, options{mutate: func(c *server.Options) {
 		c.Limits = server.Limits{ReaderConnects: -1, APIRequests: 1, AuthFailures: 1}
@@ -671,6 +674,20 @@ func contractRows() []contractRow {
 		{name: "subscribe text/plain", method: "POST", path: "/api/v1/push/subscriptions", body: sub, hdr: hdr("Content-Type", "text/plain"), status: 415, code: "unsupported_media_type", req: refused},
 		{name: "subscribe off", on: "off", method: "POST", path: "/api/v1/push/subscriptions", body: sub, status: 503, code: "push_disabled"},
 		{name: "subscribe NATS down", on: "natsdown", method: "POST", path: "/api/v1/push/subscriptions", body: sub, status: 503, code: "unavailable"},
+		// Dry runs (between "subscribe" and "unsubscribe": {subid} is a subscription).
+		{name: "dry run post", method: "POST", path: "/api/v1/items?dry_run=true", body: `{"text":"Would alert","lang":"en","regions":["mena"],"alert":true}`, hdr: ed(), status: 200, check: isDryRun(1, true)},
+		{name: "dry run post ticker", method: "POST", path: "/api/v1/items?dry_run=true", body: draft, hdr: ed(), status: 200, check: isDryRun(0, true)},
+		{name: "dry run post test_to", method: "POST", path: "/api/v1/items?dry_run=true&test_to={subid}", body: `{"text":"Would alert","lang":"en","regions":["mena"],"alert":true}`, hdr: ed(), status: 200, check: isDryRun(1, true)},
+		{name: "dry run post guarded, push off", on: "off", method: "POST", path: "/api/v1/items?dry_run=true", body: `{"text":"Guarded alert","lang":"en","regions":["r1"],"alert":true}`, hdr: ed(), status: 200, check: isDryRun(-1, false)},
+		{name: "dry run promote", method: "PATCH", path: "/api/v1/items/{live}?dry_run=true&test_to={subid}", body: `{"alert":true}`, hdr: ed(), status: 200, check: isDryRun(1, true)},
+		{name: "dry run promote guarded, push off", on: "off", method: "PATCH", path: "/api/v1/items/{offlive}?dry_run=true", body: `{"alert":true,"confirm":true}`, hdr: ed(), status: 200, check: isDryRun(-1, true)},
+		{name: "dry run not a boolean", method: "POST", path: "/api/v1/items?dry_run=yes", body: draft, hdr: ed(), status: 400, code: "invalid_dry_run", field: "dry_run", req: refused},
+		{name: "patch dry run not a boolean", method: "PATCH", path: "/api/v1/items/{live}?dry_run=1", body: `{"alert":true}`, hdr: ed(), status: 400, code: "invalid_dry_run", field: "dry_run", req: refused},
+		{name: "test_to without dry run", method: "POST", path: "/api/v1/items?test_to={subid}", body: draft, hdr: ed(), status: 400, code: "test_needs_dry_run", field: "test_to"},
+		{name: "patch test_to without dry run", method: "PATCH", path: "/api/v1/items/{live}?dry_run=false&test_to={subid}", body: `{"alert":true}`, hdr: ed(), status: 400, code: "test_needs_dry_run", field: "test_to"},
+		{name: "test_to unknown", method: "POST", path: "/api/v1/items?dry_run=true&test_to=0123456789abcdef0123456789abcdef", body: draft, hdr: ed(), status: 404, code: "unknown_subscription", field: "test_to"},
+		{name: "patch test_to unknown", method: "PATCH", path: "/api/v1/items/{live}?dry_run=true&test_to=nobody", body: `{"alert":true}`, hdr: ed(), status: 404, code: "unknown_subscription", field: "test_to"},
+		{name: "test_to as reporter", method: "POST", path: "/api/v1/items?dry_run=true&test_to={subid}", body: draft, hdr: hdr("Authorization", "Bearer "+reporterToken), status: 403, code: "forbidden", field: "test_to"},
 		{name: "unsubscribe wrong auth", method: "DELETE", path: "/api/v1/push/subscriptions", body: `{"endpoint":"{endpoint}","auth":"` + auth + `"}`, status: 404, code: "not_found"},
 		{name: "unsubscribe", method: "DELETE", path: "/api/v1/push/subscriptions", body: `{"endpoint":"{endpoint}","auth":"{auth}"}`, status: 204},
 		{name: "unsubscribe unknown endpoint", method: "DELETE", path: "/api/v1/push/subscriptions", body: `{"endpoint":"` + fcm + `","auth":"` + auth + `"}`, status: 404, code: "not_found"},
@@ -1151,6 +1168,27 @@ func TestOpenAPIReaderFrames(t *testing.T) {
 
 // hasPreviousItem checks that a flood guard refusal names the previous
 // alert's item, and alert_too_soon also the seconds to wait.
+// isDryRun checks a dry run's answer: web is the audience wanted (-1: no
+// "web", Web Push is off), ok the guard's verdict.
+func isDryRun(web int, ok bool) func(t *testing.T, h http.Header, b []byte) {
+	return func(t *testing.T, _ http.Header, b []byte) {
+		var ans struct {
+			DryRun   bool           `json:"dry_run"`
+			Audience map[string]int `json:"audience"`
+			Guard    struct {
+				OK bool `json:"ok"`
+			} `json:"guard"`
+		}
+		if err := json.Unmarshal(b, &ans); err != nil {
+			t.Fatal(err)
+		}
+		n, has := ans.Audience["web"]
+		if !ans.DryRun || ans.Guard.OK != ok || (web < 0) == has || web >= 0 && n != web {
+			t.Errorf("dry run answer %s, want web audience %d and guard ok %v", b, web, ok)
+		}
+	}
+}
+
 func hasPreviousItem(t *testing.T, h http.Header, b []byte) {
 	var e struct {
 		Error struct {
