@@ -100,7 +100,22 @@ const (
 	ActionEditorRole   = "editor_role"
 	ActionEditorRotate = "editor_rotate"
 	ActionEditorRevoke = "editor_revoke"
+	// Scheduled items: scheduling, edits and cancelling by editors; a
+	// missed item and the record of a publication by the scheduler (the
+	// publication itself is also the item's post record).
+	ActionSchedule          = "schedule"
+	ActionScheduleEdit      = "schedule_edit"
+	ActionScheduleCancel    = "schedule_cancel"
+	ActionScheduleMissed    = "schedule_missed"
+	ActionSchedulePublished = "schedule_published"
 )
+
+var scheduleActions = map[string]string{stream.ScheduleCreate: ActionSchedule, stream.ScheduleEdit: ActionScheduleEdit,
+	stream.ScheduleCancel: ActionScheduleCancel, stream.ScheduleMiss: ActionScheduleMissed, stream.SchedulePublish: ActionSchedulePublished}
+
+// errSkip marks a copy that is no record: a scheduler's claim of a due
+// item (its outcome, published or missed, is).
+var errSkip = errors.New("not an audit record")
 
 var accountActions = map[string]string{stream.AccountCreate: ActionEditorCreate, stream.AccountRole: ActionEditorRole,
 	stream.AccountRotate: ActionEditorRotate, stream.AccountRevoke: ActionEditorRevoke}
@@ -166,7 +181,7 @@ func (t *Trail) Read(ctx context.Context, q Query) (Page, error) {
 
 	occ := jetstream.OrderedConsumerConfig{DeliverPolicy: jetstream.DeliverAllPolicy, InactiveThreshold: 2 * t.opts.Timeout}
 	if q.Item != "" {
-		occ.FilterSubjects = []string{t.layout.ItemSubject(q.Item)}
+		occ.FilterSubjects = []string{t.layout.ItemSubject(q.Item), t.layout.ScheduledSubject(q.Item)}
 	}
 	switch {
 	case q.Cursor > 0:
@@ -212,6 +227,9 @@ func (t *Trail) Read(ctx context.Context, q Query) (Page, error) {
 		}
 		page.NextCursor, page.More = meta.Sequence.Stream+1, meta.NumPending > 0
 		rec, err := t.record(msg)
+		if errors.Is(err, errSkip) {
+			continue
+		}
 		if err != nil {
 			t.log.Error("audit: skipping undecodable event", "audit_seq", meta.Sequence.Stream, "err", err)
 			continue
@@ -250,6 +268,22 @@ func (t *Trail) record(msg jetstream.Msg) (Record, error) {
 		}
 		return Record{Action: accountActions[acc.Action], Editor: acc.By, Time: acc.At, Client: acc.Client,
 			Account: &AccountChange{Name: acc.Name, Role: acc.Role}}, nil
+	}
+	if _, ok := t.layout.ScheduledIDFromSubject(msg.Subject()); ok {
+		r, err := stream.DecodeScheduled(msg.Data())
+		if err != nil {
+			return Record{}, err
+		}
+		action, ok := scheduleActions[r.Action]
+		if !ok {
+			return Record{}, errSkip
+		}
+		editor := r.By
+		if editor == "" {
+			editor = r.Item.Editor // the scheduler acts for the editor who scheduled it
+		}
+		return Record{Seq: r.Seq, Action: action, Item: r.Item.ID, Editor: editor, Time: r.At, Client: r.Client,
+			Before: r.Before, After: r.Item, Confirmed: r.Confirmed}, nil
 	}
 	seq, err := sourceSeq(msg.Headers().Get(sourceHeader))
 	if err != nil {

@@ -153,6 +153,8 @@ var contractUnexercised = map[string]string{
 	"POST /api/v1/editors/{name}/token 409 conflict":  "needs three concurrent changes of the account in a row to win",
 	"POST /api/v1/items 502 test_not_delivered":       "needs a push service that refuses the test notification (TestDryRunBadInput)",
 	"PATCH /api/v1/items/{id} 502 test_not_delivered": "needs a push service that refuses the test notification (TestDryRunBadInput)",
+	"PATCH /api/v1/items/{id} 409 item_missed":        "needs an item missed while no instance ran (TestScheduleBadInputs)",
+	"POST /api/v1/items 409 too_many_scheduled":       "needs --schedule-max-pending items scheduled (TestScheduleMaxPending)",
 }
 
 // reqCheck says what the document must think of a row's request.
@@ -251,6 +253,13 @@ func startContractInstances(t *testing.T) *contractInstances {
 	}
 	del := main.post(item("An item to retract", "ar", []string{"asia"}, nil))
 	promote := main.post(item("A ticker item to promote", "en", []string{"mena"}, nil))
+	later := time.Now().Add(time.Hour).UTC().Format(time.RFC3339)
+	sched := main.post(`{"text":"A scheduled item","lang":"en","regions":["mena"],"publish_at":"` + later + `"}`)
+	schedCancel := main.post(`{"text":"A scheduled item to cancel","lang":"en","regions":["mena"],"publish_at":"` + later + `"}`)
+	schedCancelled := main.post(`{"text":"A cancelled item","lang":"en","regions":["mena"],"publish_at":"` + later + `"}`)
+	if status, _, b := main.do("DELETE", "/api/v1/items/"+schedCancelled.ID, "", nil); status != 200 {
+		t.Fatalf("cancel: %d %s", status, b)
+	}
 	sub := sinkSubscription(t, env)
 	sub2 := sinkSubscription(t, env)
 	offLive := ci.in["off"].post(item("An item on the instance without push", "en", []string{"r1"}, nil))
@@ -264,6 +273,8 @@ func startContractInstances(t *testing.T) *contractInstances {
 	_, h, _ := main.do("GET", "/api/v1/openapi.json", "", nil)
 	ci.fixtures = []string{
 		"{live}", live.ID, "{retracted}", retracted.ID, "{delete}", del.ID, "{promote}", promote.ID, "{unknown}", "aaaaaaaaaaaaaaaaaaaa",
+		"{scheduled}", sched.ID, "{cancel}", schedCancel.ID, "{cancelled}", schedCancelled.ID, "{later}", later,
+		"{muchlater}", time.Now().Add(2 * time.Hour).UTC().Format(time.RFC3339), "{past}", time.Now().Add(-time.Hour).UTC().Format(time.RFC3339),
 		"{offlive}", offLive.ID, "{offticker}", offTicker.ID, "{sub}", sub.json, "{sub2}", sub2.json, "{auth}", sub.auth, "{endpoint}", sub.endpoint,
 		"{subotherauth}", otherAuth, "{subid}", push.IDFor(sub.endpoint), "{etag}", h.Get("ETag"), "{host}", strings.TrimPrefix(main.base, "http://"),
 	}
@@ -540,6 +551,23 @@ func contractRows() []contractRow {
 		// Retract.
 		{name: "delete", method: "DELETE", path: "/api/v1/items/{delete}", hdr: ed(), status: 200},
 		{name: "delete again", method: "DELETE", path: "/api/v1/items/{delete}", hdr: ed(), status: 200},
+
+		// Scheduled items.
+		{name: "schedule", method: "POST", path: "/api/v1/items", body: `{"text":"Later","lang":"en","regions":["mena"],"publish_at":"{later}"}`, hdr: ed(), status: 201},
+		{name: "schedule in the past", method: "POST", path: "/api/v1/items", body: `{"text":"Later","lang":"en","regions":["mena"],"publish_at":"{past}"}`, hdr: ed(), status: 400, code: "invalid_publish_at", field: "publish_at"},
+		{name: "list scheduled", method: "GET", path: "/api/v1/items?status=scheduled", hdr: ed(), status: 200},
+		{name: "list cancelled", method: "GET", path: "/api/v1/items?status=cancelled", hdr: ed(), status: 200},
+		{name: "list missed", method: "GET", path: "/api/v1/items?status=missed", hdr: ed(), status: 200},
+		{name: "list live", method: "GET", path: "/api/v1/items?status=live", status: 200},
+		{name: "list scheduled no token", method: "GET", path: "/api/v1/items?status=scheduled", status: 401, code: "missing_token", field: "status"},
+		{name: "list bad status", method: "GET", path: "/api/v1/items?status=draft", hdr: ed(), status: 400, code: "invalid_status", field: "status"},
+		{name: "get scheduled", method: "GET", path: "/api/v1/items/{scheduled}", hdr: ed(), status: 200},
+		{name: "get scheduled public", method: "GET", path: "/api/v1/items/{scheduled}", status: 404, code: "not_found"},
+		{name: "patch scheduled", method: "PATCH", path: "/api/v1/items/{scheduled}", body: `{"text":"Rescheduled","publish_at":"{muchlater}"}`, hdr: ed(), status: 200},
+		{name: "patch scheduled bad publish_at", method: "PATCH", path: "/api/v1/items/{scheduled}", body: `{"publish_at":"soon"}`, hdr: ed(), status: 400, code: "invalid_publish_at", field: "publish_at"},
+		{name: "patch live publish_at", method: "PATCH", path: "/api/v1/items/{live}", body: `{"publish_at":"{later}"}`, hdr: ed(), status: 400, code: "invalid_publish_at", field: "publish_at"},
+		{name: "patch cancelled", method: "PATCH", path: "/api/v1/items/{cancelled}", body: `{"text":"x"}`, hdr: ed(), status: 409, code: "item_cancelled"},
+		{name: "cancel scheduled", method: "DELETE", path: "/api/v1/items/{cancel}", hdr: ed(), status: 200},
 		{name: "delete no token", method: "DELETE", path: "/api/v1/items/{live}", status: 401, code: "missing_token", req: refused},
 		{name: "delete bad token", method: "DELETE", path: "/api/v1/items/{live}", hdr: hdr("Authorization", bogusAuth), status: 401, code: "invalid_token"},
 		{name: "delete unknown", method: "DELETE", path: "/api/v1/items/{unknown}", hdr: ed(), status: 404, code: "not_found"},

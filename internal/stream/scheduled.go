@@ -35,11 +35,15 @@ func (l Layout) ScheduledBucket() string { return l.NewsStream() + "_scheduled" 
 // ScheduledKVStream is the stream JetStream keeps ScheduledBucket in.
 func (l Layout) ScheduledKVStream() string { return "KV_" + l.ScheduledBucket() }
 
+// ScheduledSubject is the subject of an item's record in
+// ScheduledKVStream (and of its copies in the audit stream).
+func (l Layout) ScheduledSubject(id string) string { return "$KV." + l.ScheduledBucket() + "." + id }
+
 // ScheduledIDFromSubject is the item id of a subject of ScheduledKVStream
 // (as its copies in the audit stream keep it), and false for any other
 // subject.
 func (l Layout) ScheduledIDFromSubject(subj string) (string, bool) {
-	id, ok := strings.CutPrefix(subj, "$KV."+l.ScheduledBucket()+".")
+	id, ok := strings.CutPrefix(subj, l.ScheduledSubject(""))
 	if !ok || !news.ValidID(id) {
 		return "", false
 	}
