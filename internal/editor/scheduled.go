@@ -88,7 +88,7 @@ func (a *API) createScheduled(c *gin.Context, dry dryRun, d news.Draft, it news.
 	it.Status, it.PublishAt = news.StatusScheduled, at
 	it.Editor = editor
 	it.PublishedAt, it.UpdatedAt = *at, now
-	// A dry run of a scheduled post (merged in the console branch): the
+	// A dry run of a scheduled post: the
 	// item as it would be scheduled, with the audience and the guard's word
 	// as of now; nothing stored, no key claimed.
 	if dry.on {
