@@ -35,4 +35,15 @@ func TestDryRunOfAScheduledPost(t *testing.T) {
 	if ids := scheduledOnServer(t, in); len(ids) != 0 {
 		t.Fatalf("scheduled %v", ids)
 	}
+
+	// A PATCH dry run does not reach a scheduled item (404, as for an item
+	// not in the stream) and changes nothing.
+	real := decode[news.Item](t, in.mustAs(editorToken, "POST", "/api/v1/items", body, http.StatusCreated))
+	status, b := in.as(editorToken, "PATCH", "/api/v1/items/"+real.ID+"?dry_run=true", `{"text":"Changed in a dry run"}`)
+	if status != http.StatusNotFound {
+		t.Errorf("PATCH dry run of a scheduled item: %d %s, want 404", status, b)
+	}
+	if got := currentItem(t, in, real.ID); got.Text != real.Text || got.Status != news.StatusScheduled {
+		t.Fatalf("a PATCH dry run (%d %s) changed the scheduled item: %+v", status, b, got)
+	}
 }
