@@ -319,7 +319,7 @@ func TestBrowserNewsroomConsole(t *testing.T) {
 		chromedp.SendKeys(chromedp.CSS("#nr-token"), in.token),
 		chromedp.Click(chromedp.CSS("#nr-signin")),
 	)
-	poll(t, ctx, "sign-in", `document.body.dataset.signedIn === "true"`)
+	poll(t, ctx, "sign-in", `document.body.dataset.signedIn === "true" && document.body.dataset.role === "admin"`)
 	if stored := eval[bool](t, ctx, `sessionStorage.length > 0 && localStorage.length === 0`); !stored {
 		t.Error("the token must be kept in sessionStorage only")
 	}
@@ -375,6 +375,9 @@ func TestBrowserNewsroomConsole(t *testing.T) {
 		chromedp.Click(chromedp.CSS("#nr-alert")),
 		chromedp.Click(chromedp.CSS("#nr-post")),
 	)
+	// An alert is confirmed in a dialog first (newsroom_browser_test.go).
+	poll(t, ctx, "the alert dialog", `document.querySelector('#nr-alert-dialog').open`)
+	run(t, ctx, chromedp.Click(chromedp.CSS("#nr-ad-send")))
 	a := ws.next()
 	if a.Type != "item" || a.Item.Text != "Console: an alert" || !a.Item.Alert || a.Item.AlertedAt == nil {
 		t.Fatalf("the reader got %+v, want the alert", a)

@@ -7,6 +7,8 @@
 // inserted as text (textContent), never as HTML; no inline code or styles, so
 // the page runs under a CSP without 'unsafe-inline'.
 import { Reader } from './reader.js';
+import { createEditors } from './newsroom-editors.js';
+import { createScheduled, rfc3339Local } from './newsroom-scheduled.js';
 import './titles.js';
 
 (() => {
@@ -19,6 +21,8 @@ import './titles.js';
   const STATS_OFF_EVERY = 60000;      // re-check a server with Web Push off
   const SINGLE_STATS_MAX_AGE = 30000; // per-item stats for items outside the newest 50
   const SINGLE_STATS_PER_TICK = 4;
+  const AUDIENCE_DELAY = 300;         // the live audience waits this long after the last keystroke
+  const PUSH_SERVICE_WAIT = 20000;    // the browser's push service may never answer
   const PRIORITY_LABELS = { flash: 'Flash', urgent: 'Urgent', breaking: 'Breaking' };
   const FALLBACK_RTL = new Set(['ar', 'he', 'fa', 'ur', 'ps', 'sd', 'yi', 'dv', 'ckb']);
 
@@ -53,10 +57,31 @@ import './titles.js';
     confirmText: $('#nr-confirm-text'),
     confirmCancel: $('#nr-confirm-cancel'),
     confirmRetract: $('#nr-confirm-retract'),
+    audience: $('#nr-audience'),
+    guard: $('#nr-guard'),
+    test: $('#nr-test'),
+    testStatus: $('#nr-test-status'),
+    publishAt: $('#nr-publish-at'),
+    ad: $('#nr-alert-dialog'),
+    adNotif: $('#nr-ad-notification'),
+    adLoudness: $('#nr-ad-loudness'),
+    adWhen: $('#nr-ad-when'),
+    adAudience: $('#nr-ad-audience'),
+    adGuard: $('#nr-ad-guard'),
+    adCancel: $('#nr-ad-cancel'),
+    adSend: $('#nr-ad-send'),
+    tabs: $('#nr-tabs'),
+    role: $('#nr-role'),
+    ask: $('#nr-ask'),
+    askTitle: $('#nr-ask-title'),
+    askText: $('#nr-ask-text'),
+    askCancel: $('#nr-ask-cancel'),
+    askOk: $('#nr-ask-ok'),
   };
 
   const state = {
     token: null,
+    role: '',          // reporter, editor or admin once learnt (learnRole)
     gen: 0,            // bumped on sign-in and sign-out: answers from before are dropped
     tax: null,         // GET /api/v1/taxonomy
     items: new Map(),  // id → entry {item, li, parts, editor}
@@ -66,6 +91,13 @@ import './titles.js';
     // Compose.
     idemKey: null,
     posting: false,
+    // What this server offers (learnt at sign-in; null: not yet known).
+    hasDryRun: null,
+    hasSchedule: null,
+    // The live audience: one dry run in flight at most.
+    dry: { timer: 0, busy: false, again: false },
+    // "Send test to my browser": this browser's push subscription id.
+    test: { subId: null, busy: false },
   };
 
   // ---------------------------------------------------------------- helpers
@@ -146,7 +178,7 @@ import './titles.js';
   // editor out (unless opts.token is given: the sign-in check handles it).
   async function api(method, path, opts = {}) {
     const gen = state.gen;
-    const token = opts.token || state.token;
+    const token = opts.anonymous ? null : opts.token || state.token;
     const headers = Object.assign({ Accept: 'application/json' }, opts.headers);
     if (token) headers.Authorization = `Bearer ${token}`;
     let body;
@@ -265,6 +297,8 @@ import './titles.js';
     state.push.enabled = null;
     connect();
     scheduleStats(STATS_EVERY);
+    learnRole();
+    learnFeatures();
     el.text.focus();
   }
 
@@ -285,6 +319,19 @@ import './titles.js';
     el.postStatus.textContent = '';
     clearErrors(el.compose, 'data-error-for');
     if (el.confirm.open) el.confirm.close('cancel');
+    answerAsk(false);
+    setRole('');
+    setView('items');
+    editors.reset();
+    scheduled.stop();
+    state.hasDryRun = state.hasSchedule = null;
+    el.body.dataset.schedule = '';
+    clearTimeout(state.dry.timer);
+    state.dry = { timer: 0, busy: false, again: false };
+    state.test = { subId: null, busy: false };
+    el.testStatus.textContent = '';
+    el.publishAt.value = '';
+    answerAlert(false);
     el.error.textContent = message || '';
     setSignedIn(false);
     el.token.focus();
@@ -305,6 +352,118 @@ import './titles.js';
     el.signinError.textContent = '';
   });
   el.signout.addEventListener('click', () => signOut(''));
+
+  // ---------------------------------------------------------------- role
+
+  const ROLE_LABELS = { reporter: 'Reporter', editor: 'Editor', admin: 'Admin' };
+
+  // canAlert: editors and admins send alerts; reporters keep to the ticker.
+  function canAlert() {
+    return state.role === 'editor' || state.role === 'admin';
+  }
+
+  // setRole shows what the role may do: the alert switch, promote and the
+  // test alert for editors and admins, the Editors page for admins.
+  function setRole(role) {
+    state.role = role;
+    el.body.dataset.role = role;
+    el.role.textContent = ROLE_LABELS[role] || '';
+    if (role !== 'admin') setView('items');
+    for (const e of state.items.values()) renderItem(e);
+    audienceSoon();
+  }
+
+  // learnRole finds the editor's role. No endpoint answers it: an admin is
+  // who may list the editors; of the others, a reporter is who is refused
+  // an alert. That second question is a dry run of a draft without text,
+  // which the server refuses (400) before anything could be stored, unless
+  // it refuses the alert first (403, field alert).
+  async function learnRole() {
+    const gen = state.gen;
+    const r = await api('GET', '/editors');
+    if (gen !== state.gen || r.status === 401) return;
+    if (r.ok && r.data) {
+      setRole('admin');
+      editors.take(r.data.editors);
+      return;
+    }
+    const p = await api('POST', '/items?dry_run=true', { json: { alert: true } });
+    if (gen !== state.gen || p.status === 401) return;
+    // Anything but the alert's refusal: an editor (the server still
+    // checks each request).
+    setRole(p.status === 403 && p.error.field === 'alert' ? 'reporter' : 'editor');
+  }
+
+  // learnFeatures asks whether this server has dry runs and scheduled
+  // items, with requests it can only refuse: a dry_run or status it does
+  // not know is a 400 of its own on a server that has them; one without
+  // them ignores the parameter (and refuses the empty draft). Without a
+  // dry run the console never sends one, since such a server would post
+  // the item for real.
+  async function learnFeatures() {
+    const gen = state.gen;
+    const [d, s] = await Promise.all([
+      api('POST', '/items?dry_run=ask', { json: {} }),
+      api('GET', '/items?status=ask&limit=1'),
+    ]);
+    if (gen !== state.gen) return;
+    state.hasDryRun = d.status === 400 && d.error.code === 'invalid_dry_run';
+    state.hasSchedule = s.status === 400 && s.error.code === 'invalid_status';
+    el.body.dataset.schedule = state.hasSchedule ? 'on' : 'off';
+    if (state.hasSchedule) scheduled.start();
+    audienceSoon();
+  }
+
+  // ---------------------------------------------------------------- views
+
+  function setView(view) {
+    const v = view === 'editors' && state.role === 'admin' ? 'editors' : 'items';
+    el.body.dataset.view = v;
+    for (const b of $$('button[data-view]', el.tabs)) b.setAttribute('aria-pressed', b.dataset.view === v ? 'true' : 'false');
+    return v;
+  }
+
+  el.tabs.addEventListener('click', (ev) => {
+    const b = ev.target.closest('button[data-view]');
+    if (!b) return;
+    if (setView(b.dataset.view) === 'editors') {
+      editors.reload();
+      $('#nr-new-name').focus();
+    } else {
+      el.text.focus();
+    }
+  });
+
+  // ask shows a confirm dialog: {title, text, ok} → a promise of a boolean.
+  // The buttons (and Escape) answer it, not the dialog's close event, which
+  // comes a task later and could reach the next question's listener.
+  let askAnswer = null;
+  function answerAsk(yes) {
+    const answer = askAnswer;
+    askAnswer = null;
+    if (el.ask.open) el.ask.close();
+    if (answer) answer(yes);
+  }
+  function ask({ title, text, ok, no }) {
+    answerAsk(false);
+    el.askTitle.textContent = title;
+    el.askText.textContent = text;
+    el.askOk.textContent = ok;
+    el.askCancel.textContent = no || 'Cancel';
+    if (typeof el.ask.showModal !== 'function') return Promise.resolve(window.confirm(`${title}\n\n${text}`));
+    el.ask.showModal();
+    el.askCancel.focus();
+    return new Promise((resolve) => { askAnswer = resolve; });
+  }
+  el.askCancel.addEventListener('click', () => answerAsk(false));
+  el.askOk.addEventListener('click', () => answerAsk(true));
+  el.ask.addEventListener('cancel', () => answerAsk(false));
+
+  const editors = createEditors({ api, h, showApiError, clearErrors, clearFieldError, ask, fmtTime });
+  const scheduled = createScheduled({
+    api, h, ask, fmtTime, langDir, labels: PRIORITY_LABELS, canAlert,
+    showApiError, clearErrors, clearFieldError,
+  });
 
   // ---------------------------------------------------------------- taxonomy
 
@@ -360,7 +519,9 @@ import './titles.js';
     if (el.source.value.trim() !== '') d.source = el.source.value;
     if (el.url.value.trim() !== '') d.url = el.url.value.trim();
     // Without it the item is a ticker line: readers get it, push does not.
-    if (el.alert.checked) d.alert = true;
+    if (el.alert.checked && canAlert()) d.alert = true;
+    const at = rfc3339Local(el.publishAt.value);
+    if (at && state.hasSchedule !== false) d.publish_at = at;
     return d;
   }
 
@@ -402,7 +563,16 @@ import './titles.js';
       d.regions.length ? h('span', { class: 'nr-tk-regions', lang: 'en', dir: 'ltr' },
         d.regions.map((r) => termName('regions', r)).join(' · ')) : null);
 
-    const notif = el.previewNotif;
+    renderNotification(el.previewNotif, d, dir);
+    el.post.textContent = state.posting ? el.post.textContent : postLabel(d);
+  }
+
+  const postLabel = (d) => (d.publish_at ? 'Schedule' : 'Post');
+
+  // renderNotification shows the notification of an item (or draft) as the
+  // service worker (sw.js) will: its title in the item's language, its text.
+  function renderNotification(notif, d, dir) {
+    const text = fold(d.text || '');
     notif.dataset.priority = d.priority;
     const href = d.url ? safeHref(d.url) : null;
     fill(notif,
@@ -421,12 +591,15 @@ import './titles.js';
   function setPosting(on) {
     state.posting = on;
     el.post.disabled = on;
-    el.post.textContent = on ? 'Posting…' : 'Post';
+    el.post.textContent = on ? 'Posting…' : postLabel(readDraft());
     el.compose.setAttribute('aria-busy', on ? 'true' : 'false');
   }
 
-  // post sends the draft; confirm (after the editor agreed) sends an alert
-  // over the flood guard's refusal.
+  const isGuard = (r) => r.status === 409 && (r.error.code === 'alert_too_soon' || r.error.code === 'duplicate_alert');
+
+  // post sends the draft. An alert is shown first as it will look, with
+  // its audience and the flood guard's word (alertDialog); confirm (the
+  // editor agreed to override the guard) sends it with "confirm": true.
   async function post(ev, confirm) {
     ev.preventDefault();
     if (state.posting || !state.token) return;
@@ -434,45 +607,314 @@ import './titles.js';
     el.error.textContent = '';
     el.postStatus.textContent = '';
     const draft = readDraft();
-    if (confirm === true) draft.confirm = true;
     const key = state.idemKey;
     setPosting(true);
+    if (draft.alert && confirm === undefined) {
+      const pre = await preflight('POST', '/items', draft, draft);
+      if (pre.stale) return;
+      if (!pre.send) {
+        setPosting(false);
+        if (pre.r) postError(pre.r);
+        else el.alert.focus();
+        return;
+      }
+      confirm = pre.confirm;
+    }
+    if (confirm === true) draft.confirm = true;
     const r = await api('POST', '/items', { json: draft, headers: { 'Idempotency-Key': key } });
     if (r.stale) return;
     setPosting(false);
     if (r.ok && r.data) {
       const it = r.data;
       const replayed = r.res.headers.get('Idempotent-Replayed') === 'true';
-      const entry = upsert(it);
-      el.postStatus.textContent = replayed
-        ? `Already posted at ${fmtTime(it.published_at)} (${it.id}): sent once, not twice.`
-        : `Posted ${fmtTime(it.published_at)} · ${it.id}`;
-      if (entry) highlight(entry, replayed ? 'Already posted' : 'Posted');
+      if (it.status === 'scheduled') {
+        scheduled.add(it);
+        el.postStatus.textContent = `${replayed ? 'Already scheduled' : 'Scheduled'} for ${fmtTime(it.publish_at)} · ${it.id}`;
+      } else {
+        const entry = upsert(it);
+        el.postStatus.textContent = replayed
+          ? `Already posted at ${fmtTime(it.published_at)} (${it.id}): sent once, not twice.`
+          : `Posted ${fmtTime(it.published_at)} · ${it.id}`;
+        if (entry) highlight(entry, replayed ? 'Already posted' : 'Posted');
+      }
       // Keep language, regions and topics for a follow-up; reset the rest.
       el.text.value = '';
       el.source.value = '';
       el.url.value = '';
       el.priority.value = 'breaking';
       el.alert.checked = false;
+      el.publishAt.value = '';
       renewKey();
       updateCompose();
+      audienceSoon();
       el.text.focus();
       return;
     }
+    // The flood guard held the alert back meanwhile (another alert went
+    // out since the dialog): the editor may send it anyway.
+    if (isGuard(r) && confirm !== true) {
+      const yes = await ask({ title: 'Send this alert anyway?', text: r.error.message, ok: 'Send anyway' });
+      if (yes && state.token) return post(ev, true);
+    }
+    postError(r);
+  }
+
+  function postError(r) {
     if (r.status === 401) return; // signed out with a message
     if (r.network) {
       el.error.textContent = 'Could not reach the server: the post was not confirmed. ' +
         'Post again to retry; it reuses the same Idempotency-Key, so the item cannot go out twice.';
       return;
     }
-    // The flood guard held the alert back (too soon after the previous
-    // one, or the same text): the editor may send it anyway.
-    if (r.status === 409 && (r.error.code === 'alert_too_soon' || r.error.code === 'duplicate_alert') &&
-        confirm !== true && window.confirm(`${r.error.message}\n\nSend this alert anyway?`)) {
-      return post(ev, true);
-    }
     showApiError(r.error, el.compose, 'data-error-for', el.error, true);
   }
+
+  // preflight shows an alert before it is sent: a dry run of the request
+  // (when the server has them) for its audience and the flood guard's
+  // word, then the dialog. Answers {send, confirm}, {send: false, r} when
+  // the dry run refused the request (the real one would be refused the
+  // same way), or {stale}.
+  async function preflight(method, path, body, view) {
+    let dry = null;
+    if (state.hasDryRun) {
+      const r = await api(method, `${path}?dry_run=true`, { json: body });
+      if (r.stale) return { stale: true };
+      if (!r.ok) return { send: false, r };
+      dry = r.data;
+    }
+    return alertDialog(view, dry);
+  }
+
+  // ---------------------------------------------------------------- alert dialog
+
+  function loudWords(priority) {
+    const l = self.NewsflashTitles.loud(priority);
+    if (l.silent) return 'silent: shown without a sound';
+    return l.requireInteraction ? 'makes a sound and stays on screen until dismissed' : 'makes a sound';
+  }
+
+  const sentence = (m) => (/[.!?]$/.test(m) ? m : `${m}.`);
+  const browsers = (n) => `${n} browser${n === 1 ? '' : 's'}`;
+
+  // alertDialog shows the notification an item (or draft) will make, how
+  // loud, who gets it and the flood guard's warning; a promise of {send,
+  // confirm}: confirm when the editor sends over the guard's warning.
+  let alertAnswer = null;
+  function answerAlert(send) {
+    const answer = alertAnswer;
+    alertAnswer = null;
+    if (el.ad.open) el.ad.close();
+    if (answer) answer(send);
+  }
+  function alertDialog(view, dry) {
+    answerAlert(false);
+    const dir = langDir(view.lang);
+    renderNotification(el.adNotif, view, dir);
+    const label = PRIORITY_LABELS[view.priority] || view.priority;
+    el.adLoudness.textContent = `${label}: ${loudWords(view.priority)}.`;
+    el.adWhen.textContent = view.publish_at ? `Sent at ${fmtTime(view.publish_at)}, when the item is published.` : '';
+    const tripped = !!(dry && dry.guard && dry.guard.ok === false);
+    if (dry) {
+      const n = (dry.audience && dry.audience.web) || 0;
+      el.adAudience.textContent = view.publish_at ? `Would reach ${browsers(n)} now.` : `Reaches ${browsers(n)}.`;
+    } else {
+      el.adAudience.textContent = 'Audience unknown: this server has no dry run.';
+    }
+    el.adGuard.textContent = tripped
+      ? `${sentence(dry.guard.message)} Sending anyway overrides the flood guard; the override is recorded in the audit trail.`
+      : '';
+    el.adSend.textContent = tripped ? 'Send anyway' : 'Send alert';
+    if (typeof el.ad.showModal !== 'function') {
+      const text = `${self.NewsflashTitles.title(view.lang, view.priority)}: ${view.text}\n${el.adAudience.textContent}\n${el.adGuard.textContent}`;
+      return Promise.resolve({ send: window.confirm(`Send this alert?\n\n${text}`), confirm: tripped });
+    }
+    el.ad.showModal();
+    el.adCancel.focus();
+    return new Promise((resolve) => {
+      alertAnswer = (send) => resolve({ send, confirm: send && tripped });
+    });
+  }
+  el.adCancel.addEventListener('click', () => answerAlert(false));
+  el.adSend.addEventListener('click', () => answerAlert(true));
+  el.ad.addEventListener('cancel', () => answerAlert(false));
+
+  // ---------------------------------------------------------------- audience
+
+  // audienceSoon asks for the alert's audience a moment after the last
+  // change (one dry run in flight at most; a change meanwhile asks again
+  // when it is answered).
+  function audienceSoon() {
+    clearTimeout(state.dry.timer);
+    const d = readDraft();
+    if (!state.token || !d.alert) {
+      showAudience('', '');
+      return;
+    }
+    if (state.hasDryRun === false) {
+      showAudience('Audience unknown: this server has no dry run.', '');
+      return;
+    }
+    if (state.hasDryRun === null) return; // learnFeatures asks again
+    if (fold(d.text) === '') {
+      showAudience('Type the text to see how many browsers the alert reaches.', '');
+      return;
+    }
+    el.audience.dataset.state = 'loading';
+    state.dry.timer = setTimeout(askAudience, AUDIENCE_DELAY);
+  }
+
+  async function askAudience() {
+    if (state.dry.busy) {
+      state.dry.again = true;
+      return;
+    }
+    const d = readDraft();
+    if (!d.alert || !state.hasDryRun) return;
+    const gen = state.gen;
+    state.dry.busy = true;
+    const r = await api('POST', '/items?dry_run=true', { json: d });
+    if (gen !== state.gen) return;
+    state.dry.busy = false;
+    if (state.dry.again) {
+      state.dry.again = false;
+      askAudience();
+      return;
+    }
+    // Changed since: the pending timer asks for the new draft.
+    if (JSON.stringify(readDraft()) !== JSON.stringify(d)) return;
+    if (r.ok && r.data) {
+      const n = (r.data.audience && r.data.audience.web) || 0;
+      const g = r.data.guard;
+      showAudience(`Alert will reach ${browsers(n)}`, g && g.ok === false ? g.message : '');
+      el.audience.dataset.count = String(n);
+    } else if (r.status !== 401) {
+      showAudience(`Audience unknown: ${r.error.message}`, '');
+    }
+  }
+
+  function showAudience(text, warning) {
+    el.audience.textContent = text;
+    el.audience.dataset.state = '';
+    delete el.audience.dataset.count;
+    el.guard.textContent = warning;
+  }
+
+  // ---------------------------------------------------------------- test alert
+
+  const fromB64url = (s) => {
+    const b = atob(s.replace(/-/g, '+').replace(/_/g, '/') + '==='.slice((s.length + 3) % 4));
+    return Uint8Array.from(b, (c) => c.charCodeAt(0));
+  };
+
+  function sameKey(sub, key) {
+    const k = sub.options && sub.options.applicationServerKey;
+    if (!k) return true; // the browser does not say: assume so
+    const a = new Uint8Array(k);
+    return a.length === key.length && a.every((x, i) => x === key[i]);
+  }
+
+  // The filter the reader page (/) keeps for this browser's alerts; none
+  // chosen there: every alert.
+  async function readerFilter() {
+    try {
+      const res = await (await caches.open('newsflash')).match('/push-filter');
+      const f = res ? await res.json() : null;
+      return f && typeof f === 'object' ? f : {};
+    } catch {
+      return {};
+    }
+  }
+
+  // testSubscription subscribes this browser to Web Push as the reader page
+  // does (same service worker, same filter) and answers the server's id of
+  // the subscription.
+  async function testSubscription() {
+    if (state.test.subId) return state.test.subId;
+    if (!('serviceWorker' in navigator) || !('PushManager' in window) || !('Notification' in window)) {
+      throw new Error('this browser cannot receive Web Push notifications.');
+    }
+    const k = await api('GET', '/push/key', { anonymous: true });
+    if (!k.ok || !k.data) throw new Error(k.error ? k.error.message : 'no push key');
+    if (await Notification.requestPermission() !== 'granted') {
+      throw new Error("notifications are blocked for this site: allow them in the browser's site settings.");
+    }
+    const key = fromB64url(k.data.public_key);
+    const reg = await navigator.serviceWorker.register('/sw.js', { scope: '/' });
+    await navigator.serviceWorker.ready;
+    let sub = await reg.pushManager.getSubscription();
+    if (sub && !sameKey(sub, key)) {
+      await sub.unsubscribe().catch(() => {});
+      sub = null;
+    }
+    if (!sub) {
+      let timer;
+      try {
+        sub = await Promise.race([
+          reg.pushManager.subscribe({ userVisibleOnly: true, applicationServerKey: key }),
+          new Promise((_, reject) => {
+            timer = setTimeout(() => reject(new Error("the browser's push service did not answer.")), PUSH_SERVICE_WAIT);
+          }),
+        ]);
+      } finally {
+        clearTimeout(timer);
+      }
+    }
+    const r = await api('POST', '/push/subscriptions', {
+      anonymous: true, json: { subscription: sub.toJSON(), filter: await readerFilter() },
+    });
+    if (!r.ok || !r.data) throw new Error(r.error ? r.error.message : 'no subscription id');
+    state.test.subId = r.data.id;
+    return r.data.id;
+  }
+
+  // sendTest sends the draft's notification to this browser only, marked
+  // as a test: nothing is stored or sent to anyone else.
+  async function sendTest() {
+    if (state.test.busy || !state.token) return;
+    const gen = state.gen;
+    clearErrors(el.compose, 'data-error-for');
+    state.test.busy = true;
+    el.test.disabled = true;
+    el.testStatus.dataset.kind = '';
+    el.testStatus.textContent = 'Sending a test to this browser…';
+    try {
+      for (let attempt = 0; attempt < 2; attempt++) {
+        const id = await testSubscription();
+        if (gen !== state.gen) return;
+        const d = readDraft();
+        delete d.publish_at;
+        const r = await api('POST', `/items?dry_run=true&test_to=${encodeURIComponent(id)}`, { json: d });
+        if (r.stale) return;
+        if (r.ok && r.data && r.data.test && r.data.test.sent) {
+          el.testStatus.dataset.kind = 'ok';
+          el.testStatus.textContent = `Test sent to this browser: look for “TEST · ${self.NewsflashTitles.title(d.lang, d.priority)}”.`;
+          return;
+        }
+        if (r.status === 404 && r.error && r.error.code === 'unknown_subscription' && attempt === 0) {
+          state.test.subId = null; // the server forgot it: subscribe again
+          continue;
+        }
+        if (r.status === 401) return;
+        el.testStatus.dataset.kind = 'error';
+        el.testStatus.textContent = '';
+        showApiError(r.error || { message: 'The server did not send the test.' }, el.compose, 'data-error-for', el.testStatus, true);
+        if (el.testStatus.textContent) el.testStatus.textContent = `Test not sent: ${el.testStatus.textContent}`;
+        else el.testStatus.textContent = 'Test not sent: see the field marked above.';
+        return;
+      }
+    } catch (e) {
+      if (gen === state.gen) {
+        el.testStatus.dataset.kind = 'error';
+        el.testStatus.textContent = `Test not sent: ${(e && e.message) || e}`;
+      }
+    } finally {
+      if (gen === state.gen) {
+        state.test.busy = false;
+        el.test.disabled = false;
+      }
+    }
+  }
+  el.test.addEventListener('click', sendTest);
 
   el.compose.addEventListener('submit', post);
   const onComposeEdit = (ev) => {
@@ -480,6 +922,7 @@ import './titles.js';
     if (ev.target && ev.target.name) clearFieldError(el.compose, 'data-error-for', ev.target.name);
     el.postStatus.textContent = '';
     updateCompose();
+    audienceSoon();
   };
   el.compose.addEventListener('input', onComposeEdit);
   el.compose.addEventListener('change', onComposeEdit);
@@ -505,6 +948,7 @@ import './titles.js';
       stats: h('span', { class: 'nr-push-stats', 'data-push-stats': '' }),
       correct: h('button', { type: 'button', class: 'nr-btn nr-btn-small', 'data-action': 'correct' }, 'Correct'),
       retract: h('button', { type: 'button', class: 'nr-btn nr-btn-small nr-btn-danger-quiet', 'data-action': 'retract' }, 'Retract'),
+      promote: h('button', { type: 'button', class: 'nr-btn nr-btn-small nr-btn-alert nr-can-alert', 'data-action': 'promote' }, 'Promote to alert'),
     };
     const li = h('li', { class: 'nr-item', 'data-item-id': item.id },
       h('div', { class: 'nr-item-head', lang: 'en', dir: 'ltr' },
@@ -513,7 +957,7 @@ import './titles.js';
       parts.meta,
       h('div', { class: 'nr-item-foot', lang: 'en', dir: 'ltr' },
         parts.stats,
-        h('span', { class: 'nr-actions' }, parts.correct, parts.retract)));
+        h('span', { class: 'nr-actions' }, parts.promote, parts.correct, parts.retract)));
     const e = { item, li, parts, editor: null };
     renderItem(e);
     return e;
@@ -561,6 +1005,10 @@ import './titles.js';
 
     p.correct.disabled = retracted;
     p.retract.disabled = retracted;
+    // Promote: a live ticker line whose alert has not gone out.
+    p.promote.hidden = retracted || it.alert || !canAlert();
+    if (!e.promoting) p.promote.disabled = false;
+    p.promote.setAttribute('aria-label', `Promote to alert: ${it.text.slice(0, 60)}`);
     p.correct.setAttribute('aria-label', `Correct: ${it.text.slice(0, 60)}`);
     p.retract.setAttribute('aria-label', `Retract: ${it.text.slice(0, 60)}`);
     applyStats(e);
@@ -690,7 +1138,59 @@ import './titles.js';
     if (!e) return;
     if (btn.dataset.action === 'correct') openEditor(e);
     else if (btn.dataset.action === 'retract') retract(e, btn);
+    else if (btn.dataset.action === 'promote') promote(e, btn);
   });
+
+  // ---------------------------------------------------------------- promote
+
+  // promote sends a posted ticker line as an alert (PATCH {"alert": true}),
+  // after the same dialog as a new alert.
+  async function promote(e, btn) {
+    if (e.promoting || !state.token) return;
+    const path = `/items/${encodeURIComponent(e.item.id)}`;
+    e.promoting = true;
+    btn.disabled = true;
+    const pre = await preflight('PATCH', path, { alert: true }, e.item);
+    if (pre.stale) return;
+    if (!pre.send) {
+      e.promoting = false;
+      btn.disabled = false;
+      if (pre.r) promoteError(e, pre.r);
+      if (btn.isConnected && !btn.hidden) btn.focus();
+      return;
+    }
+    await sendPromote(e, btn, pre.confirm);
+  }
+
+  async function sendPromote(e, btn, confirm) {
+    btn.textContent = 'Sending…';
+    const body = { alert: true };
+    if (confirm) body.confirm = true;
+    const r = await api('PATCH', `/items/${encodeURIComponent(e.item.id)}`, { json: body });
+    if (r.stale) return;
+    btn.textContent = 'Promote to alert';
+    if (r.ok && r.data) {
+      e.promoting = false;
+      upsert(r.data);
+      highlight(e, 'Alert sent');
+      return;
+    }
+    // Another alert went out since the dialog: ask again.
+    if (isGuard(r) && !confirm) {
+      const yes = await ask({ title: 'Send this alert anyway?', text: r.error.message, ok: 'Send anyway' });
+      if (yes && state.token) return sendPromote(e, btn, true);
+    } else {
+      promoteError(e, r);
+    }
+    e.promoting = false;
+    btn.disabled = false;
+    if (btn.isConnected && !btn.hidden) btn.focus();
+  }
+
+  function promoteError(e, r) {
+    if (r.status === 401) return;
+    el.error.textContent = `Could not promote “${e.item.text.slice(0, 80)}”: ${r.error.message}`;
+  }
 
   // ---------------------------------------------------------------- correct
 
@@ -888,9 +1388,12 @@ import './titles.js';
     maxDelay: 15000,
     onSnapshot: (items) => {
       replaceAll(items);
+      scheduled.refreshSoon();
       refreshStatsSoon();
     },
     onEvent: (type, item) => {
+      // A scheduled item that was published leaves the Scheduled list.
+      scheduled.refreshSoon();
       // Resumed frames of an item retracted since say so and carry no text.
       if (type === 'retract' || item.status === 'retracted') onRetractFrame(item);
       else upsert(item);
