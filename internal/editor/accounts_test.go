@@ -149,6 +149,8 @@ func TestAccountsBadInput(t *testing.T) {
 	}{
 		{"no token", "GET", "/editors", "", "", 401, "missing_token", ""},
 		{"invalid token", "GET", "/editors", "nf_nobody", "", 401, "invalid_token", ""},
+		{"me without token", "GET", "/editors/me", "", "", 401, "missing_token", ""},
+		{"me with an invalid token", "GET", "/editors/me", "nf_nobody", "", 401, "invalid_token", ""},
 		{"editor lists", "GET", "/editors", env.static[editor.RoleEditor], "", 403, "forbidden", ""},
 		{"reporter lists", "GET", "/editors", env.static[editor.RoleReporter], "", 403, "forbidden", ""},
 		{"editor creates", "POST", "/editors", env.static[editor.RoleEditor], `{"name":"x","role":"reporter"}`, 403, "forbidden", ""},
@@ -226,6 +228,9 @@ func TestAccountsLifecycle(t *testing.T) {
 		t.Errorf("the new token on A signs in as %q", r)
 	}
 	eventually(t, "the new token on B", func() bool { return env.whoami(env.urlB, made.Token) == "reporter" })
+	if status, b := env.do(env.urlA, "GET", "/api/v1/editors/me", made.Token, ""); status != 200 || string(b) != `{"name":"bob@desk","role":"reporter"}` {
+		t.Errorf("GET /editors/me as bob: %d %s", status, b)
+	}
 
 	// The list: static editors marked, runtime ones with created and last
 	// use, never a token or a hash.

@@ -11,8 +11,9 @@ import (
 )
 
 // Register adds the editor account routes under g (the /api/v1 group):
-// all of them need an admin.
+// all of them need an admin, but GET /editors/me, which any editor may ask.
 func (a *Accounts) Register(g *gin.RouterGroup) {
+	g.GET("/editors/me", a.RequireEditor(), serveMe)
 	adm := g.Group("/editors", a.RequireEditor(), RequireRole(RoleAdmin))
 	adm.GET("", a.serveList)
 	adm.POST("", a.serveCreate)
@@ -35,6 +36,14 @@ func answer(acc stream.Account, token string) accountAnswer {
 }
 
 func changeBy(c *gin.Context) Change { return Change{By: EditorName(c), Client: c.ClientIP()} }
+
+// serveMe answers who the token belongs to and the role it has, so a
+// client (the newsroom console) shows only what that role may do. The
+// server still checks every request.
+func serveMe(c *gin.Context) {
+	c.Header("Cache-Control", "no-store")
+	c.JSON(http.StatusOK, gin.H{"name": EditorName(c), "role": Role(c)})
+}
 
 func (a *Accounts) serveList(c *gin.Context) {
 	c.Header("Cache-Control", "no-store")

@@ -624,6 +624,10 @@ func contractRows() []contractRow {
 		{name: "audit as editor", method: "GET", path: "/api/v1/audit", hdr: hdr("Authorization", "Bearer "+plainToken), status: 403, code: "forbidden"},
 
 		// Editor accounts (admin only).
+		{name: "editors me", method: "GET", path: "/api/v1/editors/me", hdr: ed(), status: 200},
+		{name: "editors me reporter", method: "GET", path: "/api/v1/editors/me", hdr: hdr("Authorization", "Bearer "+reporterToken), status: 200},
+		{name: "editors me no token", method: "GET", path: "/api/v1/editors/me", status: 401, code: "missing_token", req: refused},
+		{name: "editors me bad token", method: "GET", path: "/api/v1/editors/me", hdr: hdr("Authorization", bogusAuth), status: 401, code: "invalid_token"},
 		{name: "editors", method: "GET", path: "/api/v1/editors", hdr: ed(), status: 200},
 		{name: "editors no token", method: "GET", path: "/api/v1/editors", status: 401, code: "missing_token", req: refused},
 		{name: "editors bad token", method: "GET", path: "/api/v1/editors", hdr: hdr("Authorization", bogusAuth), status: 401, code: "invalid_token"},

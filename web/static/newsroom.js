@@ -373,44 +373,27 @@ import './titles.js';
     audienceSoon();
   }
 
-  // learnRole finds the editor's role. No endpoint answers it: an admin is
-  // who may list the editors; of the others, a reporter is who is refused
-  // an alert. That second question is a dry run of a draft without text,
-  // which the server refuses (400) before anything could be stored, unless
-  // it refuses the alert first (403, field alert).
+  // learnRole asks the server who signed in (GET /api/v1/editors/me) and
+  // shows what that role may do; an admin also gets the editors' list.
+  // The server checks every request whatever the page shows.
   async function learnRole() {
     const gen = state.gen;
+    const me = await api('GET', '/editors/me');
+    if (gen !== state.gen || !me.ok || !me.data) return;
+    setRole(me.data.role);
+    if (me.data.role !== 'admin') return;
     const r = await api('GET', '/editors');
-    if (gen !== state.gen || r.status === 401) return;
-    if (r.ok && r.data) {
-      setRole('admin');
-      editors.take(r.data.editors);
-      return;
-    }
-    const p = await api('POST', '/items?dry_run=true', { json: { alert: true } });
-    if (gen !== state.gen || p.status === 401) return;
-    // Anything but the alert's refusal: an editor (the server still
-    // checks each request).
-    setRole(p.status === 403 && p.error.field === 'alert' ? 'reporter' : 'editor');
+    if (gen !== state.gen) return;
+    if (r.ok && r.data) editors.take(r.data.editors);
   }
 
-  // learnFeatures asks whether this server has dry runs and scheduled
-  // items, with requests it can only refuse: a dry_run or status it does
-  // not know is a 400 of its own on a server that has them; one without
-  // them ignores the parameter (and refuses the empty draft). Without a
-  // dry run the console never sends one, since such a server would post
-  // the item for real.
-  async function learnFeatures() {
-    const gen = state.gen;
-    const [d, s] = await Promise.all([
-      api('POST', '/items?dry_run=ask', { json: {} }),
-      api('GET', '/items?status=ask&limit=1'),
-    ]);
-    if (gen !== state.gen) return;
-    state.hasDryRun = d.status === 400 && d.error.code === 'invalid_dry_run';
-    state.hasSchedule = s.status === 400 && s.error.code === 'invalid_status';
-    el.body.dataset.schedule = state.hasSchedule ? 'on' : 'off';
-    if (state.hasSchedule) scheduled.start();
+  // learnFeatures turns on the dry run (audience, guard, test) and
+  // scheduling: the console is served by the server it drives, which has
+  // them.
+  function learnFeatures() {
+    state.hasDryRun = state.hasSchedule = true;
+    el.body.dataset.schedule = 'on';
+    scheduled.start();
     audienceSoon();
   }
 
