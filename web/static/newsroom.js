@@ -704,7 +704,7 @@ import './titles.js';
       el.adAudience.textContent = 'Audience unknown: this server has no dry run.';
     }
     el.adGuard.textContent = tripped
-      ? `${sentence(dry.guard.message)} Sending anyway overrides the flood guard; the override is recorded in the audit trail.`
+      ? `${guardWords(dry.guard, !!view.publish_at)} Sending anyway overrides the flood guard; the override is recorded in the audit trail.`
       : '';
     el.adSend.textContent = tripped ? 'Send anyway' : 'Send alert';
     if (typeof el.ad.showModal !== 'function') {
@@ -768,11 +768,30 @@ import './titles.js';
     if (r.ok && r.data) {
       const n = (r.data.audience && r.data.audience.web) || 0;
       const g = r.data.guard;
-      showAudience(`Alert will reach ${browsers(n)}`, g && g.ok === false ? g.message : '');
+      showAudience(`Alert will reach ${browsers(n)}`, g && g.ok === false ? guardWords(g, !!d.publish_at) : '');
       el.audience.dataset.count = String(n);
     } else if (r.status !== 401) {
       showAudience(`Audience unknown: ${r.error.message}`, '');
     }
+  }
+
+  // guardWords says in the newsroom's words what the flood guard would do
+  // (the API's message speaks to programs: "send with confirm"). For a
+  // scheduled alert the guard compares it with the other scheduled ones.
+  function guardWords(g, scheduled) {
+    const prev = g.previous_item ? ` (item ${g.previous_item})` : '';
+    const code = g.code || g.overridden;
+    const s = Number(g.retry_after) || 0;
+    const wait = s >= 90 ? `${Math.ceil(s / 60)} min` : `${s} s`;
+    if (code === 'alert_too_soon') {
+      return scheduled
+        ? `Another alert${prev} is scheduled close to this time: move them ${wait} further apart.`
+        : `Another alert${prev} went out a moment ago: the flood guard holds new alerts for ${wait} more.`;
+    }
+    if (code === 'duplicate_alert') {
+      return scheduled ? `The same text is scheduled to alert near this time${prev}.` : `The same text was alerted recently${prev}.`;
+    }
+    return sentence(g.message || '');
   }
 
   function showAudience(text, warning) {
