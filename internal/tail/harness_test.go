@@ -207,8 +207,11 @@ func follow(t *testing.T, opts tail.Options) *follower {
 	ctx, cancel := context.WithCancel(context.Background())
 	go func() {
 		f.done <- tail.Run(ctx, opts, func(ev tail.Event) error {
+			// Printed before it is handed over: a test that has the event
+			// reads its line (the channel orders the write before the read).
+			err := p.Print(ev)
 			f.events <- ev
-			return p.Print(ev)
+			return err
 		})
 	}()
 	t.Cleanup(func() {
