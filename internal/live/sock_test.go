@@ -103,6 +103,21 @@ func TestSockKeepsWhatThePeerCannotTake(t *testing.T) {
 	r := newTestReader(func(*reader) { mu.Lock(); scheduled++; mu.Unlock() })
 	chunk := bytes.Repeat([]byte("0123456789abcdef"), 4096) // 64 KiB
 	var want bytes.Buffer
+	if !directWrites {
+		// Every send is kept for the flusher here: fill the socket first so
+		// that its write waits for the peer, as a slow peer's would (else
+		// it may finish before the reader's state is looked at).
+		fill := bytes.Repeat([]byte("f"), 64<<10)
+		for {
+			_ = conn.SetWriteDeadline(time.Now().Add(50 * time.Millisecond))
+			n, err := conn.Write(fill)
+			want.Write(fill[:n])
+			if err != nil {
+				break
+			}
+		}
+		_ = conn.SetWriteDeadline(time.Time{})
+	}
 	var kept bool
 	for i := 0; i < 1000 && !kept; i++ {
 		frame := append([]byte{byte(i)}, chunk...)
