@@ -189,6 +189,16 @@ func httpClients(hc *http.Client, conns int) []*http.Client {
 		t.Protocols.SetHTTP2(true) // HTTP/2 over TLS only
 		t.ForceAttemptHTTP2 = true
 		t.IdleConnTimeout = 0 // keep connections: Apple counts churn as abuse
+		if t.TLSClientConfig != nil {
+			// A clone shares the slice: configuring HTTP/2 appends to it.
+			t.TLSClientConfig.NextProtos = nil
+		}
+		if conns > 0 {
+			// One dial at a time: without it, requests made before the
+			// first connection is up each dial one (all but one then
+			// closed), which APNs would see as churn.
+			t.MaxConnsPerHost = 1
+		}
 		t.HTTP2 = &http.HTTP2Config{
 			// One connection per transport: wait for a stream rather than
 			// open another connection.

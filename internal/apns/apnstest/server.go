@@ -8,7 +8,6 @@ import (
 	"crypto/tls"
 	"crypto/x509"
 	"encoding/pem"
-	"errors"
 	"fmt"
 	"io"
 	"log"
@@ -295,5 +294,3 @@ func (s *Server) scripted(token string) (Answer, bool) {
 	a, ok := s.always[token]
 	return a, ok
 }
-
-var errNoConn = errors.New("apnstest: request without connection state")
