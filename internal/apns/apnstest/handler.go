@@ -182,32 +182,48 @@ func (s *Server) checkToken(c *conn, auth string) *refusal {
 	now := s.clock()
 	c.mu.Lock()
 	defer c.mu.Unlock()
-	if raw == c.token { // verified before on this connection
-		if now.Sub(c.iat) > TokenLifetime {
-			return refuse(http.StatusForbidden, "ExpiredProviderToken", "issued %s ago", now.Sub(c.iat))
+	// A token this connection used before: requests made before a renewal
+	// may still be in flight with the previous one.
+	for _, t := range []*seenToken{c.cur, c.prev} {
+		if t != nil && t.raw == raw {
+			if now.Sub(t.iat) > TokenLifetime {
+				return refuse(http.StatusForbidden, "ExpiredProviderToken", "issued %s ago", now.Sub(t.iat))
+			}
+			return nil
 		}
-		return nil
-	}
-	iat, err := s.verify(raw)
-	if err != nil {
-		return refuse(http.StatusForbidden, "InvalidProviderToken", "%v", err)
-	}
-	if iat.After(now.Add(time.Minute)) {
-		return refuse(http.StatusForbidden, "InvalidProviderToken", "issued in the future (%s)", iat)
-	}
-	if now.Sub(iat) > TokenLifetime {
-		return refuse(http.StatusForbidden, "ExpiredProviderToken", "issued %s ago", now.Sub(iat))
-	}
-	if c.token != "" && now.Sub(c.since) < TokenMinRenewal {
-		return refuse(http.StatusTooManyRequests, "TooManyProviderTokenUpdates", "new token %s after the last", now.Sub(c.since))
 	}
 	s.mu.Lock()
-	if c.token != "" {
+	t := s.tokens[raw]
+	s.mu.Unlock()
+	if t == nil {
+		iat, err := s.verify(raw)
+		if err != nil {
+			return refuse(http.StatusForbidden, "InvalidProviderToken", "%v", err)
+		}
+		s.mu.Lock()
+		if t = s.tokens[raw]; t == nil {
+			t = &seenToken{raw: raw, iat: iat, first: now}
+			s.tokens[raw] = t
+		}
+		s.mu.Unlock()
+	}
+	if t.iat.After(now.Add(time.Minute)) {
+		return refuse(http.StatusForbidden, "InvalidProviderToken", "issued in the future (%s)", t.iat)
+	}
+	if now.Sub(t.iat) > TokenLifetime {
+		return refuse(http.StatusForbidden, "ExpiredProviderToken", "issued %s ago", now.Sub(t.iat))
+	}
+	if c.cur != nil && t.first.Sub(c.cur.first) < TokenMinRenewal {
+		return refuse(http.StatusTooManyRequests, "TooManyProviderTokenUpdates",
+			"a token first used %s after the last", t.first.Sub(c.cur.first))
+	}
+	s.mu.Lock()
+	if c.cur != nil {
 		s.changes++
 	}
-	s.tokens[raw] = true
+	t.accepted = true
 	s.mu.Unlock()
-	c.token, c.iat, c.since = raw, iat, now
+	c.prev, c.cur = c.cur, t
 	return nil
 }
 

@@ -30,8 +30,11 @@ const (
 
 // Limits of the provider token the stand-in enforces, as APNs does.
 const (
-	TokenLifetime   = time.Hour        // older: 403 ExpiredProviderToken
-	TokenMinRenewal = 20 * time.Minute // a new token sooner on a connection: 429 TooManyProviderTokenUpdates
+	TokenLifetime = time.Hour // older: 403 ExpiredProviderToken
+	// TokenMinRenewal: a connection moving to a token first seen sooner
+	// than this after its current one was is answered 429
+	// TooManyProviderTokenUpdates.
+	TokenMinRenewal = 20 * time.Minute
 )
 
 // MaxStreams is how many requests one connection may have in flight.
@@ -84,8 +87,8 @@ type Server struct {
 	record     bool
 	notes      []Notification
 	rejections []Rejection
-	tokens     map[string]bool // valid provider tokens seen
-	changes    int             // provider-token changes on a connection
+	tokens     map[string]*seenToken // valid provider tokens seen
+	changes    int                   // provider-token changes on a connection
 }
 
 // conn is what the stand-in knows of one connection: the provider token it
@@ -94,9 +97,15 @@ type conn struct {
 	id int
 	mu sync.Mutex
 	// Guarded by mu.
-	token string    // the last valid token
-	iat   time.Time // its issue time
-	since time.Time // when it was first used on this connection
+	cur, prev *seenToken // the newest valid token used on it, and the one before
+}
+
+// seenToken is a valid provider token.
+type seenToken struct {
+	raw      string
+	iat      time.Time
+	first    time.Time // when any connection first used it, by the stand-in's clock
+	accepted bool      // a connection took it
 }
 
 type connKey struct{}
@@ -125,7 +134,7 @@ func Start() (*Server, error) {
 		queued: map[string][]Answer{},
 		always: map[string]Answer{},
 		record: true,
-		tokens: map[string]bool{},
+		tokens: map[string]*seenToken{},
 	}
 	s.srv = &http.Server{
 		Handler: s,
@@ -268,7 +277,13 @@ func (s *Server) OpenConns() int { return int(s.open.Load()) }
 func (s *Server) ProviderTokens() int {
 	s.mu.Lock()
 	defer s.mu.Unlock()
-	return len(s.tokens)
+	n := 0
+	for _, t := range s.tokens {
+		if t.accepted {
+			n++
+		}
+	}
+	return n
 }
 
 // TokenChanges is how many times a connection moved to a new provider
