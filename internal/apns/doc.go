@@ -17,8 +17,16 @@
 // minutes). One renewal runs at a time; a 403 ExpiredProviderToken renews a
 // token at least MinRenewal old and retries the send once.
 //
+// Answers: Send sorts each answer into an Outcome (issue 14 §4). Answers
+// about the provider token itself (403 InvalidProviderToken,
+// MissingProviderToken, an ExpiredProviderToken not cured by a renewal, 429
+// TooManyProviderTokenUpdates) are Retry, not Failed: they say nothing of
+// the device, and counting them against every device would remove them all
+// after a key mix-up. They are logged, at most once a minute.
+//
 // Goroutines: the package starts none of its own. The standard library's
 // HTTP/2 transports run a reader goroutine per connection; Close closes the
-// connections and so ends them. Send runs on the caller's goroutine and is
-// safe for concurrent use.
+// idle connections and so ends them. Send runs on the caller's goroutine and
+// is safe for concurrent use; nothing is locked while a request is in
+// flight (the token's lock is held only while one is signed).
 package apns

@@ -347,3 +347,30 @@ func TestHTTPClientWithOtherRoundTripper(t *testing.T) {
 type roundTripperFunc func(*http.Request) (*http.Response, error)
 
 func (f roundTripperFunc) RoundTrip(r *http.Request) (*http.Response, error) { return f(r) }
+
+// TestReconnects: after APNs drops the connections, sends go through on
+// new ones; a send caught on a dropped one is to be retried, and that
+// happens at most once per connection.
+func TestReconnects(t *testing.T) {
+	f := setup(t, nil)
+	for i := range 10 {
+		f.mustSend(t, message(device(i), news.EventItem, news.PriorityFlash))
+	}
+	before := f.srv.Conns()
+	f.srv.DropConns()
+	retries := 0
+	for i := range 10 {
+		m := message(device(i), news.EventItem, news.PriorityFlash)
+		for r := f.client.Send(context.Background(), m); r.Outcome != apns.Sent; r = f.client.Send(context.Background(), m) {
+			if r.Outcome != apns.Retry || r.Status != 0 {
+				t.Fatalf("send after a drop: %+v, want sent or retry", r)
+			}
+			if retries++; retries > apns.DefaultConns {
+				t.Fatalf("%d sends to be retried after %d connections dropped", retries, apns.DefaultConns)
+			}
+		}
+	}
+	if got := f.srv.Conns() - before; got < 1 || got > apns.DefaultConns {
+		t.Errorf("%d new connections, want 1 to %d", got, apns.DefaultConns)
+	}
+}

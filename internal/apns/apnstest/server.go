@@ -78,6 +78,7 @@ type Server struct {
 
 	connSeq  atomic.Int64
 	open     atomic.Int64
+	live     sync.Map // net.Conn → struct{}: the open connections, for DropConns
 	accepted atomic.Int64
 
 	mu         sync.Mutex
@@ -148,12 +149,14 @@ func Start() (*Server, error) {
 		ConnContext: func(ctx context.Context, _ net.Conn) context.Context {
 			return context.WithValue(ctx, connKey{}, &conn{id: int(s.connSeq.Add(1))})
 		},
-		ConnState: func(_ net.Conn, st http.ConnState) {
+		ConnState: func(nc net.Conn, st http.ConnState) {
 			switch st {
 			case http.StateNew:
 				s.open.Add(1)
+				s.live.Store(nc, struct{}{})
 			case http.StateClosed, http.StateHijacked:
 				s.open.Add(-1)
+				s.live.Delete(nc)
 			}
 		},
 		ErrorLog:          log.New(io.Discard, "", 0), // refused handshakes are expected
@@ -269,6 +272,15 @@ func (s *Server) Accepted() int { return int(s.accepted.Load()) }
 
 // Conns is how many connections were accepted so far.
 func (s *Server) Conns() int { return int(s.connSeq.Load()) }
+
+// DropConns closes every open connection without a word (no GOAWAY), as
+// a network failure or a restarted APNs server would.
+func (s *Server) DropConns() {
+	s.live.Range(func(nc, _ any) bool {
+		_ = nc.(net.Conn).Close()
+		return true
+	})
+}
 
 // OpenConns is how many connections are open.
 func (s *Server) OpenConns() int { return int(s.open.Load()) }
