@@ -236,22 +236,32 @@ func New(ctx context.Context, deps Deps, opts Options) (_ *Server, err error) {
 		return nil, err
 	}
 	undo = append(undo, func() { _ = s.hub.Close(context.Background()) })
-	kv, err := st.Editors(ctx)
+	// The buckets' watches are consumers: on a cluster that is still
+	// electing (a fresh or restarted one) creating one can go unanswered,
+	// so each is retried, a try at a time, as the stream's setup is.
+	err = stream.Retry(ctx, st.Timeout(), log, func(ctx context.Context) error {
+		kv, err := st.Editors(ctx)
+		if err != nil {
+			return fmt.Errorf("editor accounts bucket: %w", err)
+		}
+		s.editors, err = editor.OpenAccounts(ctx, editor.AccountsDeps{KV: kv, Layout: st.Layout(), Static: cfg.Editors, Logger: log}, editor.AccountsOptions{Timeout: st.Timeout()})
+		return err
+	})
 	if err != nil {
-		return nil, fmt.Errorf("editor accounts bucket: %w", err)
-	}
-	if s.editors, err = editor.OpenAccounts(ctx, editor.AccountsDeps{KV: kv, Layout: st.Layout(), Static: cfg.Editors, Logger: log}, editor.AccountsOptions{Timeout: st.Timeout()}); err != nil {
 		return nil, err
 	}
 	undo = append(undo, s.editors.Close)
-	skv, err := st.Scheduled(ctx)
+	err = stream.Retry(ctx, st.Timeout(), log, func(ctx context.Context) error {
+		skv, err := st.Scheduled(ctx)
+		if err != nil {
+			return fmt.Errorf("scheduled items bucket: %w", err)
+		}
+		if s.sched, err = schedule.New(schedule.Deps{KV: skv, Stream: st, Logger: log, Metrics: s.metrics, Now: cfg.Now}, cfg.Schedule); err != nil {
+			return stream.RetryStop{Err: err}
+		}
+		return s.sched.Start(ctx)
+	})
 	if err != nil {
-		return nil, fmt.Errorf("scheduled items bucket: %w", err)
-	}
-	if s.sched, err = schedule.New(schedule.Deps{KV: skv, Stream: st, Logger: log, Metrics: s.metrics, Now: cfg.Now}, cfg.Schedule); err != nil {
-		return nil, err
-	}
-	if err := s.sched.Start(ctx); err != nil {
 		return nil, err
 	}
 	undo = append(undo, s.sched.Stop)
