@@ -6,7 +6,6 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
-	"io"
 	"math/rand/v2"
 	"net/http"
 	"strconv"
@@ -175,7 +174,7 @@ func (r *run) firstPass(ctx context.Context, host string, ts []target) {
 // slots bound the sends in flight to a host over all jobs). It reports
 // false, starting nothing, when ctx ends first.
 func (r *run) goSend(ctx context.Context, wg *sync.WaitGroup, host string, send func()) bool {
-	sem := r.s.hosts.slots(host, r.s.cfg.PerHost)
+	sem := r.s.hosts.slots(host, r.s.concurrency(host))
 	select {
 	case sem <- struct{}{}:
 	case <-ctx.Done():
@@ -404,64 +403,6 @@ func (r *run) finish(ctx context.Context, skipped string) error {
 	return fmt.Errorf("%w after %d attempts: %w", errProgressNotSaved, finalSaveAttempts, err)
 }
 
-// send makes one push request and sorts its answer.
-func (s *Service) send(ctx context.Context, r *run, t target, attempts int) outcome {
-	if until := s.hosts.until(t.sub.host); until.After(s.cfg.Now()) {
-		return deferred // the host asked us to wait
-	}
-	if t.sub.keys == nil { // nothing can be encrypted for it: like a 400
-		s.log.Warn("push: subscription keys unusable", "id", t.sub.ID, "endpoint", pushpolicy.Redact(t.sub.Endpoint), "err", t.sub.keysErr)
-		return s.subscriptionFailed(ctx, t.sub)
-	}
-	res, err := s.post(ctx, t.sub, r.message(t.kind))
-	if err != nil {
-		if errors.Is(err, pushpolicy.ErrRefused) {
-			s.log.Warn("push: endpoint refused by policy", "endpoint", pushpolicy.Redact(t.sub.Endpoint))
-			return s.subscriptionFailed(ctx, t.sub)
-		}
-		if ctx.Err() != nil {
-			return retry
-		}
-		if s.log.Enabled(ctx, -4) {
-			s.log.Debug("push: send failed", "endpoint", pushpolicy.Redact(t.sub.Endpoint), "err", err)
-		}
-		// No answer: the last attempt counts against the subscription, and
-		// one already unreachable on its previous item gets no second try.
-		if errors.Is(err, errNoAnswer) && (attempts+1 >= s.cfg.MaxAttempts || t.sub.Unreachable > 0) {
-			return s.subscriptionUnreachable(ctx, t.sub)
-		}
-		return retry
-	}
-	_, _ = io.Copy(io.Discard, io.LimitReader(res.Body, 64<<10))
-	res.Body.Close()
-	s.answered.Store(s.cfg.Now().UnixNano())
-	switch code := res.StatusCode; {
-	case code >= 200 && code < 300:
-		if t.sub.Failures > 0 || t.sub.Unreachable > 0 {
-			s.resetFailures(ctx, t.sub)
-		}
-		return sent
-	case code == http.StatusNotFound || code == http.StatusGone:
-		s.removeSubscription(ctx, t.sub.ID)
-		return removed
-	case code == http.StatusTooManyRequests || code >= 500:
-		if ra := retryAfter(res.Header.Get("Retry-After"), s.cfg.Now()); ra > 0 {
-			s.hosts.wait(t.sub.host, s.cfg.Now().Add(ra))
-		}
-		if t.sub.Unreachable > 0 { // it answered: the streak ends
-			_, _ = s.updateSubscription(ctx, t.sub.ID, func(cur *Subscription) bool {
-				changed := cur.Unreachable > 0
-				cur.Unreachable, cur.UnreachableSince = 0, time.Time{}
-				return changed
-			})
-		}
-		return retry
-	default: // 400, 401, 403, 413, and anything else
-		s.log.Warn("push: send refused", "status", code, "endpoint", pushpolicy.Redact(t.sub.Endpoint))
-		return s.subscriptionFailed(ctx, t.sub)
-	}
-}
-
 // Header values every push request shares (RFC 8030, RFC 8188). Requests
 // share these slices; nothing writes to them.
 var (
@@ -649,6 +590,18 @@ func (s *Service) removeSubscription(ctx context.Context, id string) {
 		s.log.Warn("push: removing subscription", "id", id, "err", err)
 	}
 	s.index.remove(id)
+}
+
+// concurrency is how many sends to a host may be in flight from this
+// instance: an app provider's own limit, PerHost for a push service.
+func (s *Service) concurrency(host string) int {
+	switch host {
+	case hostFCM:
+		return s.cfg.FCMConcurrency
+	case hostAPNs:
+		return s.cfg.APNsConcurrency
+	}
+	return s.cfg.PerHost
 }
 
 // hostGate remembers push-service hosts that asked us to wait (Retry-After)

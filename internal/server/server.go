@@ -264,7 +264,7 @@ func New(ctx context.Context, deps Deps, opts Options) (_ *Server, err error) {
 	}
 	var channels []editor.Channel
 	if s.push != nil {
-		channels = append(channels, webChannel{s.push})
+		channels = pushChannels(s.push)
 	}
 	api, err := editor.New(editor.Deps{Stream: st, Log: s.hist, Taxonomy: cfg.Taxonomy, Editors: s.editors, Logger: log, Metrics: s.metrics, Now: cfg.Now, Channels: channels, Schedule: s.sched}, cfg.Editor)
 	if err != nil {
