@@ -104,7 +104,14 @@ func (s *Service) deliver(ctx context.Context, j job) (bool, error) {
 	targets := s.index.match(j.P, e)
 	byHost := map[string][]target{}
 	r.weight = map[string]int{}
+	var disabled [numPlatforms]int
 	for _, t := range targets {
+		if s.senders[t.sub.plat] == nil {
+			// A platform configured on another instance, not on this
+			// one: the instances of a cluster are to share one setup.
+			disabled[t.sub.plat]++
+			continue
+		}
 		r.weight[t.sub.host]++
 		if last, ok := r.prog.Hosts[t.sub.host]; ok && t.sub.ID <= last {
 			continue // done before a crash
@@ -113,6 +120,11 @@ func (s *Service) deliver(ctx context.Context, j job) (bool, error) {
 			continue // waits for the retry phase
 		}
 		byHost[t.sub.host] = append(byHost[t.sub.host], t)
+	}
+	for p, n := range disabled {
+		if n > 0 {
+			s.log.Warn("push: platform not configured on this instance; its devices get nothing from this job", "platform", platform(p).String(), "devices", n, "job", j.key())
+		}
 	}
 	saveCtx, stopSaving := context.WithCancel(ctx)
 	r.dirty = make(chan struct{}, 1)
@@ -208,12 +220,15 @@ func (r *run) count(t target, out outcome, attempts int) {
 	switch out {
 	case sent:
 		r.prog.Sent++
+		r.prog.of(t.sub.plat).Sent++
 		delete(r.prog.Pending, t.sub.ID)
 	case failed:
 		r.prog.Failed++
+		r.prog.of(t.sub.plat).Failed++
 		delete(r.prog.Pending, t.sub.ID)
 	case removed:
 		r.prog.Removed++
+		r.prog.of(t.sub.plat).Removed++
 		delete(r.prog.Pending, t.sub.ID)
 	case deferred:
 		if r.prog.Pending == nil {
@@ -223,6 +238,7 @@ func (r *run) count(t target, out outcome, attempts int) {
 	case retry:
 		if attempts >= r.s.cfg.MaxAttempts {
 			r.prog.Failed++
+			r.prog.of(t.sub.plat).Failed++
 			delete(r.prog.Pending, t.sub.ID)
 			return
 		}
@@ -251,6 +267,11 @@ func (r *run) retryPhase(ctx context.Context) {
 		if !r.s.cfg.Now().Before(deadline) {
 			r.mu.Lock()
 			r.prog.Failed += len(r.prog.Pending)
+			for id := range r.prog.Pending {
+				if sub, ok := r.s.index.get(id); ok {
+					r.prog.of(sub.plat).Failed++
+				}
+			}
 			r.prog.Pending = nil
 			r.mu.Unlock()
 			return

@@ -33,6 +33,30 @@ type progress struct {
 	Removed      int `json:"removed"`
 	// Skipped says why a job sent nothing: "superseded" or "expired".
 	Skipped string `json:"skipped,omitempty"`
+	// Platforms splits Sent, Failed and Removed by platform (web, android,
+	// ios); records of jobs before devices existed have none (all web).
+	Platforms map[string]*counts `json:"platforms,omitempty"`
+}
+
+// counts are a job's finished sends of one platform.
+type counts struct {
+	Sent    int `json:"sent"`
+	Failed  int `json:"failed"`
+	Removed int `json:"removed"`
+}
+
+// of is the counts of a platform, made when missing; callers hold the
+// run's mu (or own p).
+func (p *progress) of(pl platform) *counts {
+	if p.Platforms == nil {
+		p.Platforms = map[string]*counts{}
+	}
+	c := p.Platforms[pl.String()]
+	if c == nil {
+		c = &counts{}
+		p.Platforms[pl.String()] = c
+	}
+	return c
 }
 
 // record is p as saved: its JSON fits progressValueMax whatever the
