@@ -206,6 +206,12 @@ func (n *nativeSender) send(ctx context.Context, r *run, t target, attempts int)
 			s.log.Debug("push: device send to retry", "platform", t.sub.Platform, "status", res.Status, "reason", res.Reason)
 		}
 		return retry
+	case nativeFailed:
+		if res.Status == 0 { // the provider was not asked (no access token, …): not the device's fault
+			s.log.Warn("push: device send not made", "id", t.sub.ID, "platform", t.sub.Platform, "reason", res.Reason)
+			return failed
+		}
+		fallthrough
 	default:
 		s.log.Warn("push: device send refused", "id", t.sub.ID, "platform", t.sub.Platform, "token", tokenPrefix(t.sub.Token),
 			"status", res.Status, "reason", res.Reason)

@@ -13,6 +13,8 @@ import (
 
 	"github.com/nats-io/nats.go/jetstream"
 
+	"newsflash/internal/apns"
+	"newsflash/internal/fcm"
 	"newsflash/internal/history"
 	"newsflash/internal/limit"
 	"newsflash/internal/metrics"
@@ -62,6 +64,11 @@ type Deps struct {
 	// push_disabled) and web records are sent nothing.
 	Identity *Identity
 	Policy   *pushpolicy.Policy
+	// FCM sends to Android devices, APNs to iOS devices; nil: that
+	// platform is not enabled (POST /api/v1/devices answers 503
+	// platform_disabled).
+	FCM  *fcm.Client
+	APNs *apns.Client
 	// Logger. Default slog.Default().
 	Logger *slog.Logger
 	// Metrics to report to. Default: metrics of its own (not served).
