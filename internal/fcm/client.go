@@ -168,9 +168,12 @@ func (c *Client) post(ctx context.Context, token string, body []byte) (r Result,
 		return Result{Outcome: Sent, Status: resp.StatusCode}, false
 	}
 	if resp.StatusCode == http.StatusUnauthorized {
+		// Failed, whether or not the access token is at fault: a refused
+		// token is renewed by Send, the project's APNs or web credentials
+		// (THIRD_PARTY_AUTH_ERROR) are not ours to renew.
 		r := classify(resp.StatusCode, resp.Header, ans, c.now())
 		r.Outcome = Failed
-		return r, true
+		return r, r.Reason != codeThirdPartyAuth
 	}
 	return classify(resp.StatusCode, resp.Header, ans, c.now()), false
 }

@@ -61,6 +61,7 @@ const (
 	codeQuotaExceeded    = "QUOTA_EXCEEDED"
 	codeUnavailable      = "UNAVAILABLE"
 	codeInternal         = "INTERNAL"
+	codeThirdPartyAuth   = "THIRD_PARTY_AUTH_ERROR"
 )
 
 const (
