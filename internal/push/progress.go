@@ -76,6 +76,13 @@ func (p *progress) of(pl platform) *counts {
 func (p *progress) record(weight map[string]int) progress {
 	out := *p
 	out.Hosts, out.Pending, out.PendingTotal = nil, nil, 0
+	if p.Platforms != nil { // copied: the record is encoded without the run's lock
+		out.Platforms = make(map[string]*counts, len(p.Platforms))
+		for k, c := range p.Platforms {
+			cc := *c
+			out.Platforms[k] = &cc
+		}
+	}
 	cut := ""
 	if len(p.Pending) > 0 {
 		ids := make([]string, 0, len(p.Pending))

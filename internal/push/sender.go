@@ -226,7 +226,11 @@ func (n *nativeSender) test(ctx context.Context, sub *Subscription, it news.Item
 	if it.ID != "" {
 		it.ID = "test-" + it.ID
 	}
-	res := n.p.send(ctx, nativeMessage{Token: sub.Token, Kind: news.EventItem, Item: &it, TTL: testTTL, Title: Title(it.Lang, it.Priority)})
+	seq := it.Seq
+	if seq == 0 { // a dry run's new item: the stream's head, as of now
+		seq = max(n.s.cfg.Log.Head(), 1)
+	}
+	res := n.p.send(ctx, nativeMessage{Token: sub.Token, Kind: news.EventItem, Seq: seq, Item: &it, TTL: testTTL, Title: Title(it.Lang, it.Priority)})
 	if res.Outcome == nativeSent {
 		return nil
 	}
