@@ -2,8 +2,8 @@ package push
 
 import (
 	"context"
-	"errors"
 	"encoding/json"
+	"errors"
 	"fmt"
 	"io"
 	"log/slog"
@@ -466,7 +466,9 @@ func TestDeviceJobResumesAfterStop(t *testing.T) {
 	ctx, cancel := context.WithCancel(context.Background())
 	defer cancel()
 	var seen atomic.Int64
-	shut := func(rt http.RoundTripper) http.RoundTripper { return gate{next: rt, n: 60, seen: &seen, cancel: cancel} }
+	shut := func(rt http.RoundTripper) http.RoundTripper {
+		return gate{next: rt, n: 60, seen: &seen, cancel: cancel}
+	}
 	const concurrency = 2
 	opts := Options{FCMConcurrency: concurrency, APNsConcurrency: concurrency, CheckpointInterval: -1}
 	env := newAppEnv(t, appOptions{fcmGate: shut, apnsGate: shut, opts: opts})
