@@ -33,7 +33,7 @@ func (s *Server) routes(api *editor.API) (*gin.Engine, error) {
 	// Every route but the streams (filled in below) gets the request limits.
 	streams := map[string]bool{}
 	e.Use(s.requestLog(), s.recover(), securityHeaders(assets), s.countRefusals(), s.limits(streams),
-		s.noBodies(map[string]bool{"DELETE /api/v1/push/subscriptions": true}))
+		s.noBodies(map[string]bool{"DELETE /api/v1/push/subscriptions": true, "DELETE /api/v1/devices": true}))
 	e.NoRoute(func(c *gin.Context) {
 		httperr.Abort(c, httperr.New(http.StatusNotFound, "no_route", "no such endpoint"))
 	})
