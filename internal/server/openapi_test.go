@@ -159,6 +159,9 @@ var contractUnexercised = map[string]string{
 	"PATCH /api/v1/items/{id} 502 test_not_delivered": "needs a push service that refuses the test notification (TestDryRunBadInput)",
 	"PATCH /api/v1/items/{id} 409 item_missed":        "needs an item missed while no instance ran (TestScheduleBadInputs)",
 	"POST /api/v1/items 409 too_many_scheduled":       "needs --schedule-max-pending items scheduled (TestScheduleMaxPending)",
+	"POST /api/v1/devices 429 too_many_subscriptions": "the apps instance creates devices in other rows (the limit is shared with web subscriptions: TestDevicesShareTheCreationLimit in internal/push)",
+	"POST /api/v1/devices 503 unavailable":            "needs NATS down on an instance with an app platform on",
+	"DELETE /api/v1/devices 503 unavailable":          "needs NATS down on an instance with an app platform on",
 }
 
 // reqCheck says what the document must think of a row's request.
