@@ -383,6 +383,8 @@ func TestInvalidNamesItsSource(t *testing.T) {
 		{"addr", "nonsense", "nonsense", "want host:port, such as :8080"},
 		{"trusted-proxies", "10.0.0.0/8,proxy", "10.0.0.0/8,proxy", `"proxy" is not an address or CIDR (such as 10.0.0.0/8)`},
 		{"vapid-subject", "mailto:root@localhost", "mailto:root@localhost", "localhost"},
+		{"fcm-concurrency", "0", "0", "must be 1 to 10000"},
+		{"apns-concurrency", "10001", "10001", "must be 1 to 10000"},
 	}
 	for _, tt := range tests {
 		env := envName(tt.flag)

@@ -67,6 +67,7 @@ type serveFlags struct {
 	pushTTLFlash, pushTTLUrgent, pushTTLBreaking                time.Duration
 	pushJobs, pushPerHost, pushSubscribePerHour                 int
 	pushCheckpoint                                              time.Duration
+	appPush                                                     appPushFlags
 
 	fl *flags // where each value came from, to name a bad one
 }
@@ -122,6 +123,7 @@ func serveFlagSet() (*flags, *serveFlags) {
 	fs.IntVar(&v.pushPerHost, "push-per-host", push.DefaultPerHost, "sends in flight from this instance to one push-service host")
 	fs.DurationVar(&v.pushCheckpoint, "push-checkpoint-interval", push.DefaultCheckpointInterval, "how often at most a push delivery job records its progress; a crash repeats the sends since (0: no interval, record after every send, slower)")
 	fs.IntVar(&v.pushSubscribePerHour, "push-subscribe-per-hour", push.DefaultSubscribePerHour, "new push subscriptions one client address may create per hour")
+	v.appPush.register(fs)
 	fs.DurationVar(&v.alertMinInterval, "alert-min-interval", editor.DefaultAlertMinInterval, `least time between two alerts from anyone on any instance; a sooner one is refused (409 alert_too_soon) unless sent with "confirm": true (0: off)`)
 	fs.DurationVar(&v.scheduleMaxLate, "schedule-max-late", schedule.DefaultMaxLate, "how late a scheduled item may still be published (no instance running at its publish_at); later it is marked missed and not published (0: however late)")
 	fs.DurationVar(&v.scheduleMaxAhead, "schedule-max-ahead", stream.DefaultScheduleMaxAhead, "how far ahead an item may be scheduled (publish_at)")
@@ -260,6 +262,9 @@ func (v *serveFlags) config(stderr io.Writer) (server.Deps, server.Options, erro
 		// The flag's 0 is "no interval": the option's negative value, since
 		// the option's 0 is its default.
 		cfg.Push.CheckpointInterval = -1
+	}
+	if name, err := v.appPush.configure(&cfg); err != nil {
+		return bad(name, "%v", err)
 	}
 	for name, d := range map[string]time.Duration{"alert-min-interval": v.alertMinInterval, "alert-duplicate-window": v.alertDuplicateWindow} {
 		if d < 0 {

@@ -19,12 +19,35 @@ import (
 )
 
 // Register adds the public push routes under g (the /api/v1 group); stats
-// goes under editors, the group of editor-only routes.
+// goes under editors, the group of editor-only routes. Without Web Push
+// (no Identity) its routes answer 503 push_disabled, and the devices of a
+// platform not configured answer 503 platform_disabled.
 func (s *Service) Register(g, editors *gin.RouterGroup) {
-	g.GET("/push/key", s.key)
-	g.POST("/push/subscriptions", s.subscribe)
-	g.DELETE("/push/subscriptions", s.unsubscribe)
+	if s.senders[platformWeb] != nil {
+		g.GET("/push/key", s.key)
+		g.POST("/push/subscriptions", s.subscribe)
+		g.DELETE("/push/subscriptions", s.unsubscribe)
+	} else {
+		g.GET("/push/key", WebDisabled)
+		g.POST("/push/subscriptions", WebDisabled)
+		g.DELETE("/push/subscriptions", WebDisabled)
+	}
+	g.POST("/devices", s.registerDevice)
+	g.DELETE("/devices", s.unregisterDevice)
 	editors.GET("/push/stats", s.statsHandler)
+}
+
+// WebDisabled answers a Web Push route of a server without Web Push.
+func WebDisabled(c *gin.Context) {
+	httperr.Abort(c, &httperr.Error{Status: http.StatusServiceUnavailable, Code: "push_disabled",
+		Message: "Web Push is not configured on this server (no --vapid-subject)"})
+}
+
+// PlatformsDisabled answers a devices route of a server with no app
+// platform configured.
+func PlatformsDisabled(c *gin.Context) {
+	httperr.Abort(c, &httperr.Error{Status: http.StatusServiceUnavailable, Code: "platform_disabled", Field: "platform",
+		Message: "app push is not configured on this server (no FCM or APNs settings)"})
 }
 
 func (s *Service) key(c *gin.Context) {

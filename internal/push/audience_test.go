@@ -82,7 +82,7 @@ func TestAudienceIsExact(t *testing.T) {
 	for _, st := range steps {
 		st.change()
 		for name, it := range items {
-			got := ix.audience(&it)
+			got := ix.audience(&it, platformWeb)
 			if got != st.want[name] {
 				t.Errorf("%s: audience of %s = %d, want %d", st.name, name, got, st.want[name])
 			}
@@ -117,7 +117,7 @@ func TestAudienceMatchesDeliveryRandomly(t *testing.T) {
 	}
 	for range 200 {
 		it := randomItem(rng)
-		if got, want := ix.audience(&it), delivered(ix, it); got != want {
+		if got, want := ix.audience(&it, platformWeb), delivered(ix, it); got != want {
 			t.Fatalf("audience of %+v = %d, delivery matches %d", it, got, want)
 		}
 	}
@@ -133,7 +133,7 @@ func TestSendTest(t *testing.T) {
 	other, _ := env.subscribe(t)
 	it := news.Item{ID: news.NewID(), Version: 1, Status: news.StatusLive, Text: "Test me", Lang: "en", Regions: []string{"mena"}, Priority: news.PriorityFlash}
 	ctx := context.Background()
-	if err := env.s.SendTest(ctx, sub.ID, it); err != nil {
+	if err := env.s.SendTest(ctx, PlatformWeb, sub.ID, it); err != nil {
 		t.Fatal(err)
 	}
 	msgs := env.sink.Messages(ps.ID())
@@ -160,11 +160,11 @@ func TestSendTest(t *testing.T) {
 		t.Errorf("another subscription got %d messages", n)
 	}
 
-	if err := env.s.SendTest(ctx, "0123456789abcdef0123456789abcdef", it); !errors.Is(err, ErrUnknownSubscription) {
+	if err := env.s.SendTest(ctx, PlatformWeb, "0123456789abcdef0123456789abcdef", it); !errors.Is(err, ErrUnknownSubscription) {
 		t.Errorf("unknown id: %v", err)
 	}
 	env.sink.Gone(ps.ID())
-	err := env.s.SendTest(ctx, sub.ID, it)
+	err := env.s.SendTest(ctx, PlatformWeb, sub.ID, it)
 	var nd *NotDeliveredError
 	if !errors.As(err, &nd) || nd.Status != 410 {
 		t.Fatalf("gone: %v", err)
@@ -220,7 +220,7 @@ func BenchmarkAudience1M(b *testing.B) {
 	}
 	i, total := 0, 0
 	for b.Loop() {
-		total += ix.audience(&items[i%len(items)])
+		total += ix.audience(&items[i%len(items)], platformWeb)
 		i++
 	}
 	if total == 0 {

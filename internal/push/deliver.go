@@ -6,7 +6,6 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
-	"io"
 	"math/rand/v2"
 	"net/http"
 	"strconv"
@@ -105,7 +104,14 @@ func (s *Service) deliver(ctx context.Context, j job) (bool, error) {
 	targets := s.index.match(j.P, e)
 	byHost := map[string][]target{}
 	r.weight = map[string]int{}
+	var disabled [numPlatforms]int
 	for _, t := range targets {
+		if s.senders[t.sub.plat] == nil {
+			// A platform configured on another instance, not on this
+			// one: the instances of a cluster are to share one setup.
+			disabled[t.sub.plat]++
+			continue
+		}
 		r.weight[t.sub.host]++
 		if last, ok := r.prog.Hosts[t.sub.host]; ok && t.sub.ID <= last {
 			continue // done before a crash
@@ -114,6 +120,11 @@ func (s *Service) deliver(ctx context.Context, j job) (bool, error) {
 			continue // waits for the retry phase
 		}
 		byHost[t.sub.host] = append(byHost[t.sub.host], t)
+	}
+	for p, n := range disabled {
+		if n > 0 {
+			s.log.Warn("push: platform not configured on this instance; its devices get nothing from this job", "platform", platform(p).String(), "devices", n, "job", j.key())
+		}
 	}
 	saveCtx, stopSaving := context.WithCancel(ctx)
 	r.dirty = make(chan struct{}, 1)
@@ -175,7 +186,7 @@ func (r *run) firstPass(ctx context.Context, host string, ts []target) {
 // slots bound the sends in flight to a host over all jobs). It reports
 // false, starting nothing, when ctx ends first.
 func (r *run) goSend(ctx context.Context, wg *sync.WaitGroup, host string, send func()) bool {
-	sem := r.s.hosts.slots(host, r.s.cfg.PerHost)
+	sem := r.s.hosts.slots(host, r.s.concurrency(host))
 	select {
 	case sem <- struct{}{}:
 	case <-ctx.Done():
@@ -209,12 +220,15 @@ func (r *run) count(t target, out outcome, attempts int) {
 	switch out {
 	case sent:
 		r.prog.Sent++
+		r.prog.of(t.sub.plat).Sent++
 		delete(r.prog.Pending, t.sub.ID)
 	case failed:
 		r.prog.Failed++
+		r.prog.of(t.sub.plat).Failed++
 		delete(r.prog.Pending, t.sub.ID)
 	case removed:
 		r.prog.Removed++
+		r.prog.of(t.sub.plat).Removed++
 		delete(r.prog.Pending, t.sub.ID)
 	case deferred:
 		if r.prog.Pending == nil {
@@ -224,6 +238,7 @@ func (r *run) count(t target, out outcome, attempts int) {
 	case retry:
 		if attempts >= r.s.cfg.MaxAttempts {
 			r.prog.Failed++
+			r.prog.of(t.sub.plat).Failed++
 			delete(r.prog.Pending, t.sub.ID)
 			return
 		}
@@ -252,6 +267,11 @@ func (r *run) retryPhase(ctx context.Context) {
 		if !r.s.cfg.Now().Before(deadline) {
 			r.mu.Lock()
 			r.prog.Failed += len(r.prog.Pending)
+			for id := range r.prog.Pending {
+				if sub, ok := r.s.index.get(id); ok {
+					r.prog.of(sub.plat).Failed++
+				}
+			}
 			r.prog.Pending = nil
 			r.mu.Unlock()
 			return
@@ -402,64 +422,6 @@ func (r *run) finish(ctx context.Context, skipped string) error {
 		wait *= 2
 	}
 	return fmt.Errorf("%w after %d attempts: %w", errProgressNotSaved, finalSaveAttempts, err)
-}
-
-// send makes one push request and sorts its answer.
-func (s *Service) send(ctx context.Context, r *run, t target, attempts int) outcome {
-	if until := s.hosts.until(t.sub.host); until.After(s.cfg.Now()) {
-		return deferred // the host asked us to wait
-	}
-	if t.sub.keys == nil { // nothing can be encrypted for it: like a 400
-		s.log.Warn("push: subscription keys unusable", "id", t.sub.ID, "endpoint", pushpolicy.Redact(t.sub.Endpoint), "err", t.sub.keysErr)
-		return s.subscriptionFailed(ctx, t.sub)
-	}
-	res, err := s.post(ctx, t.sub, r.message(t.kind))
-	if err != nil {
-		if errors.Is(err, pushpolicy.ErrRefused) {
-			s.log.Warn("push: endpoint refused by policy", "endpoint", pushpolicy.Redact(t.sub.Endpoint))
-			return s.subscriptionFailed(ctx, t.sub)
-		}
-		if ctx.Err() != nil {
-			return retry
-		}
-		if s.log.Enabled(ctx, -4) {
-			s.log.Debug("push: send failed", "endpoint", pushpolicy.Redact(t.sub.Endpoint), "err", err)
-		}
-		// No answer: the last attempt counts against the subscription, and
-		// one already unreachable on its previous item gets no second try.
-		if errors.Is(err, errNoAnswer) && (attempts+1 >= s.cfg.MaxAttempts || t.sub.Unreachable > 0) {
-			return s.subscriptionUnreachable(ctx, t.sub)
-		}
-		return retry
-	}
-	_, _ = io.Copy(io.Discard, io.LimitReader(res.Body, 64<<10))
-	res.Body.Close()
-	s.answered.Store(s.cfg.Now().UnixNano())
-	switch code := res.StatusCode; {
-	case code >= 200 && code < 300:
-		if t.sub.Failures > 0 || t.sub.Unreachable > 0 {
-			s.resetFailures(ctx, t.sub)
-		}
-		return sent
-	case code == http.StatusNotFound || code == http.StatusGone:
-		s.removeSubscription(ctx, t.sub.ID)
-		return removed
-	case code == http.StatusTooManyRequests || code >= 500:
-		if ra := retryAfter(res.Header.Get("Retry-After"), s.cfg.Now()); ra > 0 {
-			s.hosts.wait(t.sub.host, s.cfg.Now().Add(ra))
-		}
-		if t.sub.Unreachable > 0 { // it answered: the streak ends
-			_, _ = s.updateSubscription(ctx, t.sub.ID, func(cur *Subscription) bool {
-				changed := cur.Unreachable > 0
-				cur.Unreachable, cur.UnreachableSince = 0, time.Time{}
-				return changed
-			})
-		}
-		return retry
-	default: // 400, 401, 403, 413, and anything else
-		s.log.Warn("push: send refused", "status", code, "endpoint", pushpolicy.Redact(t.sub.Endpoint))
-		return s.subscriptionFailed(ctx, t.sub)
-	}
 }
 
 // Header values every push request shares (RFC 8030, RFC 8188). Requests
@@ -649,6 +611,18 @@ func (s *Service) removeSubscription(ctx context.Context, id string) {
 		s.log.Warn("push: removing subscription", "id", id, "err", err)
 	}
 	s.index.remove(id)
+}
+
+// concurrency is how many sends to a host may be in flight from this
+// instance: an app provider's own limit, PerHost for a push service.
+func (s *Service) concurrency(host string) int {
+	switch host {
+	case hostFCM:
+		return s.cfg.FCMConcurrency
+	case hostAPNs:
+		return s.cfg.APNsConcurrency
+	}
+	return s.cfg.PerHost
 }
 
 // hostGate remembers push-service hosts that asked us to wait (Retry-After)

@@ -23,13 +23,14 @@ type index struct {
 	mu      sync.RWMutex
 	parts   []map[string]*Subscription
 	count   int
+	byPlat  [numPlatforms]int       // count by platform
 	filters map[string]*filterCount // by news.Filter.Key
 }
 
-// filterCount is how many subscriptions have one filter.
+// filterCount is how many subscriptions of each platform have one filter.
 type filterCount struct {
 	filter news.Filter
-	n      int
+	n      [numPlatforms]int
 }
 
 func newIndex(partitions int) *index {
@@ -87,38 +88,49 @@ func (ix *index) remove(id string) {
 
 // countIn and uncount add and take a subscription from its filter's count;
 // callers hold mu for writing.
+// A record of an unknown platform is in the index (so that its id is
+// known) but counted in no platform.
 func (ix *index) countIn(sub *Subscription) {
+	if sub.plat >= numPlatforms {
+		return
+	}
+	ix.byPlat[sub.plat]++
 	k := sub.filter.Key()
 	fc, ok := ix.filters[k]
 	if !ok {
 		fc = &filterCount{filter: sub.filter}
 		ix.filters[k] = fc
 	}
-	fc.n++
+	fc.n[sub.plat]++
 }
 
 func (ix *index) uncount(sub *Subscription) {
+	if sub.plat >= numPlatforms {
+		return
+	}
+	ix.byPlat[sub.plat]--
 	k := sub.filter.Key()
 	if fc, ok := ix.filters[k]; ok {
-		if fc.n--; fc.n <= 0 {
+		fc.n[sub.plat]--
+		if fc.n == ([numPlatforms]int{}) {
 			delete(ix.filters, k)
 		}
 	}
 }
 
-// audience is how many subscriptions an alert of the item would be sent to:
-// those whose filter matches it, as kindFor decides for an alert event;
-// none for an item that is not live.
-func (ix *index) audience(it *news.Item) int {
-	if it.Status != news.StatusLive {
+// audience is how many subscriptions of a platform an alert of the item
+// would be sent to: those whose filter matches it, as kindFor decides for
+// an alert event; none for an item that is not live.
+func (ix *index) audience(it *news.Item, p platform) int {
+	if it.Status != news.StatusLive || p >= numPlatforms {
 		return 0
 	}
 	ix.mu.RLock()
 	defer ix.mu.RUnlock()
 	n := 0
 	for _, fc := range ix.filters {
-		if fc.filter.Match(it) {
-			n += fc.n
+		if fc.n[p] > 0 && fc.filter.Match(it) {
+			n += fc.n[p]
 		}
 	}
 	return n
@@ -131,11 +143,18 @@ func (ix *index) get(id string) (*Subscription, bool) {
 	return sub, ok
 }
 
-// Len is the number of subscriptions.
+// Len is the number of subscriptions, of every platform.
 func (ix *index) Len() int {
 	ix.mu.RLock()
 	defer ix.mu.RUnlock()
 	return ix.count
+}
+
+// byPlatform is the number of subscriptions of each platform.
+func (ix *index) byPlatform() [numPlatforms]int {
+	ix.mu.RLock()
+	defer ix.mu.RUnlock()
+	return ix.byPlat
 }
 
 // target is one send a job makes: a subscription and the kind of message.
@@ -149,6 +168,9 @@ func (ix *index) match(p int, e *history.Entry) []target {
 	ix.mu.RLock()
 	var out []target
 	for _, sub := range ix.parts[p] {
+		if sub.plat >= numPlatforms {
+			continue
+		}
 		if kind, ok := kindFor(&sub.filter, e); ok {
 			out = append(out, target{sub: sub, kind: kind})
 		}

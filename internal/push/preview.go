@@ -3,14 +3,10 @@ package push
 import (
 	"context"
 	"errors"
-	"fmt"
-	"io"
-	"net/url"
 	"strconv"
 	"time"
 
 	"newsflash/internal/news"
-	"newsflash/internal/pushpolicy"
 )
 
 // ErrUnknownSubscription is SendTest's answer for an id no subscription has.
@@ -21,10 +17,14 @@ var ErrUnknownSubscription = errors.New("no push subscription with this id")
 // (Status 0).
 type NotDeliveredError struct {
 	Status int
-	Err    error // why, when Status is 0
+	Reason string // an app provider's error code, if any
+	Err    error  // why, when Status is 0
 }
 
 func (e *NotDeliveredError) Error() string {
+	if e.Status != 0 && e.Reason != "" {
+		return "the push service answered " + strconv.Itoa(e.Status) + " " + e.Reason
+	}
 	if e.Status != 0 {
 		return "the push service answered " + strconv.Itoa(e.Status)
 	}
@@ -37,56 +37,30 @@ func (e *NotDeliveredError) Unwrap() error { return e.Err }
 // browser that is offline: it is meant for the editor's screen now.
 const testTTL = 5 * time.Minute
 
-// Audience is how many subscriptions an alert of the item would be sent to
-// now (as the planner would match them; this instance's view of the
-// subscriptions). It walks the distinct filters, not the subscriptions.
-func (s *Service) Audience(it *news.Item) int { return s.index.audience(it) }
+// Audience is how many subscriptions of a platform (PlatformWeb, …) an
+// alert of the item would be sent to now (as the planner would match them;
+// this instance's view of the subscriptions). It walks the distinct
+// filters, not the subscriptions.
+func (s *Service) Audience(it *news.Item, platform string) int {
+	return s.index.audience(it, platformOf(platform))
+}
 
-// SendTest sends the notification an alert of the item would make (type
-// item, the same payload, marked "test": true) to one subscription now,
-// once, through the same encryption, VAPID and client as delivery. It
-// stores nothing and makes no job; a failure is returned, not retried, and
-// does not count against the subscription. Its Topic (test-<id>) keeps it
-// apart from the item's real notification.
-func (s *Service) SendTest(ctx context.Context, subscriptionID string, it news.Item) error {
+// SendTest sends the notification an alert of the item would make, marked
+// as a test, to one subscription or device of the platform now, once,
+// through the same sender as delivery. It stores nothing and makes no job;
+// a failure is returned, not retried, and does not count against the
+// subscription. ErrUnknownSubscription when the platform has no
+// subscription with the id (or is not enabled).
+func (s *Service) SendTest(ctx context.Context, platform, subscriptionID string, it news.Item) error {
 	sub, ok := s.index.get(subscriptionID)
-	if !ok {
+	if !ok || sub.plat != platformOf(platform) || sub.plat >= numPlatforms || s.senders[sub.plat] == nil {
 		return ErrUnknownSubscription
-	}
-	if sub.keys == nil {
-		return &NotDeliveredError{Err: fmt.Errorf("the subscription's keys are unusable: %w", sub.keysErr)}
-	}
-	urgency := urgencyNormal
-	if loud(it.Priority) {
-		urgency = urgencyHigh
-	}
-	m := message{
-		payload: encodeAs(payload{Type: news.EventItem, Test: true}, &it),
-		ttl:     []string{strconv.Itoa(int(testTTL / time.Second))},
-		urgency: urgency,
-	}
-	if it.ID != "" {
-		m.topic = []string{"test-" + it.ID}
 	}
 	ctx, cancel := context.WithTimeout(ctx, s.cfg.Timeout)
 	defer cancel()
-	res, err := s.post(ctx, sub, m)
-	if err != nil {
-		if errors.Is(err, pushpolicy.ErrRefused) {
-			return &NotDeliveredError{Err: errors.New("the endpoint is refused by the push policy")}
-		}
-		var ue *url.Error // names the endpoint, which is not to be shown or logged whole
-		if errors.As(err, &ue) {
-			ue.URL = pushpolicy.Redact(ue.URL)
-		}
-		return &NotDeliveredError{Err: err}
+	if err := s.senders[sub.plat].test(ctx, sub, it); err != nil {
+		return err
 	}
-	_, _ = io.Copy(io.Discard, io.LimitReader(res.Body, 64<<10))
-	res.Body.Close()
-	s.answered.Store(s.cfg.Now().UnixNano())
-	if res.StatusCode < 200 || res.StatusCode >= 300 {
-		return &NotDeliveredError{Status: res.StatusCode}
-	}
-	s.log.Info("push: test notification sent", "id", sub.ID, "item", it.ID, "endpoint", pushpolicy.Redact(sub.Endpoint))
+	s.log.Info("push: test notification sent", "id", sub.ID, "platform", sub.plat.String(), "item", it.ID)
 	return nil
 }

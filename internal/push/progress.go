@@ -33,6 +33,30 @@ type progress struct {
 	Removed      int `json:"removed"`
 	// Skipped says why a job sent nothing: "superseded" or "expired".
 	Skipped string `json:"skipped,omitempty"`
+	// Platforms splits Sent, Failed and Removed by platform (web, android,
+	// ios); records of jobs before devices existed have none (all web).
+	Platforms map[string]*counts `json:"platforms,omitempty"`
+}
+
+// counts are a job's finished sends of one platform.
+type counts struct {
+	Sent    int `json:"sent"`
+	Failed  int `json:"failed"`
+	Removed int `json:"removed"`
+}
+
+// of is the counts of a platform, made when missing; callers hold the
+// run's mu (or own p).
+func (p *progress) of(pl platform) *counts {
+	if p.Platforms == nil {
+		p.Platforms = map[string]*counts{}
+	}
+	c := p.Platforms[pl.String()]
+	if c == nil {
+		c = &counts{}
+		p.Platforms[pl.String()] = c
+	}
+	return c
 }
 
 // record is p as saved: its JSON fits progressValueMax whatever the
@@ -52,6 +76,13 @@ type progress struct {
 func (p *progress) record(weight map[string]int) progress {
 	out := *p
 	out.Hosts, out.Pending, out.PendingTotal = nil, nil, 0
+	if p.Platforms != nil { // copied: the record is encoded without the run's lock
+		out.Platforms = make(map[string]*counts, len(p.Platforms))
+		for k, c := range p.Platforms {
+			cc := *c
+			out.Platforms[k] = &cc
+		}
+	}
 	cut := ""
 	if len(p.Pending) > 0 {
 		ids := make([]string, 0, len(p.Pending))

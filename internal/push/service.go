@@ -13,6 +13,8 @@ import (
 
 	"github.com/nats-io/nats.go/jetstream"
 
+	"newsflash/internal/apns"
+	"newsflash/internal/fcm"
 	"newsflash/internal/history"
 	"newsflash/internal/limit"
 	"newsflash/internal/metrics"
@@ -29,6 +31,8 @@ const (
 	DefaultPartitions         = 16
 	DefaultJobs               = 256
 	DefaultPerHost            = 64
+	DefaultFCMConcurrency     = 256
+	DefaultAPNsConcurrency    = 256
 	DefaultCheckpointInterval = 20 * time.Millisecond
 	DefaultMaxAttempts        = 5
 	DefaultMaxRetryTime       = 10 * time.Minute
@@ -43,7 +47,8 @@ const (
 )
 
 // Deps are what the push service is given. JetStream, Layout's stream
-// (it must exist), Log, Taxonomy, Identity and Policy are required.
+// (it must exist), Log and Taxonomy are required, and at least one
+// platform: Identity and Policy (web), FCM (android) or APNs (ios).
 type Deps struct {
 	// JetStream is where the push buckets and work queue are kept, beside
 	// the news stream.
@@ -54,8 +59,16 @@ type Deps struct {
 	Layout   stream.Layout
 	Log      *history.Log
 	Taxonomy *news.Taxonomy
+	// Identity (VAPID) and Policy (which endpoints may be dialled) make
+	// Web Push; nil Identity: web subscriptions are refused (503
+	// push_disabled) and web records are sent nothing.
 	Identity *Identity
 	Policy   *pushpolicy.Policy
+	// FCM sends to Android devices, APNs to iOS devices; nil: that
+	// platform is not enabled (POST /api/v1/devices answers 503
+	// platform_disabled).
+	FCM  *fcm.Client
+	APNs *apns.Client
 	// Logger. Default slog.Default().
 	Logger *slog.Logger
 	// Metrics to report to. Default: metrics of its own (not served).
@@ -83,6 +96,12 @@ type Options struct {
 	// PerHost is how many sends to one push-service host may be in flight
 	// from this instance, over all jobs. Default DefaultPerHost (64).
 	PerHost int
+	// FCMConcurrency and APNsConcurrency are how many sends to FCM and to
+	// APNs may be in flight from this instance, over all jobs (each
+	// provider is one "host"). Default DefaultFCMConcurrency (256),
+	// DefaultAPNsConcurrency (256).
+	FCMConcurrency  int
+	APNsConcurrency int
 	// CheckpointInterval is how often at most a job records its progress
 	// while it sends (a fsynced JetStream write each time). A crash makes
 	// again the sends in flight and those finished since the job's last
@@ -125,6 +144,8 @@ type Service struct {
 	stats  *statsView
 	limit  *limit.Rate // new subscriptions per client address
 	hosts  *hostGate
+	// senders by platform; nil: the platform is not enabled.
+	senders [numPlatforms]sender
 	// answered is when (Config.Now, Unix ns) a push service last answered
 	// a request of this instance, whatever the status; 0 before the first.
 	answered atomic.Int64
@@ -137,8 +158,11 @@ type Service struct {
 // New checks deps and opts, and creates or updates the buckets, the work
 // queue and the planner's consumer. It starts no goroutine: Start does.
 func New(ctx context.Context, deps Deps, opts Options) (*Service, error) {
-	if deps.JetStream == nil || deps.Log == nil || deps.Taxonomy == nil || deps.Identity == nil || deps.Policy == nil {
-		return nil, errors.New("push: JetStream, Log, Taxonomy, Identity and Policy are required")
+	if deps.JetStream == nil || deps.Log == nil || deps.Taxonomy == nil {
+		return nil, errors.New("push: JetStream, Log and Taxonomy are required")
+	}
+	if deps.Identity != nil && deps.Policy == nil {
+		return nil, errors.New("push: Web Push (an Identity) needs a Policy")
 	}
 	cfg := config{Deps: deps, Options: opts}
 	if cfg.Replicas <= 0 {
@@ -167,6 +191,12 @@ func New(ctx context.Context, deps Deps, opts Options) (*Service, error) {
 	if cfg.PerHost <= 0 {
 		cfg.PerHost = DefaultPerHost
 	}
+	if cfg.FCMConcurrency <= 0 {
+		cfg.FCMConcurrency = DefaultFCMConcurrency
+	}
+	if cfg.APNsConcurrency <= 0 {
+		cfg.APNsConcurrency = DefaultAPNsConcurrency
+	}
 	if cfg.CheckpointInterval == 0 {
 		cfg.CheckpointInterval = DefaultCheckpointInterval
 	}
@@ -192,9 +222,17 @@ func New(ctx context.Context, deps Deps, opts Options) (*Service, error) {
 		cfg.Now = time.Now
 	}
 	s := &Service{
-		cfg: cfg, log: cfg.Logger, policy: cfg.Policy, client: cfg.Policy.Client(),
+		cfg: cfg, log: cfg.Logger, policy: cfg.Policy,
 		index: newIndex(cfg.Partitions), stats: newStatsView(), limit: limit.NewRate(cfg.SubscribePerHour, time.Hour, cfg.SubscribePerHour, 0),
 		hosts: newHostGate(), started: make(chan struct{}),
+	}
+	if cfg.Identity != nil {
+		s.client = cfg.Policy.Client()
+		s.senders[platformWeb] = webSender{s}
+	}
+	s.addProviders()
+	if s.senders == ([numPlatforms]sender{}) {
+		return nil, errors.New("push: no platform: give an Identity (web), FCM or APNs")
 	}
 	if err := s.setup(ctx); err != nil {
 		return nil, err
@@ -210,8 +248,8 @@ func (s *Service) setupOnce(ctx context.Context) error {
 	js, r, l := s.cfg.JetStream, s.cfg.Replicas, s.cfg.Layout
 	var err error
 	if s.subs, err = stream.EnsureKeyValue(ctx, js, jetstream.KeyValueConfig{
-		Bucket: l.PushSubscriptionsBucket(), Description: "Web Push subscriptions",
-		History: 1, MaxValueSize: 8 << 10, Storage: jetstream.FileStorage, Replicas: r,
+		Bucket: l.PushSubscriptionsBucket(), Description: "Web Push subscriptions and app devices",
+		History: 1, MaxValueSize: subscriptionValueMax, Storage: jetstream.FileStorage, Replicas: r,
 	}); err != nil {
 		return fmt.Errorf("push: subscriptions bucket: %w", err)
 	}
@@ -235,6 +273,18 @@ func (s *Service) setupOnce(ctx context.Context) error {
 		return fmt.Errorf("push: planner consumer: %w", err)
 	}
 	return nil
+}
+
+// subscriptionValueMax bounds a record of the subscriptions bucket: a
+// device's FCM token (up to 4,096 characters) and a filter of 64 values in
+// each dimension fit.
+const subscriptionValueMax = 16 << 10
+
+// Enabled reports whether a platform (PlatformWeb, PlatformAndroid,
+// PlatformIOS) is configured on this instance.
+func (s *Service) Enabled(platform string) bool {
+	p := platformOf(platform)
+	return p < numPlatforms && s.senders[p] != nil
 }
 
 // Start runs the watcher, the planner and the workers until Stop.

@@ -70,16 +70,30 @@ type ItemStats struct {
 	Failed  int    `json:"failed"`
 	Removed int    `json:"removed"`
 	Pending int    `json:"pending"`
+	// Platforms splits Sent, Failed and Removed by platform ("web",
+	// "android", "ios"), for the platforms that had sends.
+	Platforms map[string]PlatformStats `json:"platforms"`
 	// Jobs is the number of delivery jobs of the item's events seen so far,
 	// JobsDone how many of them are finished.
 	Jobs     int `json:"jobs"`
 	JobsDone int `json:"jobs_done"`
 }
 
+// PlatformStats are one platform's sends of an item.
+type PlatformStats struct {
+	Sent    int `json:"sent"`
+	Failed  int `json:"failed"`
+	Removed int `json:"removed"`
+}
+
 // Stats is GET /api/v1/push/stats.
 type Stats struct {
-	Subscriptions int         `json:"subscriptions"`
-	Items         []ItemStats `json:"items"`
+	// Subscriptions counts the web subscriptions and the devices, and
+	// Platforms counts them by platform ("web", "android", "ios"; every
+	// platform, enabled or not).
+	Subscriptions int            `json:"subscriptions"`
+	Platforms     map[string]int `json:"platforms"`
+	Items         []ItemStats    `json:"items"`
 }
 
 // stats sums the jobs per item: the newest limit items, or one item.
@@ -94,7 +108,7 @@ func (s *Service) statsFor(item string, limit int) Stats {
 		}
 		st := byItem[parts[0]]
 		if st == nil {
-			st = &ItemStats{ID: parts[0]}
+			st = &ItemStats{ID: parts[0], Platforms: map[string]PlatformStats{}}
 			byItem[parts[0]] = st
 		}
 		seq, _ := strconv.ParseUint(parts[1], 10, 64)
@@ -102,6 +116,16 @@ func (s *Service) statsFor(item string, limit int) Stats {
 		st.Sent += p.Sent
 		st.Failed += p.Failed
 		st.Removed += p.Removed
+		if p.Platforms == nil && p.Sent+p.Failed+p.Removed > 0 { // a record from before devices: all web
+			p.Platforms = map[string]*counts{PlatformWeb: {Sent: p.Sent, Failed: p.Failed, Removed: p.Removed}}
+		}
+		for name, c := range p.Platforms {
+			ps := st.Platforms[name]
+			ps.Sent += c.Sent
+			ps.Failed += c.Failed
+			ps.Removed += c.Removed
+			st.Platforms[name] = ps
+		}
 		st.Pending += max(len(p.Pending), p.PendingTotal)
 		if events[parts[0]] == nil {
 			events[parts[0]] = map[string]bool{}
@@ -112,7 +136,10 @@ func (s *Service) statsFor(item string, limit int) Stats {
 		}
 	}
 	s.stats.mu.Unlock()
-	out := Stats{Subscriptions: s.index.Len(), Items: make([]ItemStats, 0, len(byItem))}
+	out := Stats{Subscriptions: s.index.Len(), Platforms: map[string]int{}, Items: make([]ItemStats, 0, len(byItem))}
+	for p, n := range s.index.byPlatform() {
+		out.Platforms[platform(p).String()] = n
+	}
 	for id, st := range byItem {
 		// Every event has one job per partition, recorded once it starts.
 		st.Jobs = len(events[id]) * s.cfg.Partitions

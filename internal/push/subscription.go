@@ -12,12 +12,21 @@ import (
 	"newsflash/internal/news"
 )
 
-// Subscription is one browser's push subscription and what it asked for.
+// Subscription is one browser's push subscription, or one app's device
+// (Platform android or ios, with its Token), and what it asked for. Both
+// are kept in one bucket and one index, so a job's targets are the web
+// subscriptions and the devices of its partition.
 type Subscription struct {
-	ID        string     `json:"id"`
-	Endpoint  string     `json:"endpoint"`
-	P256dh    string     `json:"p256dh"`
-	Auth      string     `json:"auth"`
+	ID string `json:"id"`
+	// Platform is PlatformAndroid or PlatformIOS for a device; empty for a
+	// web subscription (records stored before devices existed have none).
+	Platform string `json:"platform,omitempty"`
+	// Token is a device's FCM registration token or APNs device token
+	// (lower-case hex); never logged whole (tokenPrefix).
+	Token     string     `json:"token,omitempty"`
+	Endpoint  string     `json:"endpoint,omitempty"`
+	P256dh    string     `json:"p256dh,omitempty"`
+	Auth      string     `json:"auth,omitempty"`
 	Filter    FilterJSON `json:"filter"`
 	CreatedAt time.Time  `json:"created_at"`
 	UpdatedAt time.Time  `json:"updated_at"`
@@ -32,7 +41,8 @@ type Subscription struct {
 	// Derived when the subscription enters the index (prepare), then never
 	// modified: sends read them without a lock.
 	filter  news.Filter // parsed Filter
-	host    string      // endpoint host, lower case
+	plat    platform    // Platform as an index
+	host    string      // endpoint host, lower case; a device's provider (hostFCM, hostAPNs)
 	origin  string      // endpoint scheme://host, the VAPID audience
 	keys    *subKeys    // decoded P256dh and Auth; nil when keysErr
 	keysErr error       // why P256dh or Auth cannot be used
@@ -136,6 +146,11 @@ func (s *Service) parseFilter(fj FilterJSON) (news.Filter, error) {
 // decoded here once, not on every send.
 func (sub *Subscription) prepare() {
 	sub.filter = news.Filter{Regions: sub.Filter.Regions, Topics: sub.Filter.Topics, Langs: sub.Filter.Langs}
+	sub.plat = platformOf(sub.Platform)
+	if sub.plat != platformWeb {
+		sub.host = sub.plat.host()
+		return
+	}
 	if u, err := url.Parse(sub.Endpoint); err == nil {
 		sub.host = strings.ToLower(u.Host)
 		sub.origin = u.Scheme + "://" + u.Host

@@ -38,6 +38,10 @@ import (
 	"go.yaml.in/yaml/v3"
 
 	"newsflash/docs"
+	"newsflash/internal/apns"
+	"newsflash/internal/apns/apnstest"
+	"newsflash/internal/fcm"
+	"newsflash/internal/fcm/fcmtest"
 	"newsflash/internal/news"
 	"newsflash/internal/push"
 	"newsflash/internal/server"
@@ -155,6 +159,9 @@ var contractUnexercised = map[string]string{
 	"PATCH /api/v1/items/{id} 502 test_not_delivered": "needs a push service that refuses the test notification (TestDryRunBadInput)",
 	"PATCH /api/v1/items/{id} 409 item_missed":        "needs an item missed while no instance ran (TestScheduleBadInputs)",
 	"POST /api/v1/items 409 too_many_scheduled":       "needs --schedule-max-pending items scheduled (TestScheduleMaxPending)",
+	"POST /api/v1/devices 429 too_many_subscriptions": "the apps instance creates devices in other rows (the limit is shared with web subscriptions: TestDevicesShareTheCreationLimit in internal/push)",
+	"POST /api/v1/devices 503 unavailable":            "needs NATS down on an instance with an app platform on",
+	"DELETE /api/v1/devices 503 unavailable":          "needs NATS down on an instance with an app platform on",
 }
 
 // reqCheck says what the document must think of a row's request.
@@ -244,6 +251,16 @@ func startContractInstances(t *testing.T) *contractInstances {
 	full.dialSSE("", nil)
 	ci.in["full"] = full
 	ci.in["natsdown"] = startNATSDown(t, env)
+	// The app platforms on, against the FCM and APNs stand-ins, and Web
+	// Push off.
+	fcmSrv := fcmtest.New(fcmtest.Options{})
+	t.Cleanup(fcmSrv.Close)
+	apnsSrv := apnstest.New(t)
+	ci.in["apps"] = start(t, options{mutate: func(c *server.Options) {
+		noLimits(c)
+		c.FCM = fcm.Options{Endpoint: fcmSrv.URL(), Credentials: fcmSrv.Credentials()}
+		c.APNs = apns.Options{Endpoint: apnsSrv.URL, Key: apnsSrv.Key(), KeyID: apnstest.KeyID, TeamID: apnstest.TeamID, Topic: apnstest.Topic}
+	}, deps: func(d *server.Deps) { d.FCMClient, d.APNsClient = fcmSrv.Client(), apnsSrv.Client() }})
 
 	main := ci.in["main"]
 	live := main.post(item("A live item", "en", []string{"mena"}, []string{"politics"}))
@@ -377,6 +394,7 @@ func contractRows() []contractRow {
 	}
 	draft := `{"text":"Ceasefire announced","lang":"en","regions":["mena"],"topics":["politics"],"source":"Reuters","url":"https://example.com/a","priority":"flash"}`
 	big := `{"text":"` + strings.Repeat("x", 70<<10) + `","lang":"en","regions":["mena"]}`
+	fcmTok, apnsTok := "cT0k:APA91b"+strings.Repeat("Ab3_-", 30), strings.Repeat("0a1b2c3d", 8)
 	sub := `{"subscription":{sub},"filter":{"regions":["mena"],"topics":[],"langs":["en"]}}`
 	badSub := func(endpoint, p256dh, auth, filter string) string {
 		return `{"subscription":{"endpoint":"` + endpoint + `","keys":{"p256dh":"` + p256dh + `","auth":"` + auth + `"}},"filter":` + filter + `}`
@@ -744,6 +762,40 @@ func contractRows() []contractRow {
 		{name: "push stats no token", method: "GET", path: "/api/v1/push/stats", status: 401, code: "missing_token", req: refused},
 		{name: "push stats bad token", method: "GET", path: "/api/v1/push/stats", hdr: hdr("Authorization", bogusAuth), status: 401, code: "invalid_token"},
 		{name: "push stats off", on: "off", method: "GET", path: "/api/v1/push/stats", hdr: ed(), status: 503, code: "push_disabled"},
+		{name: "push stats apps", on: "apps", method: "GET", path: "/api/v1/push/stats", hdr: ed(), status: 200},
+		// App devices, on the instance with FCM and APNs (and no Web Push).
+		{name: "device register android", on: "apps", method: "POST", path: "/api/v1/devices", body: `{"platform":"android","token":"` + fcmTok + `","filter":{"regions":["mena"]}}`, status: 201},
+		{name: "device register ios", on: "apps", method: "POST", path: "/api/v1/devices", body: `{"platform":"ios","token":"` + apnsTok + `"}`, status: 201},
+		{name: "device register again", on: "apps", method: "POST", path: "/api/v1/devices", body: `{"platform":"ios","token":"` + strings.ToUpper(apnsTok) + `","filter":{"langs":["en"]}}`, status: 200},
+		{name: "device bad platform", on: "apps", method: "POST", path: "/api/v1/devices", body: `{"platform":"web","token":"` + apnsTok + `"}`, status: 400, code: "invalid_platform", field: "platform", req: refused},
+		{name: "device bad ios token", on: "apps", method: "POST", path: "/api/v1/devices", body: `{"platform":"ios","token":"abc"}`, status: 400, code: "invalid_token", field: "token"},
+		{name: "device bad android token", on: "apps", method: "POST", path: "/api/v1/devices", body: `{"platform":"android","token":"` + strings.Repeat("a", 100) + `/"}`, status: 400, code: "invalid_token", field: "token"},
+		{name: "device unknown region", on: "apps", method: "POST", path: "/api/v1/devices", body: `{"platform":"ios","token":"` + apnsTok + `","filter":{"regions":["mars"]}}`, status: 400, code: "unknown_region", field: "filter.regions"},
+		{name: "device comma in filter", on: "apps", method: "POST", path: "/api/v1/devices", body: `{"platform":"ios","token":"` + apnsTok + `","filter":{"regions":["mena,asia"]}}`, status: 400, code: "invalid_filter", field: "filter"},
+		{name: "device too many values", on: "apps", method: "POST", path: "/api/v1/devices", body: `{"platform":"ios","token":"` + apnsTok + `","filter":{"langs":[` + strings.TrimSuffix(strings.Repeat(`"en",`, 65), ",") + `]}}`, status: 400, code: "too_many_values", field: "filter", req: refused},
+		{name: "device unknown topic", on: "apps", method: "POST", path: "/api/v1/devices", body: `{"platform":"ios","token":"` + apnsTok + `","filter":{"topics":["gossip"]}}`, status: 400, code: "unknown_topic", field: "filter.topics"},
+		{name: "device unknown lang", on: "apps", method: "POST", path: "/api/v1/devices", body: `{"platform":"ios","token":"` + apnsTok + `","filter":{"langs":["xx"]}}`, status: 400, code: "unknown_lang", field: "filter.langs"},
+		{name: "device malformed", on: "apps", method: "POST", path: "/api/v1/devices", body: `{`, status: 400, code: "malformed_json", req: refused},
+		{name: "device empty body", on: "apps", method: "POST", path: "/api/v1/devices", hdr: hdr("Content-Type", "application/json"), status: 400, code: "empty_body", req: refused},
+		{name: "device invalid utf8", on: "apps", method: "POST", path: "/api/v1/devices", body: "{\"platform\":\"\xfe\"}", status: 400, code: "invalid_utf8", req: unchecked},
+		{name: "device wrong type", on: "apps", method: "POST", path: "/api/v1/devices", body: `{"platform":1}`, status: 400, code: "invalid_type", field: "platform", req: refused},
+		{name: "device unknown field", on: "apps", method: "POST", path: "/api/v1/devices", body: `{"platform":"ios","token":"` + apnsTok + `","prefs":{}}`, status: 400, code: "unknown_field", field: "prefs", req: refused},
+		{name: "device too large", on: "apps", method: "POST", path: "/api/v1/devices", body: big, status: 413, code: "body_too_large", req: refused},
+		{name: "device text/plain", on: "apps", method: "POST", path: "/api/v1/devices", body: `{"platform":"ios","token":"` + apnsTok + `"}`, hdr: hdr("Content-Type", "text/plain"), status: 415, code: "unsupported_media_type", req: refused},
+		{name: "device platform off", on: "off", method: "POST", path: "/api/v1/devices", body: `{"platform":"ios","token":"` + apnsTok + `"}`, status: 503, code: "platform_disabled", field: "platform"},
+		{name: "device platform off, web on", on: "natsdown", method: "POST", path: "/api/v1/devices", body: `{"platform":"ios","token":"` + apnsTok + `"}`, status: 503, code: "platform_disabled", field: "platform"},
+		{name: "device unregister", on: "apps", method: "DELETE", path: "/api/v1/devices", body: `{"platform":"ios","token":"` + apnsTok + `"}`, status: 204},
+		{name: "device unregister unknown", on: "apps", method: "DELETE", path: "/api/v1/devices", body: `{"platform":"ios","token":"` + apnsTok + `"}`, status: 404, code: "not_found"},
+		{name: "device unregister bad token", on: "apps", method: "DELETE", path: "/api/v1/devices", body: `{"platform":"android","token":"x"}`, status: 400, code: "invalid_token", field: "token"},
+		{name: "device unregister bad platform", on: "apps", method: "DELETE", path: "/api/v1/devices", body: `{"platform":"","token":"x"}`, status: 400, code: "invalid_platform", field: "platform", req: refused},
+		{name: "device unregister malformed", on: "apps", method: "DELETE", path: "/api/v1/devices", body: `{`, status: 400, code: "malformed_json", req: refused},
+		{name: "device unregister empty body", on: "apps", method: "DELETE", path: "/api/v1/devices", hdr: hdr("Content-Type", "application/json"), status: 400, code: "empty_body", req: refused},
+		{name: "device unregister invalid utf8", on: "apps", method: "DELETE", path: "/api/v1/devices", body: "{\"platform\":\"\xfe\"}", status: 400, code: "invalid_utf8", req: unchecked},
+		{name: "device unregister wrong type", on: "apps", method: "DELETE", path: "/api/v1/devices", body: `{"token":1}`, status: 400, code: "invalid_type", field: "token", req: refused},
+		{name: "device unregister unknown field", on: "apps", method: "DELETE", path: "/api/v1/devices", body: `{"platform":"ios","token":"x","filter":{}}`, status: 400, code: "unknown_field", field: "filter", req: refused},
+		{name: "device unregister too large", on: "apps", method: "DELETE", path: "/api/v1/devices", body: big, status: 413, code: "body_too_large", req: refused},
+		{name: "device unregister text/plain", on: "apps", method: "DELETE", path: "/api/v1/devices", body: `{"platform":"ios","token":"x"}`, hdr: hdr("Content-Type", "text/plain"), status: 415, code: "unsupported_media_type", req: refused},
+		{name: "device unregister platform off", on: "off", method: "DELETE", path: "/api/v1/devices", body: `{"platform":"ios","token":"x"}`, status: 503, code: "platform_disabled", field: "platform"},
 
 		// Answers outside any operation.
 		{name: "no route", method: "GET", path: "/api/v1/nothing", status: 404, code: "no_route", req: refused},
@@ -778,14 +830,15 @@ func limitRows(c *contract) []contractRow {
 }
 
 // bodyRows are, for every GET and DELETE operation (but DELETE
-// /api/v1/push/subscriptions, which takes one), a request with a body:
+// /api/v1/push/subscriptions and /api/v1/devices, which take one), a
+// request with a body:
 // 413 body_not_allowed, which each of them must document.
 func bodyRows(c *contract) []contractRow {
 	var rows []contractRow
 	for path, item := range c.model.Paths.PathItems.FromOldest() {
 		for method := range item.GetOperations().FromOldest() {
 			method = strings.ToUpper(method)
-			if (method != "GET" && method != "DELETE") || method+" "+path == "DELETE /api/v1/push/subscriptions" {
+			if (method != "GET" && method != "DELETE") || method+" "+path == "DELETE /api/v1/push/subscriptions" || method+" "+path == "DELETE /api/v1/devices" {
 				continue
 			}
 			rows = append(rows, contractRow{name: method + " " + path + " with a body", method: method,

@@ -12,6 +12,7 @@ import (
 	"newsflash/internal/editor"
 	"newsflash/internal/httperr"
 	"newsflash/internal/live"
+	"newsflash/internal/push"
 )
 
 func init() { gin.SetMode(gin.ReleaseMode) }
@@ -32,7 +33,7 @@ func (s *Server) routes(api *editor.API) (*gin.Engine, error) {
 	// Every route but the streams (filled in below) gets the request limits.
 	streams := map[string]bool{}
 	e.Use(s.requestLog(), s.recover(), securityHeaders(assets), s.countRefusals(), s.limits(streams),
-		s.noBodies(map[string]bool{"DELETE /api/v1/push/subscriptions": true}))
+		s.noBodies(map[string]bool{"DELETE /api/v1/push/subscriptions": true, "DELETE /api/v1/devices": true}))
 	e.NoRoute(func(c *gin.Context) {
 		httperr.Abort(c, httperr.New(http.StatusNotFound, "no_route", "no such endpoint"))
 	})
@@ -72,13 +73,12 @@ func (s *Server) routes(api *editor.API) (*gin.Engine, error) {
 	if s.push != nil {
 		s.push.Register(rest, rest.Group("", s.editors.RequireEditor()))
 	} else {
-		off := func(c *gin.Context) {
-			httperr.Abort(c, &httperr.Error{Status: http.StatusServiceUnavailable, Code: "push_disabled",
-				Message: "Web Push is not configured on this server (no --vapid-subject)"})
-		}
+		off := push.WebDisabled
 		rest.GET("/push/key", off)
 		rest.POST("/push/subscriptions", off)
 		rest.DELETE("/push/subscriptions", off)
+		rest.POST("/devices", push.PlatformsDisabled)
+		rest.DELETE("/devices", push.PlatformsDisabled)
 		rest.GET("/push/stats", s.editors.RequireEditor(), off)
 	}
 	return e, nil

@@ -1,6 +1,7 @@
 package server
 
 import (
+	"cmp"
 	"context"
 	"errors"
 	"fmt"
@@ -15,9 +16,11 @@ import (
 
 	"github.com/gin-gonic/gin"
 
+	"newsflash/internal/apns"
 	"newsflash/internal/audit"
 	"newsflash/internal/datadir"
 	"newsflash/internal/editor"
+	"newsflash/internal/fcm"
 	"newsflash/internal/history"
 	"newsflash/internal/limit"
 	"newsflash/internal/live"
@@ -52,6 +55,11 @@ type Deps struct {
 	// Now is the editor API's clock (the times of items and the flood
 	// guard). Default time.Now.
 	Now func() time.Time
+	// FCMClient and APNsClient carry the requests to FCM and APNs (tests
+	// give clients that trust a local stand-in). Default: clients of
+	// their own that verify TLS with the system's roots.
+	FCMClient  *http.Client
+	APNsClient *http.Client
 }
 
 // Options of an instance. The zero value is a working single-node server:
@@ -79,6 +87,12 @@ type Options struct {
 	// Push tunes delivery (TTLs, concurrency, limits); its Replicas are
 	// the stream's.
 	Push push.Options
+	// FCM turns on Android devices when its Credentials are given
+	// (fcm.LoadCredentials); off otherwise.
+	FCM fcm.Options
+	// APNs turns on iOS devices when its Key is given (apns.LoadKey,
+	// with KeyID, TeamID and Topic); off otherwise.
+	APNs apns.Options
 	// Editor tunes the editors' API: the flood guard's interval and
 	// duplicate window (negative: off).
 	Editor editor.Options
@@ -123,7 +137,7 @@ type Server struct {
 	stream  *stream.Stream
 	hist    *history.Log
 	hub     *live.Hub
-	push    *push.Service // nil when Web Push is off
+	push    *push.Service // nil when Web Push, FCM and APNs are all off
 	audit   *audit.Trail
 	sched   *schedule.Scheduler
 	editors *editor.Accounts // signs editors in: the static ones and the runtime accounts
@@ -274,7 +288,7 @@ func New(ctx context.Context, deps Deps, opts Options) (_ *Server, err error) {
 	}
 	var channels []editor.Channel
 	if s.push != nil {
-		channels = append(channels, webChannel{s.push})
+		channels = pushChannels(s.push)
 	}
 	api, err := editor.New(editor.Deps{Stream: st, Log: s.hist, Taxonomy: cfg.Taxonomy, Editors: s.editors, Logger: log, Metrics: s.metrics, Now: cfg.Now, Channels: channels, Schedule: s.sched}, cfg.Editor)
 	if err != nil {
@@ -324,35 +338,55 @@ func followEnded(ctx context.Context, log *slog.Logger, err error) {
 	log.Error("following the stream stopped: readers and history get no new events", "err", err)
 }
 
-// newPush starts Web Push, unless no VAPID subject is configured.
+// newPush starts the push service with the platforms configured: Web Push
+// with a VAPID subject, Android with FCM credentials, iOS with an APNs key;
+// none of them: no service.
 func (s *Server) newPush(ctx context.Context) (*push.Service, error) {
 	cfg := s.cfg
+	deps := push.Deps{JetStream: s.stream.JetStream(), Layout: s.stream.Layout(), Log: s.hist, Taxonomy: cfg.Taxonomy,
+		Logger: s.log, Metrics: s.metrics}
 	if strings.TrimSpace(cfg.VAPID.Subject) == "" {
 		s.log.Warn("Web Push is off: set --vapid-subject (mailto: or https: contact) to turn it on")
+	} else {
+		if cfg.VAPID.DataDir == "" {
+			cfg.VAPID.DataDir = cfg.DataDir
+		}
+		id, err := push.LoadIdentity(cfg.VAPID)
+		if err != nil {
+			return nil, err
+		}
+		if deps.Policy, err = pushpolicy.New(cfg.PushPolicy); err != nil {
+			return nil, err
+		}
+		deps.Identity = id
+		s.log.Info("Web Push on", "vapid_public_key", id.PublicKey, "subject", id.Subject())
+	}
+	if cfg.FCM.Credentials != nil {
+		c, err := fcm.New(fcm.Deps{HTTPClient: cfg.FCMClient, Logger: s.log}, cfg.FCM)
+		if err != nil {
+			return nil, err
+		}
+		deps.FCM = c
+		s.log.Info("Android push on (FCM)", "project", cfg.FCM.Credentials.ProjectID, "endpoint", cmp.Or(cfg.FCM.Endpoint, fcm.DefaultEndpoint))
+	}
+	if cfg.APNs.Key != nil {
+		c, err := apns.New(apns.Deps{HTTPClient: cfg.APNsClient, Logger: s.log}, cfg.APNs)
+		if err != nil {
+			return nil, err
+		}
+		deps.APNs = c
+		s.log.Info("iOS push on (APNs)", "topic", cfg.APNs.Topic, "endpoint", cmp.Or(cfg.APNs.Endpoint, apns.DefaultEndpoint))
+	}
+	if deps.Identity == nil && deps.FCM == nil && deps.APNs == nil {
 		return nil, nil
-	}
-	if cfg.VAPID.DataDir == "" {
-		cfg.VAPID.DataDir = cfg.DataDir
-	}
-	id, err := push.LoadIdentity(cfg.VAPID)
-	if err != nil {
-		return nil, err
-	}
-	policy, err := pushpolicy.New(cfg.PushPolicy)
-	if err != nil {
-		return nil, err
 	}
 	opts := cfg.Push
 	opts.Replicas = s.stream.Replicas()
-	svc, err := push.New(ctx, push.Deps{
-		JetStream: s.stream.JetStream(), Layout: s.stream.Layout(), Log: s.hist, Taxonomy: cfg.Taxonomy,
-		Identity: id, Policy: policy, Logger: s.log, Metrics: s.metrics,
-	}, opts)
+	svc, err := push.New(ctx, deps, opts)
 	if err != nil {
 		return nil, err
 	}
 	svc.Start()
-	s.log.Info("Web Push on", "vapid_public_key", id.PublicKey, "subject", id.Subject())
 	return svc, nil
 }
 
@@ -375,7 +409,8 @@ func boolGauge(b bool) float64 {
 // Metrics are the instance's metrics (served at GET /metrics).
 func (s *Server) Metrics() *metrics.Metrics { return s.metrics }
 
-// Push is the Web Push service, nil when it is off (tests and tools).
+// Push is the push service, nil when every platform is off (tests and
+// tools).
 func (s *Server) Push() *push.Service { return s.push }
 
 // Handler is the instance's HTTP handler.

@@ -1,0 +1,145 @@
+package fcm
+
+import (
+	"encoding/json"
+	"errors"
+	"strconv"
+	"time"
+	"unicode/utf8"
+
+	"newsflash/internal/news"
+)
+
+// MaxPayload is FCM's limit on a message's payload: here the bytes of the
+// notification's title and body and of the data's keys and values. The body
+// is shortened with "…" to fit it.
+const MaxPayload = 4096
+
+// Kinds of message, as the news events that cause them.
+const (
+	KindItem    = news.EventItem
+	KindUpdate  = news.EventUpdate
+	KindRetract = news.EventRetract
+)
+
+// Message is one notification for one device.
+type Message struct {
+	// Token is the device's FCM registration token.
+	Token string
+	// Kind is KindItem, KindUpdate (a correction, which replaces the
+	// notification: same tag and collapse key) or KindRetract (a data-only
+	// message telling the app to remove it).
+	Kind string
+	// Seq is the event's stream sequence.
+	Seq  uint64
+	Item *news.Item
+	// TTL is how long FCM keeps the message for an offline device, sent in
+	// whole seconds; zero or less is sent as "0s" (now or never).
+	TTL time.Duration
+	// Title is the notification's title (the pipeline's, per priority and
+	// language, as for Web Push); unused for a retract.
+	Title string
+}
+
+// The request body of messages:send; field names as FCM spells them.
+type sendRequest struct {
+	Message wireMessage `json:"message"`
+}
+
+type wireMessage struct {
+	Token        string            `json:"token"`
+	Notification *wireNotification `json:"notification,omitempty"`
+	Data         map[string]string `json:"data"`
+	Android      wireAndroid       `json:"android"`
+}
+
+type wireNotification struct {
+	Title string `json:"title"`
+	Body  string `json:"body"`
+}
+
+type wireAndroid struct {
+	CollapseKey  string                   `json:"collapse_key,omitempty"`
+	Priority     string                   `json:"priority"`
+	TTL          string                   `json:"ttl"`
+	Notification *wireAndroidNotification `json:"notification,omitempty"`
+}
+
+type wireAndroidNotification struct {
+	Tag       string `json:"tag"`
+	ChannelID string `json:"channel_id"`
+}
+
+// ChannelID is the Android notification channel of a priority; the app
+// creates one per priority.
+func ChannelID(priority string) string { return "newsflash_" + priority }
+
+// AndroidPriority is the delivery priority of an item's notification:
+// HIGH wakes the device, for flash and urgent items.
+func AndroidPriority(priority string) string {
+	if priority == news.PriorityFlash || priority == news.PriorityUrgent {
+		return "HIGH"
+	}
+	return "NORMAL"
+}
+
+var errNoMessage = errors.New("message without token or item")
+
+// encode builds the messages:send body of m.
+func encode(m Message) ([]byte, error) {
+	if m.Token == "" || m.Item == nil || m.Item.ID == "" {
+		return nil, errNoMessage
+	}
+	it := m.Item
+	ttl := strconv.FormatInt(int64(max(m.TTL, 0)/time.Second), 10) + "s"
+	switch m.Kind {
+	case KindRetract:
+		return json.Marshal(sendRequest{Message: wireMessage{
+			Token:   m.Token,
+			Data:    map[string]string{"type": KindRetract, "id": it.ID},
+			Android: wireAndroid{Priority: "HIGH", TTL: ttl},
+		}})
+	case KindItem, KindUpdate:
+	default:
+		return nil, errors.New("message of unknown kind " + strconv.Quote(m.Kind))
+	}
+	data := map[string]string{
+		"type":     m.Kind,
+		"id":       it.ID,
+		"seq":      strconv.FormatUint(m.Seq, 10),
+		"version":  strconv.Itoa(it.Version),
+		"lang":     it.Lang,
+		"priority": it.Priority,
+	}
+	if it.URL != "" {
+		data["url"] = it.URL
+	}
+	n := len(m.Title)
+	for k, v := range data {
+		n += len(k) + len(v)
+	}
+	return json.Marshal(sendRequest{Message: wireMessage{
+		Token:        m.Token,
+		Notification: &wireNotification{Title: m.Title, Body: shorten(it.Text, MaxPayload-n)},
+		Data:         data,
+		Android: wireAndroid{CollapseKey: it.ID, Priority: AndroidPriority(it.Priority), TTL: ttl,
+			Notification: &wireAndroidNotification{Tag: it.ID, ChannelID: ChannelID(it.Priority)}},
+	}})
+}
+
+// shorten cuts text to at most limit bytes on a character boundary, ending
+// it with "…" when cut.
+func shorten(text string, limit int) string {
+	if len(text) <= limit {
+		return text
+	}
+	const ellipsis = "…"
+	cut := limit - len(ellipsis)
+	if cut <= 0 {
+		return ""
+	}
+	for cut > 0 && !utf8.RuneStart(text[cut]) {
+		cut--
+	}
+	return text[:cut] + ellipsis
+}
