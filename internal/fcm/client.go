@@ -134,10 +134,13 @@ func (c *Client) Send(ctx context.Context, m Message) Result {
 		if !unauthorised {
 			return r
 		}
-		c.tokens.invalidate(tok)
 		if attempt > 0 {
+			// A token fetched for this retry and refused again: keep it,
+			// so that a project whose tokens FCM refuses costs one new
+			// token per Send, not two.
 			return r
 		}
+		c.tokens.invalidate(tok)
 		if c.log.Enabled(ctx, slog.LevelDebug) {
 			c.log.Debug("fcm refused the access token; renewing it")
 		}
