@@ -16,6 +16,8 @@ import (
 	"encoding/hex"
 	"encoding/json"
 	"encoding/pem"
+	"io"
+	"log"
 	"net/http"
 	"net/http/httptest"
 	"os"
@@ -136,6 +138,9 @@ func New(opts Options) *Server {
 	mux.HandleFunc(sendPath, s.serveSend)
 	s.srv = httptest.NewUnstartedServer(mux)
 	s.srv.EnableHTTP2 = true
+	// Refused handshakes (a client that does not trust it) are a test's
+	// business, not log noise.
+	s.srv.Config.ErrorLog = log.New(io.Discard, "", 0)
 	s.srv.StartTLS()
 	return s
 }
