@@ -29,6 +29,7 @@ func TestDefaultClientVerifiesTLS(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
+	defer c.Close()
 	r := send(t, c, message(deviceToken(1), fcm.KindItem, news.PriorityFlash))
 	if r.Outcome != fcm.Retry || !strings.Contains(r.Reason, "certificate") {
 		t.Errorf("Send with the system roots = %+v, want a certificate error", r)
@@ -75,6 +76,7 @@ func childSend(endpoint, path string) {
 		fmt.Println("child:", err)
 		return
 	}
+	defer c.Close()
 	r := c.Send(context.Background(), message(deviceToken(1), fcm.KindItem, news.PriorityFlash))
 	fmt.Printf("child outcome=%s status=%d reason=%s\n", r.Outcome, r.Status, r.Reason)
 }
