@@ -85,6 +85,10 @@ func TestSendAlways401(t *testing.T) {
 	if got := s.Grants(); got != 3 {
 		t.Errorf("grants = %d, want 3 (the first, one renewal per Send)", got)
 	}
+	s.Reset(tok)
+	if r := send(t, c, message(tok, fcm.KindItem, news.PriorityFlash)); r.Outcome != fcm.Sent {
+		t.Errorf("Send after Reset = %+v, want sent", r)
+	}
 }
 
 // TestMessageJSON checks the message of each kind and priority as the
