@@ -57,6 +57,7 @@ type Client struct {
 	now     func() time.Time
 	sendURL string
 	timeout time.Duration // 0: none
+	ownHC   bool          // hc is the default client, made by New
 
 	tokens *tokenCache
 }
@@ -81,7 +82,8 @@ func New(deps Deps, opts Options) (*Client, error) {
 	case opts.Timeout < 0:
 		opts.Timeout = 0
 	}
-	if deps.HTTPClient == nil {
+	own := deps.HTTPClient == nil
+	if own {
 		deps.HTTPClient = defaultHTTPClient()
 	}
 	if deps.Logger == nil {
@@ -96,6 +98,7 @@ func New(deps Deps, opts Options) (*Client, error) {
 		now:     deps.Now,
 		sendURL: strings.TrimRight(opts.Endpoint, "/") + "/v1/projects/" + url.PathEscape(opts.Credentials.ProjectID) + "/messages:send",
 		timeout: opts.Timeout,
+		ownHC:   own,
 	}
 	c.tokens = newTokenCache(opts.Credentials, deps.HTTPClient, opts.Timeout, deps.Now)
 	return c, nil
@@ -113,6 +116,15 @@ func defaultHTTPClient() *http.Client {
 	// rather than wait for a request's timeout.
 	tr.HTTP2 = &http.HTTP2Config{SendPingTimeout: 30 * time.Second, PingTimeout: 15 * time.Second}
 	return &http.Client{Transport: tr}
+}
+
+// Close closes the idle connections of the client's own HTTP client (an
+// injected one is its owner's), ending their goroutines. Sends after Close
+// open new connections.
+func (c *Client) Close() {
+	if c.ownHC {
+		c.hc.CloseIdleConnections()
+	}
 }
 
 // Grants is how many access tokens the client has obtained.
@@ -134,10 +146,13 @@ func (c *Client) Send(ctx context.Context, m Message) Result {
 		if !unauthorised {
 			return r
 		}
-		c.tokens.invalidate(tok)
 		if attempt > 0 {
+			// A token fetched for this retry and refused again: keep it,
+			// so that a project whose tokens FCM refuses costs one new
+			// token per Send, not two.
 			return r
 		}
+		c.tokens.invalidate(tok)
 		if c.log.Enabled(ctx, slog.LevelDebug) {
 			c.log.Debug("fcm refused the access token; renewing it")
 		}

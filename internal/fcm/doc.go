@@ -11,7 +11,8 @@
 //
 // Goroutines: none of its own. Send runs on the caller's goroutine; the
 // HTTP client's transport keeps its connections (and, for HTTP/2, a reader
-// goroutine per connection) until they idle out or CloseIdleConnections.
+// goroutine per connection) until they idle out, or until Close for the
+// client's own HTTP client (an injected one is closed by its owner).
 //
 // Concurrency: a *Client is safe for concurrent use. The access token is
 // shared: reading it takes no lock (an atomic pointer); when it is missing

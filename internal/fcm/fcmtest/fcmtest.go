@@ -4,6 +4,16 @@
 // field of a message as Newsflash sends it, records what it accepts, and
 // plays back scripted error answers per device token.
 //
+// Use: s := New(Options{}); defer s.Close(); a client takes s.URL() as its
+// endpoint and s.Credentials() (or the file of s.CredentialsFile(dir)), and
+// trusts the server through s.Client() / s.CertPool(), or, in a child
+// process, SSL_CERT_FILE naming the file of s.WriteCA(path). Scripts:
+// FailNext(token, answers...), Always(token, answer), Reset(token), with the
+// answers of answers.go (Unregistered(), QuotaExceeded("30"), …) or any
+// ErrorBody; FailNextGrants for the token endpoint; RevokeTokens and
+// SetExpiresIn for renewal. Records: Messages, MessagesTo, Accepted,
+// Attempts, Grants.
+//
 // Goroutines: the httptest server's (its listener and one per connection);
 // Close stops them. Concurrency: a *Server is safe for concurrent use; one
 // mutex (Server.mu) guards its tokens, scripts and records.
@@ -16,6 +26,8 @@ import (
 	"encoding/hex"
 	"encoding/json"
 	"encoding/pem"
+	"io"
+	"log"
 	"net/http"
 	"net/http/httptest"
 	"os"
@@ -136,6 +148,9 @@ func New(opts Options) *Server {
 	mux.HandleFunc(sendPath, s.serveSend)
 	s.srv = httptest.NewUnstartedServer(mux)
 	s.srv.EnableHTTP2 = true
+	// Refused handshakes (a client that does not trust it) are a test's
+	// business, not log noise.
+	s.srv.Config.ErrorLog = log.New(io.Discard, "", 0)
 	s.srv.StartTLS()
 	return s
 }
