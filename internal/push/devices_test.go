@@ -396,6 +396,9 @@ func TestDeviceAnswers(t *testing.T) {
 	add(PlatformIOS, iosToken(next()), "removed", func(tok string) { env.apns.Always(tok, 400, "DeviceTokenNotForTopic") })
 	add(PlatformIOS, iosToken(next()), "sent", func(tok string) { env.apns.FailNext(tok, 429, "TooManyRequests") })
 	add(PlatformIOS, iosToken(next()), "sent", func(tok string) { env.apns.FailNext(tok, 503, "ServiceUnavailable") })
+	// FCM refusing our credentials is not the device's fault: it fails,
+	// and is never removed for it.
+	add(PlatformAndroid, androidToken(next()), "kept", func(tok string) { env.fcm.Always(tok, fcmtest.Unauthenticated()) })
 	add(PlatformIOS, iosToken(next()), "failed", func(tok string) { env.apns.Always(tok, 400, "BadTopic") })
 	for _, d := range devs {
 		env.device(t, d.platform, d.token)
@@ -406,8 +409,8 @@ func TestDeviceAnswers(t *testing.T) {
 	for _, p := range env.deliverAll(t, e) {
 		sent, removed, failed = sent+p.Sent, removed+p.Removed, failed+p.Failed
 	}
-	if sent != 4 || removed != 6 || failed != 1 {
-		t.Fatalf("sent %d removed %d failed %d; want 4, 6, 1", sent, removed, failed)
+	if sent != 4 || removed != 6 || failed != 2 {
+		t.Fatalf("sent %d removed %d failed %d; want 4, 6, 2", sent, removed, failed)
 	}
 	for _, d := range devs {
 		_, inIndex := env.s.index.get(DeviceID(d.platform, d.token))
@@ -437,6 +440,9 @@ func TestDeviceAnswers(t *testing.T) {
 	}
 	if _, ok := env.s.index.get(bad); ok {
 		t.Fatalf("still there after %d failures", maxFailures)
+	}
+	if _, ok := env.s.index.get(DeviceID(PlatformAndroid, devs[len(devs)-2].token)); !ok {
+		t.Fatalf("the device FCM answered 401 for was removed after %d alerts", maxFailures)
 	}
 }
 

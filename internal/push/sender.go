@@ -207,7 +207,10 @@ func (n *nativeSender) send(ctx context.Context, r *run, t target, attempts int)
 		}
 		return retry
 	case nativeFailed:
-		if res.Status == 0 { // the provider was not asked (no access token, …): not the device's fault
+		// The provider was not asked (no access token, …) or refused our
+		// credentials (401): not the device's fault, so not counted
+		// against it; else a wrong key would remove every device.
+		if res.Status == 0 || res.Status == http.StatusUnauthorized {
 			s.log.Warn("push: device send not made", "id", t.sub.ID, "platform", t.sub.Platform, "reason", res.Reason)
 			return failed
 		}
