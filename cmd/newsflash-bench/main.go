@@ -37,6 +37,7 @@ const benchTokenEnv = "NEWSFLASH_BENCH_TOKEN"
 
 type benchFlags struct {
 	url, token, scenario, filter, sinkAddr string
+	platforms, spawnBin                    string
 	spawn                                  bool
 	serverPID, readers, items, subs, churn int
 	rate, connectRate                      float64
@@ -66,6 +67,8 @@ func benchFlagSet() (*flag.FlagSet, *benchFlags) {
 	fs.Float64Var(&v.connectRate, "connect-rate", 1000, "reader connects started per second")
 	fs.DurationVar(&v.duration, "duration", 0, "how long idle holds its readers (default 2s) and how long soak runs (default 1m)")
 	fs.DurationVar(&v.drain, "drain", 10*time.Second, "after posting, wait for deliveries or sends until none came for this long")
+	fs.StringVar(&v.platforms, "platforms", "web", "push: platforms to register --subs subscriptions or devices of each, comma-separated: web (the local push sink), android, ios (the tool's FCM and APNs stand-ins)")
+	fs.StringVar(&v.spawnBin, "spawn-bin", "", "with --spawn: run this newsflash binary's serve as a child process (its CPU apart from the tool's) instead of a server in this process")
 	fs.StringVar(&v.sinkAddr, "sink-addr", "127.0.0.1:0", "loopback address of the local push service (push, soak); a separate server must allow it with --push-insecure-test-endpoints")
 	return fs, v
 }
@@ -100,7 +103,16 @@ for it with
     --push-insecure-test-endpoints 127.0.0.1:18701
 and give newsflash-bench --sink-addr 127.0.0.1:18701. A refusal ends the
 run at once with the flag to change. A server spawned with --spawn has
-these set.
+these set. For --platforms android or ios the tool starts the FCM and APNs
+stand-ins itself and, with --spawn, gives the server their flags
+(--fcm-credentials, --fcm-endpoint, --apns-*) and, for a --spawn-bin child,
+SSL_CERT_FILE with their certificates (Linux and other Unix systems; macOS
+and Windows verify with the platform and cannot trust them this way). For a
+server started separately it prints the flags and environment to start it
+with, and waits for it.
+Native push example (docs/BENCHMARKS.md has the figures):
+  newsflash-bench --spawn --spawn-bin ./newsflash --scenario push \
+    --platforms web,android,ios --subs 100000
 Soak example (docs/BENCHMARKS.md has the figures):
   newsflash-bench --url http://127.0.0.1:18700 --server-pid PID --scenario soak \
     --duration 10m --readers 2000 --churn 50 --rate 5 --corrections 0.2 \
@@ -146,7 +158,13 @@ func run(args []string, stdout, stderr io.Writer) int {
 		Readers: v.readers, Items: v.items, Rate: v.rate, Subs: v.subs, SrcIPs: splitList(v.srcIPs),
 		Filter: v.filter, ConnectRate: v.connectRate, Duration: v.duration, Drain: v.drain,
 		Churn: v.churn, Corrections: v.corrections, Retractions: v.retractions, PushShare: v.pushShare,
-		SinkAddr: v.sinkAddr, Out: stdout, Log: stderr,
+		SinkAddr: v.sinkAddr, Platforms: splitList(v.platforms), Out: stdout, Log: stderr,
+	}
+	if _, err := nfbench.ParsePlatforms(cfg.Platforms); err != nil {
+		return flagError(stderr, errors.New(strings.TrimPrefix(err.Error(), nfbench.ErrUsage.Error()+": ")))
+	}
+	if given["spawn-bin"] && !v.spawn {
+		return flagError(stderr, errors.New("--spawn-bin goes with --spawn"))
 	}
 	// In Config zero means the default and negative none; on the command
 	// line 0 means none.
@@ -190,12 +208,31 @@ func run(args []string, stdout, stderr io.Writer) int {
 		if given["url"] || given["server-pid"] {
 			return flagError(stderr, errors.New("--spawn starts its own server: leave out --url and --server-pid"))
 		}
-		sp, err := spawnServer(ctx, v.sinkAddr, stderr)
+		var st *nfbench.StandIns
+		if cfg.Scenario == nfbench.ScenarioPush {
+			var err error
+			if st, err = nfbench.StartStandIns(cfg.Platforms); err != nil {
+				return benchResult(nil, fmt.Errorf("start the FCM and APNs stand-ins: %w", err), stderr)
+			}
+			defer st.Close()
+			cfg.StandIns = st
+		}
+		var sp *spawned
+		var err error
+		if v.spawnBin != "" {
+			sp, err = spawnProcess(ctx, v.spawnBin, v.sinkAddr, st, stderr)
+		} else {
+			sp, err = spawnServer(ctx, v.sinkAddr, st, stderr)
+		}
 		if err != nil {
 			return benchResult(nil, err, stderr)
 		}
 		defer sp.stop(stderr)
 		cfg.URL, cfg.Token, cfg.ServerPID, cfg.SinkListener = sp.url, sp.token, os.Getpid(), sp.sink
+		cfg.Disposable = true
+		if sp.proc != nil {
+			cfg.ServerPID = sp.proc.cmd.Process.Pid
+		}
 	}
 	res, err := nfbench.Run(ctx, cfg)
 	return benchResult(res, err, stderr)

@@ -103,6 +103,48 @@ func TestBenchSpawnPush(t *testing.T) {
 	}
 }
 
+// TestBenchSpawnPushPlatforms registers web subscriptions and Android and
+// iOS devices on the tool's own stand-ins and checks every one got the
+// alert, per platform.
+func TestBenchSpawnPushPlatforms(t *testing.T) {
+	clearToken(t)
+	code, stdout, stderr := runCmd(t, "--spawn", "--scenario", "push", "--platforms", "ios,web,android", "--subs", "150")
+	if code != 0 {
+		t.Fatalf("exit %d\nstdout:\n%s\nstderr:\n%s", code, stdout, stderr)
+	}
+	m := lastJSON(t, stdout)
+	wantFigure(t, m, "subscribed", 450)
+	wantFigure(t, m, "expected", 450)
+	wantFigure(t, m, "sent", 450)
+	wantFigure(t, m, "server_sent", 450)
+	wantFigure(t, m, "server_failed", 0)
+	if _, ok := m["send_100_ms"].(float64); !ok {
+		t.Errorf("no send_100_ms in %v", m)
+	}
+	pl, _ := m["platforms"].([]any)
+	var got []string
+	for _, p := range pl {
+		p := p.(map[string]any)
+		got = append(got, p["platform"].(string))
+		for _, f := range []string{"registered", "expected", "sent"} {
+			if p[f] != 150.0 {
+				t.Errorf("%s %s = %v, want 150", p["platform"], f, p[f])
+			}
+		}
+		for _, f := range []string{"sends_per_s", "send_90_ms", "send_100_ms"} {
+			if _, ok := p[f].(float64); !ok {
+				t.Errorf("%s: no %s in %v", p["platform"], f, p)
+			}
+		}
+	}
+	if strings.Join(got, ",") != "web,android,ios" {
+		t.Errorf("platforms %v, want web, android, ios in that order", got)
+	}
+	if !strings.Contains(stdout, "android sent 150 of 150") {
+		t.Errorf("summary lacks the android line:\n%s", stdout)
+	}
+}
+
 func TestBenchUsage(t *testing.T) {
 	clearToken(t)
 	tests := []struct {
@@ -128,6 +170,10 @@ func TestBenchUsage(t *testing.T) {
 		{"bad readers", []string{"--readers", "0"}, 2, "", "--readers"},
 		{"bad drain", []string{"--drain", "-1s"}, 2, "", "--drain"},
 		{"extra argument", []string{"now"}, 2, "", `unexpected argument "now"`},
+		{"unknown platform", []string{"--scenario", "push", "--platforms", "web,blackberry"}, 2, "", `unknown platform "blackberry"`},
+		{"platform twice", []string{"--scenario", "push", "--platforms", "ios,android,ios"}, 2, "", "ios given twice"},
+		{"spawn-bin without spawn", []string{"--scenario", "push", "--spawn-bin", "newsflash"}, 2, "", "--spawn-bin goes with --spawn"},
+		{"help tells the native platforms", []string{"--help"}, 0, "--platforms web,android,ios", ""},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {

@@ -9,8 +9,11 @@ import (
 	"os"
 	"time"
 
+	"newsflash/internal/apns"
+	"newsflash/internal/apns/apnstest"
 	"newsflash/internal/bench"
 	"newsflash/internal/editor"
+	"newsflash/internal/fcm"
 	"newsflash/internal/server"
 )
 
@@ -22,7 +25,8 @@ const (
 
 // spawned is a server started in this process for a bench run.
 type spawned struct {
-	srv   *server.Server
+	srv   *server.Server // nil for a server process
+	proc  *serverProcess // nil for a server in this process
 	url   string
 	token string
 	sink  net.Listener // where the bench's push sink listens; the server may push there
@@ -32,9 +36,10 @@ type spawned struct {
 
 // spawnServer starts a server on a free loopback port with a temporary
 // data directory, a fresh editor token and Web Push on, allowed to push to
-// the bench's sink, and without the per-address limits (every reader comes
-// from the few loopback source addresses).
-func spawnServer(ctx context.Context, sinkAddr string, stderr io.Writer) (*spawned, error) {
+// the bench's sink, Android and iOS on the stand-ins st (when not nil), and
+// without the per-address limits (every reader comes from the few loopback
+// source addresses).
+func spawnServer(ctx context.Context, sinkAddr string, st *bench.StandIns, stderr io.Writer) (*spawned, error) {
 	sink, err := bench.ListenSink(sinkAddr)
 	if err != nil {
 		return nil, err
@@ -67,6 +72,18 @@ func spawnServer(ctx context.Context, sinkAddr string, stderr io.Writer) (*spawn
 	cfg.Live.ReadersPerAddress = -1
 	cfg.Limits.ConnectionsPerAddress = -1
 	cfg.Limits.ReaderConnects, cfg.Limits.APIRequests = -1, -1
+	if st != nil && st.FCM != nil {
+		cfg.FCM = fcm.Options{Endpoint: st.FCM.URL(), Credentials: st.FCM.Credentials()}
+		deps.FCMClient = st.Client()
+	}
+	if st != nil && st.APNs != nil {
+		key, err := apns.LoadKey(st.KeyFile())
+		if err != nil {
+			return fail(err)
+		}
+		cfg.APNs = apns.Options{Endpoint: st.APNs.URL, Key: key, KeyID: apnstest.KeyID, TeamID: apnstest.TeamID, Topic: apnstest.Topic}
+		deps.APNsClient = st.Client()
+	}
 	startCtx, cancel := context.WithTimeout(ctx, spawnStartTimeout)
 	defer cancel()
 	if sp.srv, err = server.New(startCtx, deps, cfg); err != nil {
@@ -91,6 +108,12 @@ func spawnServer(ctx context.Context, sinkAddr string, stderr io.Writer) (*spawn
 
 // stop shuts the server down and removes its data.
 func (sp *spawned) stop(stderr io.Writer) {
+	if sp.proc != nil {
+		sp.proc.stop(stderr)
+		sp.sink.Close()
+		os.RemoveAll(sp.dir)
+		return
+	}
 	ctx, cancel := context.WithTimeout(context.Background(), spawnStopTimeout)
 	defer cancel()
 	if err := sp.srv.Shutdown(ctx); err != nil {

@@ -50,8 +50,22 @@ type Config struct {
 	Items int
 	// Rate is items posted per second. Default 5.
 	Rate float64
-	// Subs is how many push subscriptions push registers. Default 1000.
+	// Subs is how many push subscriptions push registers, and as many
+	// devices of each app platform. Default 1000.
 	Subs int
+	// Platforms push registers subscriptions or devices of: web (Web Push
+	// to the local push sink), android and ios (devices on the FCM and
+	// APNs stand-ins). Default web.
+	Platforms []string
+	// StandIns are the FCM and APNs stand-ins the server was started
+	// with (see StartStandIns); the caller closes them. Default: push
+	// starts its own for android and ios and prints how to start a server
+	// with them.
+	StandIns *StandIns
+	// Disposable: the server's data is thrown away after the run (a
+	// spawned server), so push leaves its subscriptions and devices there
+	// rather than removing them one by one.
+	Disposable bool
 	// SrcIPs are loopback source addresses that readers (and subscription
 	// requests) are spread over, round-robin. Default DefaultSrcIPs for an
 	// IPv4 server; for ::1, none (the kernel picks).
@@ -168,6 +182,10 @@ func (c Config) withDefaults() (Config, error) {
 	}
 	if c.DecryptSample == 0 {
 		c.DecryptSample = 1000
+	}
+	var err error
+	if c.Platforms, err = ParsePlatforms(c.Platforms); err != nil {
+		return c, err
 	}
 	if c.Out == nil {
 		c.Out = io.Discard

@@ -111,3 +111,43 @@ func TestResultJSONIsFlat(t *testing.T) {
 		t.Error("a run with a missing delivery is clean")
 	}
 }
+
+func TestParsePlatforms(t *testing.T) {
+	tests := []struct {
+		in      []string
+		want    string
+		wantErr string
+	}{
+		{nil, "web", ""},
+		{[]string{"web"}, "web", ""},
+		{[]string{"ios", "android", "web"}, "web,android,ios", ""},
+		{[]string{"android"}, "android", ""},
+		{[]string{"web", "Web"}, "", `unknown platform "Web"`},
+		{[]string{"huawei"}, "", `unknown platform "huawei"`},
+		{[]string{"ios", "ios"}, "", "ios given twice"},
+	}
+	for _, tt := range tests {
+		got, err := ParsePlatforms(tt.in)
+		switch {
+		case tt.wantErr != "":
+			if !errors.Is(err, ErrUsage) || !strings.Contains(err.Error(), tt.wantErr) {
+				t.Errorf("ParsePlatforms(%q): %v, want ErrUsage with %q", tt.in, err, tt.wantErr)
+			}
+		case err != nil || strings.Join(got, ",") != tt.want:
+			t.Errorf("ParsePlatforms(%q) = %q, %v, want %q", tt.in, got, err, tt.want)
+		}
+	}
+}
+
+func TestDeviceToken(t *testing.T) {
+	ios, android := deviceToken("ab12cd34", PlatformIOS, 7), deviceToken("ab12cd34", PlatformAndroid, 7)
+	if len(ios) != 64 || strings.Trim(ios, "0123456789abcdef") != "" {
+		t.Errorf("iOS token %q: want 64 hex digits", ios)
+	}
+	if len(android) < 100 || strings.Trim(android, "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789_:-") != "" {
+		t.Errorf("Android token %q: want 100 or more of A-Z a-z 0-9 _ : -", android)
+	}
+	if deviceToken("ab12cd34", PlatformIOS, 8) == ios {
+		t.Error("two devices, one token")
+	}
+}

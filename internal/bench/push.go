@@ -8,6 +8,7 @@ import (
 	"net"
 	"net/http"
 	"net/netip"
+	"slices"
 	"strings"
 	"sync"
 	"sync/atomic"
@@ -50,35 +51,70 @@ func ListenSink(addr string) (net.Listener, error) {
 	return ln, nil
 }
 
-// push registers subscriptions of a local push sink, posts the items and
-// waits for the sends.
+// push registers subscriptions of a local push sink (web) and devices of
+// the FCM and APNs stand-ins (android, ios), posts the items and waits for
+// the sends.
 func (r *runner) push(ctx context.Context) error {
-	ln := r.cfg.SinkListener
-	if ln == nil {
-		var err error
-		if ln, err = ListenSink(r.cfg.SinkAddr); err != nil {
-			return err
-		}
-	}
-	sinkAddr := ln.Addr().String()
-	sink := pushsink.New(pushsink.Options{DecryptSample: r.cfg.DecryptSample})
-	_, stopSink := serveSink(ln, sink)
-	defer stopSink()
-	if err := r.checkPush(ctx, sinkAddr); err != nil {
-		return err
-	}
 	f := &PushFigures{Subs: r.cfg.Subs, DecryptSample: r.cfg.DecryptSample}
 	r.res.Push = f
-	fmt.Fprintf(r.cfg.Log, "bench: registering %d push subscriptions of the sink at %s\n", r.cfg.Subs, sinkAddr)
-	subs, err := r.subscribe(ctx, sink, "http://"+sinkAddr, r.filter.regions, r.filter.topics, r.filter.langs, f)
-	if !r.spawned {
-		defer func() { f.Unsubscribed = r.unsubscribe(subs) }()
+	var counts []*platformCount
+	if slices.Contains(r.cfg.Platforms, PlatformWeb) {
+		ln := r.cfg.SinkListener
+		if ln == nil {
+			var err error
+			if ln, err = ListenSink(r.cfg.SinkAddr); err != nil {
+				return err
+			}
+		}
+		sinkAddr := ln.Addr().String()
+		sink := pushsink.New(pushsink.Options{DecryptSample: r.cfg.DecryptSample})
+		_, stopSink := serveSink(ln, sink)
+		defer stopSink()
+		if err := r.checkPush(ctx, sinkAddr); err != nil {
+			return err
+		}
+		fmt.Fprintf(r.cfg.Log, "bench: registering %d push subscriptions of the sink at %s\n", r.cfg.Subs, sinkAddr)
+		subs, err := r.subscribe(ctx, sink, "http://"+sinkAddr, r.filter.regions, r.filter.topics, r.filter.langs, f)
+		if !r.spawned && !r.cfg.Disposable {
+			defer func() { f.Unsubscribed += r.unsubscribe(subs) }()
+		}
+		if err != nil {
+			return err
+		}
+		counts = append(counts, &platformCount{plat: PlatformWeb, subs: len(subs), hint: sinkAddr,
+			count: func() int { a, _ := sink.Count(); return a }})
+		defer func() { _, f.Refused = sink.Count() }()
 	}
-	if err != nil {
-		return err
+	if natives := slices.DeleteFunc(slices.Clone(r.cfg.Platforms), func(p string) bool { return p == PlatformWeb }); len(natives) > 0 {
+		st := r.cfg.StandIns
+		if st == nil {
+			var err error
+			if st, err = StartStandIns(natives); err != nil {
+				return fmt.Errorf("start the stand-ins: %w", err)
+			}
+			defer st.Close()
+			fmt.Fprintf(r.cfg.Log, "bench: FCM and APNs stand-ins started; start the server for them with\n  %s\n(with the web flags the push scenario needs, see --help); waiting up to %s for it\n", st.Command(), standInWait)
+		}
+		for _, plat := range natives {
+			if plat == PlatformAndroid && st.FCM == nil || plat == PlatformIOS && st.APNs == nil {
+				return fmt.Errorf("%w: --platforms %s: the stand-ins given have none for it", ErrUsage, plat)
+			}
+			fmt.Fprintf(r.cfg.Log, "bench: registering %d %s devices\n", r.cfg.Subs, plat)
+			toks, err := r.registerDevices(ctx, plat, f)
+			if !r.spawned && !r.cfg.Disposable {
+				defer func() { f.Unsubscribed += r.unregisterDevices(plat, toks) }()
+			}
+			if err != nil {
+				return err
+			}
+			counts = append(counts, &platformCount{plat: plat, subs: len(toks), count: func() int { return st.accepted(plat) }})
+		}
+	}
+	for _, c := range counts {
+		c.base = c.count() // sends a separate server made before this run's
 	}
 
-	fmt.Fprintf(r.cfg.Log, "bench: posting %d items at %g/s to %d subscriptions\n", r.cfg.Items, r.cfg.Rate, len(subs))
+	fmt.Fprintf(r.cfg.Log, "bench: posting %d items at %g/s to %d subscriptions and devices\n", r.cfg.Items, r.cfg.Rate, f.Subscribed)
 	before := r.probe.sample()
 	d := r.filter.draft()
 	d.Alert = true   // only alerts are pushed; ticker-only items are not
@@ -89,27 +125,101 @@ func (r *runner) push(ctx context.Context) error {
 	if pf.ok == 0 {
 		return fmt.Errorf("no item could be posted: %v", pf.firstErr)
 	}
-	f.Expected = len(subs) * pf.ok
-	counts := func() int64 { a, rf := sink.Count(); return int64(a + rf) }
-	lastSend := drain(ctx, r.cfg.Drain, counts, func() bool { a, _ := sink.Count(); return a >= f.Expected })
+	for _, c := range counts {
+		c.expected = c.subs * pf.ok
+		f.Expected += c.expected
+	}
+	total := &platformCount{expected: f.Expected}
+	poll := func() int64 {
+		now := time.Now()
+		sum := 0
+		for _, c := range counts {
+			sum += c.poll(now, c.count()-c.base)
+		}
+		total.poll(now, sum)
+		return int64(sum)
+	}
+	lastSend := drain(ctx, r.cfg.Drain, poll, func() bool { poll(); return !total.at100.IsZero() })
 	sp := span(before, r.probe.sample())
-	f.Sent, f.Refused = sink.Count()
+	f.Sent = total.n
+	// The 201 of the last post: with one item, the alert's.
+	answered := pf.last
+	for _, c := range counts {
+		f.Platforms = append(f.Platforms, c.figures(pf.first, answered))
+		if c.n == 0 && c.plat == PlatformWeb {
+			fmt.Fprintf(r.cfg.Log, "bench: no push reached the sink at %s: is the server started with --push-insecure-test-endpoints %s?\n", c.hint, c.hint)
+		}
+	}
 	if f.Sent > 0 {
 		window := lastSend.Sub(pf.first)
 		f.PostToLastSendMs = ms(window)
 		if window > 0 {
 			f.SendsPerS = round(float64(f.Sent)/window.Seconds(), 1)
 		}
+		f.Send90Ms, f.Send100Ms = total.after(answered)
 	}
 	// The CPU window ends with the drain; when every push came it ends at
 	// the last one (within the 5 ms the drain checks in).
 	f.ServerCPUUsPerSend = perOp(sp.server, sp.hasSrv, f.Sent)
 	f.ToolCPUUsPerSend = perOp(sp.tool, sp.hasTool, f.Sent)
-	if f.Sent == 0 {
-		fmt.Fprintf(r.cfg.Log, "bench: no push reached the sink at %s: is the server started with --push-insecure-test-endpoints %s?\n", sinkAddr, sinkAddr)
+	if len(f.Platforms) == 1 {
+		f.Platforms[0].ServerCPUUsPerSend = f.ServerCPUUsPerSend
 	}
 	r.readPushStats(ctx, pf.ids, f)
 	return nil
+}
+
+// platformCount follows one platform's sends (or all of them) as they
+// arrive, for the times at which 90 % and all of them had come.
+type platformCount struct {
+	plat        string
+	subs        int // registered
+	expected    int
+	hint        string     // the sink's address (web)
+	count       func() int // sends received so far
+	base        int        // count before the posts
+	n           int        // sends of this run received
+	lastAt      time.Time  // when n last grew
+	at90, at100 time.Time
+}
+
+// poll records n sends received at now.
+func (c *platformCount) poll(now time.Time, n int) int {
+	if n != c.n {
+		c.n, c.lastAt = n, now
+	}
+	if c.expected > 0 {
+		if c.at90.IsZero() && n*10 >= c.expected*9 {
+			c.at90 = now
+		}
+		if c.at100.IsZero() && n >= c.expected {
+			c.at100 = now
+		}
+	}
+	return n
+}
+
+// after gives the times from t to 90 % and to all of the sends, in ms
+// (nil where they did not all come).
+func (c *platformCount) after(t time.Time) (p90, p100 *float64) {
+	if !c.at90.IsZero() {
+		p90 = ptr(ms(c.at90.Sub(t)))
+	}
+	if !c.at100.IsZero() {
+		p100 = ptr(ms(c.at100.Sub(t)))
+	}
+	return p90, p100
+}
+
+func (c *platformCount) figures(first, answered time.Time) PlatformFigures {
+	pf := PlatformFigures{Platform: c.plat, Registered: c.subs, Expected: c.expected, Sent: c.n}
+	if c.n > 0 {
+		if w := c.lastAt.Sub(first); w > 0 {
+			pf.SendsPerS = round(float64(c.n)/w.Seconds(), 1)
+		}
+	}
+	pf.Send90Ms, pf.Send100Ms = c.after(answered)
+	return pf
 }
 
 // serveSink serves h (the push sink) on ln until stop is called, which
@@ -219,20 +329,25 @@ func (r *runner) unsubscribe(subs []pushsink.Subscription) int {
 	return int(removed.Load())
 }
 
-// each calls fn for 0..n-1 on up to subscribeWorkers goroutines, each with
-// an API client of its own source address, until done or ctx ends.
+// each calls fn for 0..n-1 on up to subscribeWorkers goroutines until
+// done or ctx ends; call i goes out from source address i mod the number
+// of them, so that each address makes an even share (the server limits
+// the subscriptions and devices one address may create).
 func (r *runner) each(ctx context.Context, n int, fn func(a *api, i int)) {
+	apis := make([]*api, len(r.clients))
+	for k, c := range r.clients {
+		apis[k] = &api{base: r.base, client: c}
+	}
 	var next atomic.Int64
 	var wg sync.WaitGroup
-	for w := range min(subscribeWorkers, n) {
-		a := &api{base: r.base, client: r.clients[w%len(r.clients)]}
+	for range min(subscribeWorkers, n) {
 		wg.Go(func() {
 			for {
 				i := int(next.Add(1) - 1)
 				if i >= n || ctx.Err() != nil {
 					return
 				}
-				fn(a, i)
+				fn(apis[i%len(apis)], i)
 			}
 		})
 	}

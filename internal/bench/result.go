@@ -142,16 +142,23 @@ type FanoutFigures struct {
 
 // PushFigures are the push scenario's sends.
 type PushFigures struct {
-	Subs            int     `json:"subs"`
-	Subscribed      int     `json:"subscribed"`
+	Subs            int     `json:"subs"`       // asked, per platform
+	Subscribed      int     `json:"subscribed"` // subscriptions and devices, all platforms
 	SubscribeFailed int     `json:"subscribe_failed"`
 	SubscribeError  string  `json:"subscribe_error,omitempty"`
 	SubscribeS      float64 `json:"subscribe_s"`
 	SubscribeRate   float64 `json:"subscribe_rate"` // per second
 	PostFigures
 	Expected int `json:"expected"` // subscribed × posted
-	Sent     int `json:"sent"`     // pushes the sink accepted
+	Sent     int `json:"sent"`     // sends the sink and the stand-ins accepted
 	Refused  int `json:"refused"`  // pushes the sink refused (bad headers, VAPID or encryption)
+	// From the 201 of the last post (with one item: the alert's) until 90 %
+	// and all of the expected sends were received; left out when not
+	// reached.
+	Send90Ms  *float64 `json:"send_90_ms,omitempty"`
+	Send100Ms *float64 `json:"send_100_ms,omitempty"`
+	// Platforms has each platform's sends.
+	Platforms []PlatformFigures `json:"platforms"`
 	// From the first post to the last push the sink accepted.
 	PostToLastSendMs float64 `json:"post_to_last_send_ms"`
 	SendsPerS        float64 `json:"sends_per_s"`
@@ -167,6 +174,20 @@ type PushFigures struct {
 	ServerPending       *int `json:"server_pending,omitempty"`
 	DecryptSample       int  `json:"decrypt_sample"`
 	Unsubscribed        int  `json:"unsubscribed"` // subscriptions removed at the end (not with a spawned server)
+}
+
+// PlatformFigures are one platform's sends in the push scenario.
+type PlatformFigures struct {
+	Platform   string  `json:"platform"`
+	Registered int     `json:"registered"` // subscriptions or devices
+	Expected   int     `json:"expected"`
+	Sent       int     `json:"sent"`        // received by the sink or stand-in
+	SendsPerS  float64 `json:"sends_per_s"` // from the first post to its last send
+	// Server CPU per send: given only when the run has this one platform
+	// (the server's CPU cannot be split between platforms sending at once).
+	ServerCPUUsPerSend *float64 `json:"server_cpu_us_per_send,omitempty"`
+	Send90Ms           *float64 `json:"send_90_ms,omitempty"`
+	Send100Ms          *float64 `json:"send_100_ms,omitempty"`
 }
 
 // SoakFigures are the soak scenario's figures. Lineages are the soak's
@@ -327,12 +348,17 @@ func (r *Result) write(w io.Writer) {
 			f.DeliveriesPerS, us(f.ServerCPUUsPerDelivery), us(f.ToolCPUUsPerDelivery))
 	}
 	if s := r.Push; s != nil {
-		p("  subscriptions: %d of %d registered in %.2fs (%.0f/s); %d failed%s",
-			s.Subscribed, s.Subs, s.SubscribeS, s.SubscribeRate, s.SubscribeFailed, errText(s.SubscribeError))
+		p("  subscriptions and devices: %d of %d registered in %.2fs (%.0f/s); %d failed%s",
+			s.Subscribed, s.Subs*max(1, len(s.Platforms)), s.SubscribeS, s.SubscribeRate, s.SubscribeFailed, errText(s.SubscribeError))
 		postLine(p, s.PostFigures)
 		p("  sent %d of %d (sink refused %d); first post to last send %.0fms; %.0f sends/s",
 			s.Sent, s.Expected, s.Refused, s.PostToLastSendMs, s.SendsPerS)
-		p("  CPU per send: server %s, tool %s (the tool's includes its push sink, which decrypts 1 push in %d)",
+		p("  from the 201: 90%% of sends in %s, all in %s", msText(s.Send90Ms), msText(s.Send100Ms))
+		for _, pl := range s.Platforms {
+			p("    %-7s sent %d of %d (%d registered); %.0f sends/s; server CPU per send %s; from the 201: 90%% in %s, all in %s",
+				pl.Platform, pl.Sent, pl.Expected, pl.Registered, pl.SendsPerS, us(pl.ServerCPUUsPerSend), msText(pl.Send90Ms), msText(pl.Send100Ms))
+		}
+		p("  CPU per send: server %s, tool %s (the tool's includes its push sink, which decrypts 1 push in %d, and the FCM and APNs stand-ins)",
 			us(s.ServerCPUUsPerSend), us(s.ToolCPUUsPerSend), s.DecryptSample)
 		if s.ServerSent != nil {
 			p("  server push stats: sent %d, failed %d, removed %d, pending %d, subscriptions %d",
@@ -386,7 +412,10 @@ func orNA[T any](format string, v *T) string {
 	return fmt.Sprintf(format, *v)
 }
 
-func us(v *float64) string   { return orNA("%.1fµs", v) }
+func us(v *float64) string { return orNA("%.1fµs", v) }
+func msText(v *float64) string {
+	return orNA("%.0fms", v)
+}
 func pct(v *float64) string  { return orNA("%.1f%%", v) }
 func kib(v *int64) string    { return orNA("%d KiB", v) }
 func kibF(v *float64) string { return orNA("%.1f KiB", v) }
