@@ -124,6 +124,7 @@ var (
 // returns the field at fault.
 func check(m Message, hasAndroid bool) (string, error) {
 	if m.Token == "" {
+		//lint:ignore ST1005 FCM's own wording, played back to clients
 		return "message", errors.New("Recipient of the message is not set.")
 	}
 	if m.Data == nil {
@@ -135,6 +136,7 @@ func check(m Message, hasAndroid bool) (string, error) {
 	a := m.Android
 	if a.TTL != "" {
 		if !ttlPattern.MatchString(a.TTL) {
+			//lint:ignore ST1005 FCM's own wording, played back to clients
 			return "message.android.ttl", fmt.Errorf("Invalid value at 'message.android.ttl' (type.googleapis.com/google.protobuf.Duration), %q", a.TTL)
 		}
 		if secs, _ := strconv.ParseFloat(strings.TrimSuffix(a.TTL, "s"), 64); secs > maxTTL {
@@ -144,6 +146,7 @@ func check(m Message, hasAndroid bool) (string, error) {
 	switch a.Priority {
 	case "HIGH", "NORMAL":
 	default:
+		//lint:ignore ST1005 FCM's own wording, played back to clients
 		return "message.android.priority", fmt.Errorf("Invalid value at 'message.android.priority', %q", a.Priority)
 	}
 	id := m.Data["id"]
