@@ -185,7 +185,11 @@ func decodeError(err error) error {
 		return &Error{Status: http.StatusBadRequest, Code: "invalid_type", Field: field, Message: fmt.Sprintf("%s must be a JSON %s", fieldName(field), jsonKind(typ.Type.Kind())), Cause: err}
 	case strings.HasPrefix(err.Error(), "json: unknown field "):
 		field, _ := strconv.Unquote(strings.TrimPrefix(err.Error(), "json: unknown field "))
-		return &Error{Status: http.StatusBadRequest, Code: "unknown_field", Field: field, Message: fmt.Sprintf("unknown field %q", field), Cause: err}
+		msg := fmt.Sprintf("unknown field %q", field)
+		if field == "" {
+			msg = "unknown field with an empty name"
+		}
+		return &Error{Status: http.StatusBadRequest, Code: "unknown_field", Field: field, Message: msg, Cause: err}
 	}
 	return &Error{Status: http.StatusBadRequest, Code: "malformed_json", Message: "malformed JSON: " + err.Error(), Cause: err}
 }

@@ -55,6 +55,7 @@ func TestBadInput(t *testing.T) {
 		{"url relative", "POST", "/api/v1/items", good(`,"url":"/news/1"`), nil, 400, "invalid_url", "url"},
 		{"url with password", "POST", "/api/v1/items", good(`,"url":"https://u:p@example.com/"`), nil, 400, "invalid_url", "url"},
 		{"bad priority", "POST", "/api/v1/items", good(`,"priority":"urgent!!"`), nil, 400, "invalid_priority", "priority"},
+		{"a field with an empty name", "POST", "/api/v1/items", good(`,"":"x"`), nil, 400, "unknown_field", ""},
 		{"alert a string", "POST", "/api/v1/items", good(`,"alert":"true"`), nil, 400, "invalid_type", "alert"},
 		{"alert a number", "POST", "/api/v1/items", good(`,"alert":1`), nil, 400, "invalid_type", "alert"},
 		{"alert a list", "POST", "/api/v1/items", good(`,"alert":[true]`), nil, 400, "invalid_type", "alert"},
