@@ -4,6 +4,7 @@ import (
 	"bytes"
 	"encoding/json"
 	"fmt"
+	"io"
 	"net/http"
 	"os"
 	"path/filepath"
@@ -192,4 +193,35 @@ func checkPushed(t *testing.T, name string, acked []string, deadline time.Time, 
 			t.Errorf("%s: %d repeated deliveries: more than the sends in flight at the kill (%d)", p.name, dup, p.inFlight)
 		}
 	}
+}
+
+// sendingToAll waits (a bounded while) until the instance at base has made
+// sends to every one of hosts (by its newsflash_push_sends_total), so that
+// a kill that follows finds it delivering rather than idle. It says
+// whether it saw that.
+func sendingToAll(base string, hosts []string, limit time.Duration) bool {
+	for deadline := time.Now().Add(limit); time.Now().Before(deadline); time.Sleep(20 * time.Millisecond) {
+		res, err := http.Get(base + "/metrics")
+		if err != nil {
+			continue
+		}
+		b, _ := io.ReadAll(res.Body)
+		res.Body.Close()
+		all := true
+		for _, h := range hosts {
+			found := false
+			for _, line := range strings.Split(string(b), "\n") {
+				if strings.HasPrefix(line, "newsflash_push_sends_total{") && strings.Contains(line, `host="`+h+`"`) &&
+					strings.Contains(line, `outcome="sent"`) && !strings.HasSuffix(line, " 0") {
+					found = true
+					break
+				}
+			}
+			all = all && found
+		}
+		if all {
+			return true
+		}
+	}
+	return false
 }

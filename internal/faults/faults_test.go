@@ -147,6 +147,7 @@ func TestInstanceKilled(t *testing.T) {
 		"--api-requests-per-second", "0"}
 	var apps *appStandIns
 	var env []string
+	hosts := []string{host}
 	if why := appsSupported(); why != "" {
 		t.Logf("web push only: %s", why)
 	} else {
@@ -154,6 +155,7 @@ func TestInstanceKilled(t *testing.T) {
 		pushFlags = append(pushFlags, apps.args...)
 		pushFlags = append(pushFlags, "--fcm-concurrency", strconv.Itoa(perProvider), "--apns-concurrency", strconv.Itoa(perProvider))
 		env = apps.env
+		hosts = append(hosts, "fcm", "apns") // the host label of app sends
 	}
 	ad := addrs(t, 2)
 	a := startProcEnv(t, "a", ad[0], env, pushFlags...)
@@ -190,6 +192,11 @@ func TestInstanceKilled(t *testing.T) {
 	p := flow(t, "instance killed (readers)", []*reader{newReader("a1", a.url(), b.url()), newReader("a2", a.url(), b.url()), newReader("b1", b.url(), a.url())}, newPoster(b.url(), a.url()), 20, 100*time.Millisecond, "asia",
 		func(i int) {
 			if i == 10 {
+				// Killed once it is seen delivering on every platform, so
+				// that it dies with sends under way.
+				if !sendingToAll(a.url(), hosts, 15*time.Second) {
+					t.Log("instance a made no sends to some push service yet: killing it anyway")
+				}
 				t.Log("killing instance a")
 				a.kill()
 			}
