@@ -60,6 +60,7 @@ type proc struct {
 	name string
 	addr string
 	args []string
+	env  []string // added to this process's environment
 	cmd  *exec.Cmd
 	logs *bytes.Buffer
 	done chan struct{}
@@ -68,7 +69,13 @@ type proc struct {
 // startProc runs newsflash serve on addr against the cluster.
 func startProc(t *testing.T, name, addr string, extra ...string) *proc {
 	t.Helper()
-	p := &proc{t: t, name: name, addr: addr, args: append([]string{
+	return startProcEnv(t, name, addr, nil, extra...)
+}
+
+// startProcEnv is startProc with variables added to the environment.
+func startProcEnv(t *testing.T, name, addr string, env []string, extra ...string) *proc {
+	t.Helper()
+	p := &proc{t: t, name: name, addr: addr, env: env, args: append([]string{
 		"serve", "--addr", addr, "--data-dir", t.TempDir(), "--log-format", "json", "--log-level", "warn",
 		"--editor-hashes", editorLine, "--shutdown-timeout", "5s", "--start-timeout", "2m",
 		// The tests send alerts in quick succession: no flood guard.
@@ -84,6 +91,9 @@ func (p *proc) launch() {
 	p.logs = &bytes.Buffer{}
 	p.cmd = exec.Command(newsflashBinary(p.t), p.args...)
 	p.cmd.Stdout, p.cmd.Stderr = p.logs, p.logs
+	if len(p.env) > 0 {
+		p.cmd.Env = append(os.Environ(), p.env...)
+	}
 	if err := p.cmd.Start(); err != nil {
 		p.t.Fatal(err)
 	}

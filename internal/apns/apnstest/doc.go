@@ -16,6 +16,7 @@
 // Rejections says what was wrong. Valid requests then get the answers
 // scripted for their device token (FailNext, Queue, Always), or 200, and
 // are kept for assertions (Notifications, unless SetRecord(false)).
+// SetDelay slows every answer to a valid request.
 //
 // Goroutines: Start runs the HTTP/2 server (its accept loop, and the
 // standard library's goroutines per connection and stream); Close stops

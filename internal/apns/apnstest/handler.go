@@ -78,17 +78,27 @@ func (s *Server) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 		s.answer(w, ref.status, ref.reason, "")
 		return
 	}
-	if a, ok := s.scripted(n.DeviceToken); ok {
-		s.answer(w, a.Status, a.Reason, a.RetryAfter)
-		return
-	}
-	s.accepted.Add(1)
+	a, scripted := s.scripted(n.DeviceToken)
 	s.mu.Lock()
-	if s.record {
+	delay := s.delay
+	if !scripted && s.record {
 		s.notes = append(s.notes, *n)
 	}
 	s.mu.Unlock()
-	w.WriteHeader(http.StatusOK)
+	if !scripted {
+		s.accepted.Add(1)
+		a = Answer{Status: http.StatusOK}
+	}
+	if delay > 0 {
+		t := time.NewTimer(delay)
+		defer t.Stop()
+		select {
+		case <-t.C:
+		case <-r.Context().Done():
+			return
+		}
+	}
+	s.answer(w, a.Status, a.Reason, a.RetryAfter)
 }
 
 func (s *Server) answer(w http.ResponseWriter, status int, reason, retryAfter string) {

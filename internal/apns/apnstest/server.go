@@ -86,6 +86,7 @@ type Server struct {
 	queued     map[string][]Answer
 	always     map[string]Answer
 	record     bool
+	delay      time.Duration
 	notes      []Notification
 	rejections []Rejection
 	tokens     map[string]*seenToken // valid provider tokens seen
@@ -241,6 +242,16 @@ func (s *Server) Always(token string, status int, reason string) {
 	} else {
 		s.always[token] = Answer{Status: status, Reason: reason}
 	}
+	s.mu.Unlock()
+}
+
+// SetDelay makes every valid request wait d before it is answered (or
+// until the request ends), so that a test can have sends under way when
+// something fails. The request is accepted and recorded as it arrives,
+// before the wait. Zero answers at once.
+func (s *Server) SetDelay(d time.Duration) {
+	s.mu.Lock()
+	s.delay = d
 	s.mu.Unlock()
 }
 

@@ -2,11 +2,13 @@ package apnstest_test
 
 import (
 	"bytes"
+	"context"
 	"crypto/ecdsa"
 	"crypto/elliptic"
 	"crypto/rand"
 	"crypto/tls"
 	"encoding/json"
+	"errors"
 	"io"
 	"net/http"
 	"strings"
@@ -341,5 +343,41 @@ func TestHTTP2Only(t *testing.T) {
 	}
 	if got := srv.Conns(); got != 2 {
 		t.Errorf("%d connections, want 2 (one refused)", got)
+	}
+}
+
+// TestDelay: with SetDelay a valid request is accepted and recorded as it
+// arrives and answered only after the wait, or never if the client gives
+// up first (as a sender killed mid-send does).
+func TestDelay(t *testing.T) {
+	srv := apnstest.New(t)
+	c := srv.Client()
+	good := goodToken(t, srv, time.Now())
+	srv.SetDelay(time.Hour)
+	ctx, cancel := context.WithCancel(t.Context())
+	r := alertReq(good)
+	hr, _ := http.NewRequestWithContext(ctx, r.method, srv.URL+r.path, strings.NewReader(r.body))
+	hr.Header = r.header
+	done := make(chan error, 1)
+	go func() {
+		res, err := c.Do(hr)
+		if err == nil {
+			res.Body.Close()
+		}
+		done <- err
+	}()
+	for srv.Accepted() == 0 {
+		time.Sleep(time.Millisecond)
+	}
+	cancel()
+	if err := <-done; !errors.Is(err, context.Canceled) {
+		t.Fatalf("a delayed request the client gave up: %v, want context.Canceled", err)
+	}
+	if n := srv.Notifications(); len(n) != 1 || n[0].Payload.Newsflash.ID != "ITEM1" {
+		t.Errorf("recorded %+v, want the request given up", n)
+	}
+	srv.SetDelay(0)
+	if a := do(t, c, srv, alertReq(good)); a.status != 200 || srv.Accepted() != 2 {
+		t.Errorf("without delay: %+v, accepted %d", a, srv.Accepted())
 	}
 }

@@ -11,8 +11,8 @@
 // FailNext(token, answers...), Always(token, answer), Reset(token), with the
 // answers of answers.go (Unregistered(), QuotaExceeded("30"), …) or any
 // ErrorBody; FailNextGrants for the token endpoint; RevokeTokens and
-// SetExpiresIn for renewal. Records: Messages, MessagesTo, Accepted,
-// Attempts, Grants.
+// SetExpiresIn for renewal; SetDelay for slow answers. Records: Messages,
+// MessagesTo, Accepted, Attempts, Grants.
 //
 // Goroutines: the httptest server's (its listener and one per connection);
 // Close stops them. Concurrency: a *Server is safe for concurrent use; one
@@ -114,6 +114,7 @@ type Server struct {
 	tokens    map[string]time.Time // access token → expiry
 	grants    int
 	grantFail []Answer
+	delay     time.Duration
 	next      map[string][]Answer // device token → answers, first first
 	always    map[string]Answer
 	attempts  map[string]int // device token → sends that reached the script
@@ -273,6 +274,16 @@ func (s *Server) Reset(token string) {
 	s.mu.Lock()
 	delete(s.next, token)
 	delete(s.always, token)
+	s.mu.Unlock()
+}
+
+// SetDelay makes every well-formed, authorised send wait d before it is
+// answered (or until its request ends), so that a test can have sends
+// under way when something fails. The send counts as it arrives, before
+// the wait. Zero answers at once.
+func (s *Server) SetDelay(d time.Duration) {
+	s.mu.Lock()
+	s.delay = d
 	s.mu.Unlock()
 }
 

@@ -1,6 +1,7 @@
 package fcmtest_test
 
 import (
+	"context"
 	"crypto"
 	"crypto/rand"
 	"crypto/rsa"
@@ -10,6 +11,7 @@ import (
 	"encoding/base64"
 	"encoding/json"
 	"encoding/pem"
+	"errors"
 	"io"
 	"net/http"
 	"net/url"
@@ -281,5 +283,42 @@ func TestSendExpiredToken(t *testing.T) {
 	skew.Store(int64(61 * time.Second))
 	if st := post(); st != 401 {
 		t.Errorf("expired token: %d, want 401", st)
+	}
+}
+
+// TestDelay: with SetDelay a send counts as it arrives and is answered
+// only after the wait, or never if the client gives up first (as a sender
+// killed mid-send does).
+func TestDelay(t *testing.T) {
+	s, k, sa := start(t)
+	tok := accessToken(t, s, k, sa)
+	send := func(ctx context.Context) (int, error) {
+		req, _ := http.NewRequestWithContext(ctx, http.MethodPost, s.URL()+"/v1/projects/"+s.ProjectID()+"/messages:send", strings.NewReader(goodItem))
+		req.Header.Set("Content-Type", "application/json")
+		req.Header.Set("Authorization", "Bearer "+tok)
+		resp, err := s.Client().Do(req)
+		if err != nil {
+			return 0, err
+		}
+		resp.Body.Close()
+		return resp.StatusCode, nil
+	}
+	s.SetDelay(time.Hour)
+	ctx, cancel := context.WithCancel(t.Context())
+	done := make(chan error, 1)
+	go func() { _, err := send(ctx); done <- err }()
+	for s.Accepted() == 0 {
+		time.Sleep(time.Millisecond)
+	}
+	cancel()
+	if err := <-done; !errors.Is(err, context.Canceled) {
+		t.Fatalf("a delayed send the client gave up: %v, want context.Canceled", err)
+	}
+	if m := s.Messages(); len(m) != 1 || m[0].Token != "tok" {
+		t.Errorf("recorded %+v, want the send given up", m)
+	}
+	s.SetDelay(0)
+	if st, err := send(t.Context()); err != nil || st != 200 || s.Accepted() != 2 {
+		t.Errorf("without delay: %d %v, accepted %d", st, err, s.Accepted())
 	}
 }

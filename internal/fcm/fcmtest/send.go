@@ -12,6 +12,7 @@ import (
 	"slices"
 	"strconv"
 	"strings"
+	"time"
 
 	"newsflash/internal/fcm"
 	"newsflash/internal/news"
@@ -111,8 +112,27 @@ func (s *Server) serveSend(w http.ResponseWriter, r *http.Request) {
 		a = Answer{Status: http.StatusOK,
 			Body: fmt.Sprintf(`{"name":"projects/%s/messages/0:%d%%fcmtest"}`, s.opts.ProjectID, s.accepted)}
 	}
+	delay := s.delay
 	s.mu.Unlock()
+	if !wait(r, delay) {
+		return
+	}
 	write(w, a)
+}
+
+// wait waits d, or until the request ends; it says whether to answer.
+func wait(r *http.Request, d time.Duration) bool {
+	if d <= 0 {
+		return true
+	}
+	t := time.NewTimer(d)
+	defer t.Stop()
+	select {
+	case <-t.C:
+		return true
+	case <-r.Context().Done():
+		return false
+	}
 }
 
 var (
