@@ -27,7 +27,7 @@ type providerToken struct {
 	// authorization is the header's value, "bearer <jwt>", made once for
 	// every request that uses the token.
 	authorization []string
-	iat    time.Time
+	iat           time.Time
 }
 
 // signer makes the provider token and hands the current one to every send.
