@@ -194,11 +194,14 @@ func (c *Client) post(ctx context.Context, token *accessToken, body []byte) (r R
 		return Result{Outcome: Retry, Reason: transportReason(err)}, false
 	}
 	defer resp.Body.Close()
-	ans, err := io.ReadAll(io.LimitReader(resp.Body, maxAnswer))
-	if err != nil && resp.StatusCode < 300 {
-		// Accepted, though the answer was cut short: FCM has the message.
+	if resp.StatusCode >= 200 && resp.StatusCode < 300 {
+		// Accepted: the answer (the message's name) says nothing more, and
+		// is read only to keep the stream's flow control going; an answer
+		// cut short changes nothing, FCM has the message.
+		_, _ = io.Copy(io.Discard, io.LimitReader(resp.Body, maxAnswer))
 		return Result{Outcome: Sent, Status: resp.StatusCode}, false
 	}
+	ans, _ := io.ReadAll(io.LimitReader(resp.Body, maxAnswer))
 	if resp.StatusCode == http.StatusUnauthorized {
 		// Failed, whether or not the access token is at fault: a refused
 		// token is renewed by Send, the project's APNs or web credentials
