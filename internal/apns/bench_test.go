@@ -33,3 +33,23 @@ func BenchmarkSend(b *testing.B) {
 		b.Errorf("%d connections, want at most %d", got, apns.DefaultConns)
 	}
 }
+
+// BenchmarkSendNotification is BenchmarkSend with the notification
+// prepared once, as a job sends it to its devices.
+func BenchmarkSendNotification(b *testing.B) {
+	f := setup(b, nil)
+	f.srv.SetRecord(false)
+	n := f.client.Prepare(message(device(0), news.EventItem, news.PriorityFlash))
+	var i atomic.Int64
+	b.SetParallelism(64)
+	b.ReportAllocs()
+	b.ResetTimer()
+	b.RunParallel(func(pb *testing.PB) {
+		for pb.Next() {
+			if r := f.client.SendNotification(context.Background(), device(int(i.Add(1))), n); r.Outcome != apns.Sent {
+				b.Errorf("send: %+v", r)
+				return
+			}
+		}
+	})
+}

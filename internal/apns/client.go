@@ -228,19 +228,60 @@ var (
 	priority5          = []string{"5"}
 )
 
-// Send posts one notification and sorts the answer. A 403
+// Notification is a Message encoded once for any number of devices: its
+// apns-* header values and its body, which the device token does not
+// change. Nothing writes to it once made, so sends share it.
+type Notification struct {
+	err        error    // a message that cannot be sent; the rest is unset
+	pushType   []string // apns-push-type
+	priority   []string // apns-priority
+	expiration []string // apns-expiration; nil for none
+	collapseID []string // apns-collapse-id; nil for none
+	body       []byte
+}
+
+// Prepare encodes m for SendNotification; m.Token is not used. The
+// expiration (m.TTL) counts from now. A message that cannot be encoded
+// makes a Notification that every send fails with the reason.
+func (c *Client) Prepare(m Message) *Notification {
+	r, err := encode(m, c.now())
+	if err != nil {
+		return &Notification{err: err}
+	}
+	n := &Notification{pushType: pushTypeBackground, priority: priority5, body: r.body}
+	if r.pushType == "alert" {
+		n.pushType = pushTypeAlert
+	}
+	if r.priority == "10" {
+		n.priority = priority10
+	}
+	if r.expiration != "" {
+		n.expiration = []string{r.expiration}
+	}
+	if r.collapseID != "" {
+		n.collapseID = []string{r.collapseID}
+	}
+	return n
+}
+
+// Send posts one notification and sorts the answer: Prepare and
+// SendNotification.
+func (c *Client) Send(ctx context.Context, m Message) Result {
+	return c.SendNotification(ctx, m.Token, c.Prepare(m))
+}
+
+// SendNotification posts n to one device and sorts the answer. A 403
 // ExpiredProviderToken renews the provider token (if it is at least
 // MinRenewal old) and sends once more.
-func (c *Client) Send(ctx context.Context, m Message) Result {
-	req, err := encode(m, c.now())
-	if err != nil {
-		return Result{Outcome: Failed, Reason: err.Error()}
+func (c *Client) SendNotification(ctx context.Context, device string, n *Notification) Result {
+	if n.err != nil {
+		return Result{Outcome: Failed, Reason: n.err.Error()}
 	}
 	tok, err := c.sign.token()
 	if err != nil {
 		return Result{Outcome: Retry, Reason: err.Error()}
 	}
-	res := c.post(ctx, m.Token, req, tok)
+	res := c.post(ctx, device, n, tok)
 	if res.Status != http.StatusForbidden || res.Reason != ReasonExpiredProviderToken {
 		c.warnProvider(res)
 		return res
@@ -254,37 +295,34 @@ func (c *Client) Send(ctx context.Context, m Message) Result {
 			"age", c.now().Sub(tok.iat).Round(time.Second), "min_renewal", MinRenewal)
 		return res // Retry (classify)
 	}
-	res = c.post(ctx, m.Token, req, fresh)
+	res = c.post(ctx, device, n, fresh)
 	c.warnProvider(res)
 	return res
 }
 
 // post makes one request with the given token.
-func (c *Client) post(ctx context.Context, device string, r request, tok *providerToken) Result {
+func (c *Client) post(ctx context.Context, device string, n *Notification, tok *providerToken) Result {
 	if c.timeout > 0 {
 		var cancel context.CancelFunc
 		ctx, cancel = context.WithTimeout(ctx, c.timeout)
 		defer cancel()
 	}
-	hreq, err := http.NewRequestWithContext(ctx, http.MethodPost, c.endpoint+"/3/device/"+url.PathEscape(device), bytes.NewReader(r.body))
+	hreq, err := http.NewRequestWithContext(ctx, http.MethodPost, c.endpoint+"/3/device/"+url.PathEscape(device), bytes.NewReader(n.body))
 	if err != nil {
 		return Result{Outcome: Failed, Reason: "bad request: device token"}
 	}
+	// Canonical names set directly, with values made once: the slices
+	// Header.Set would make per request.
 	h := hreq.Header
-	h["Authorization"] = []string{tok.bearer}
+	h["Authorization"] = tok.authorization
 	h["Apns-Topic"] = c.topic
-	h["Apns-Push-Type"], h["Apns-Priority"] = pushTypeBackground, priority5
-	if r.pushType == "alert" {
-		h["Apns-Push-Type"] = pushTypeAlert
+	h["Apns-Push-Type"] = n.pushType
+	h["Apns-Priority"] = n.priority
+	if n.expiration != nil {
+		h["Apns-Expiration"] = n.expiration
 	}
-	if r.priority == "10" {
-		h["Apns-Priority"] = priority10
-	}
-	if r.expiration != "" {
-		h["Apns-Expiration"] = []string{r.expiration}
-	}
-	if r.collapseID != "" {
-		h["Apns-Collapse-Id"] = []string{r.collapseID}
+	if n.collapseID != nil {
+		h["Apns-Collapse-Id"] = n.collapseID
 	}
 	hc := c.clients[int(c.next.Add(1)%uint64(len(c.clients)))]
 	resp, err := hc.Do(hreq)

@@ -24,8 +24,10 @@ const (
 
 // providerToken is one signed JWT and when it was issued (its iat).
 type providerToken struct {
-	bearer string // "bearer <jwt>", the authorization header's value
-	iat    time.Time
+	// authorization is the header's value, "bearer <jwt>", made once for
+	// every request that uses the token.
+	authorization []string
+	iat           time.Time
 }
 
 // signer makes the provider token and hands the current one to every send.
@@ -87,7 +89,7 @@ func (s *signer) renewLocked() (*providerToken, error) {
 	if err != nil {
 		return nil, err
 	}
-	t := &providerToken{bearer: "bearer " + jwt, iat: iat}
+	t := &providerToken{authorization: []string{"bearer " + jwt}, iat: iat}
 	s.cur.Store(t)
 	return t, nil
 }

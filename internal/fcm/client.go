@@ -130,13 +130,25 @@ func (c *Client) Close() {
 // Grants is how many access tokens the client has obtained.
 func (c *Client) Grants() int64 { return c.tokens.grants.Load() }
 
-// Send sends m and says what came of it. A 401 drops the access token and
-// tries once more with a new one. It never returns a token in the Result.
+// Send sends m and says what came of it: Prepare and SendPrepared.
 func (c *Client) Send(ctx context.Context, m Message) Result {
-	body, err := encode(m)
-	if err != nil {
-		return Result{Outcome: Failed, Reason: "invalid message: " + err.Error()}
+	if m.Token == "" {
+		return Result{Outcome: Failed, Reason: "invalid message: " + errNoMessage.Error()}
 	}
+	return c.SendPrepared(ctx, m.Token, Prepare(m))
+}
+
+// SendPrepared sends p to one device and says what came of it. A 401 drops
+// the access token and tries once more with a new one. It never returns a
+// token in the Result.
+func (c *Client) SendPrepared(ctx context.Context, token string, p *Prepared) Result {
+	if p.err != nil {
+		return Result{Outcome: Failed, Reason: "invalid message: " + p.err.Error()}
+	}
+	if token == "" {
+		return Result{Outcome: Failed, Reason: "invalid message: " + errNoMessage.Error()}
+	}
+	body := p.body(token)
 	for attempt := 0; ; attempt++ {
 		tok, err := c.tokens.get(ctx)
 		if err != nil {
@@ -152,15 +164,18 @@ func (c *Client) Send(ctx context.Context, m Message) Result {
 			// token per Send, not two.
 			return r
 		}
-		c.tokens.invalidate(tok)
+		c.tokens.invalidate(tok.value)
 		if c.log.Enabled(ctx, slog.LevelDebug) {
 			c.log.Debug("fcm refused the access token; renewing it")
 		}
 	}
 }
 
+// contentType is the Content-Type of every send; nothing writes to it.
+var contentType = []string{"application/json; charset=UTF-8"}
+
 // post makes one request; unauthorised reports a 401 (Result Failed).
-func (c *Client) post(ctx context.Context, token string, body []byte) (r Result, unauthorised bool) {
+func (c *Client) post(ctx context.Context, token *accessToken, body []byte) (r Result, unauthorised bool) {
 	if c.timeout > 0 {
 		var cancel context.CancelFunc
 		ctx, cancel = context.WithTimeout(ctx, c.timeout)
@@ -170,18 +185,23 @@ func (c *Client) post(ctx context.Context, token string, body []byte) (r Result,
 	if err != nil {
 		return Result{Outcome: Failed, Reason: err.Error()}, false
 	}
-	req.Header.Set("Content-Type", "application/json; charset=UTF-8")
-	req.Header.Set("Authorization", "Bearer "+token)
+	// Canonical names set directly, with values made once per token: the
+	// slices Header.Set would make per request.
+	req.Header["Content-Type"] = contentType
+	req.Header["Authorization"] = token.authorization
 	resp, err := c.hc.Do(req)
 	if err != nil {
 		return Result{Outcome: Retry, Reason: transportReason(err)}, false
 	}
 	defer resp.Body.Close()
-	ans, err := io.ReadAll(io.LimitReader(resp.Body, maxAnswer))
-	if err != nil && resp.StatusCode < 300 {
-		// Accepted, though the answer was cut short: FCM has the message.
+	if resp.StatusCode >= 200 && resp.StatusCode < 300 {
+		// Accepted: the answer (the message's name) says nothing more, and
+		// is read only to keep the stream's flow control going; an answer
+		// cut short changes nothing, FCM has the message.
+		_, _ = io.Copy(io.Discard, io.LimitReader(resp.Body, maxAnswer))
 		return Result{Outcome: Sent, Status: resp.StatusCode}, false
 	}
+	ans, _ := io.ReadAll(io.LimitReader(resp.Body, maxAnswer))
 	if resp.StatusCode == http.StatusUnauthorized {
 		// Failed, whether or not the access token is at fault: a refused
 		// token is renewed by Send, the project's APNs or web credentials

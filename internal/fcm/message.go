@@ -1,6 +1,7 @@
 package fcm
 
 import (
+	"bytes"
 	"encoding/json"
 	"errors"
 	"strconv"
@@ -85,9 +86,66 @@ func AndroidPriority(priority string) string {
 
 var errNoMessage = errors.New("message without token or item")
 
-// encode builds the messages:send body of m.
+// Prepared is a Message encoded once for any number of devices: the body of
+// messages:send without its token, which is the message's first field.
+// Nothing writes to it once made, so sends share it.
+type Prepared struct {
+	err  error  // a message that cannot be sent; rest is unset
+	rest []byte // the body after the token's value
+}
+
+// bodyHead is how every body starts, up to the token's value; Prepare
+// checks that encoding/json writes it so.
+const bodyHead = `{"message":{"token":`
+
+// Prepare encodes m for SendPrepared; m.Token is not used. A message that
+// cannot be encoded makes a Prepared that every send fails with the
+// reason.
+func Prepare(m Message) *Prepared {
+	m.Token = ""
+	b, err := encode(m)
+	if err != nil {
+		return &Prepared{err: err}
+	}
+	rest, ok := bytes.CutPrefix(b, []byte(bodyHead+`""`))
+	if !ok {
+		return &Prepared{err: errors.New("message encoded without its token first")}
+	}
+	return &Prepared{rest: rest}
+}
+
+// body is p's body for one device: p's encoding with the token in place
+// of "", byte for byte what encoding m with the token gives.
+func (p *Prepared) body(token string) []byte {
+	b := make([]byte, 0, len(bodyHead)+len(token)+2+len(p.rest))
+	b = append(b, bodyHead...)
+	if plainJSON(token) {
+		b = append(b, '"')
+		b = append(b, token...)
+		b = append(b, '"')
+	} else {
+		q, _ := json.Marshal(token) // a string always encodes
+		b = append(b, q...)
+	}
+	return append(b, p.rest...)
+}
+
+// plainJSON reports whether json.Marshal writes s as it is between quotes:
+// printable ASCII without '"', '\\' or the HTML characters it escapes.
+func plainJSON(s string) bool {
+	for i := 0; i < len(s); i++ {
+		c := s[i]
+		if c < 0x20 || c >= 0x7f || c == '"' || c == '\\' || c == '<' || c == '>' || c == '&' {
+			return false
+		}
+	}
+	return true
+}
+
+// encode builds the messages:send body of m; an empty m.Token is written
+// as "" (Prepare's template).
 func encode(m Message) ([]byte, error) {
-	if m.Token == "" || m.Item == nil || m.Item.ID == "" {
+	if m.Item == nil || m.Item.ID == "" {
 		return nil, errNoMessage
 	}
 	it := m.Item

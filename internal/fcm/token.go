@@ -25,6 +25,9 @@ const maxRefreshMargin = 5 * time.Minute
 type accessToken struct {
 	value string
 	due   time.Time
+	// authorization is the Authorization header's value, "Bearer
+	// <value>", made once for every request that uses the token.
+	authorization []string
 }
 
 // tokenFetchError is a token endpoint's refusal (status 4xx or 5xx), or the
@@ -75,14 +78,14 @@ func newTokenCache(c *Credentials, hc *http.Client, timeout time.Duration, now f
 
 // get returns a token that is not due, fetching one if needed; a caller
 // that finds a fetch under way waits for it (or for its ctx).
-func (t *tokenCache) get(ctx context.Context) (string, error) {
+func (t *tokenCache) get(ctx context.Context) (*accessToken, error) {
 	if tok := t.cur.Load(); tok != nil && t.now().Before(tok.due) {
-		return tok.value, nil
+		return tok, nil
 	}
 	t.mu.Lock()
 	if tok := t.cur.Load(); tok != nil && t.now().Before(tok.due) {
 		t.mu.Unlock()
-		return tok.value, nil
+		return tok, nil
 	}
 	f := t.inflight
 	if f == nil {
@@ -102,13 +105,13 @@ func (t *tokenCache) get(ctx context.Context) (string, error) {
 		select {
 		case <-f.done:
 		case <-ctx.Done():
-			return "", &tokenFetchError{err: ctx.Err()}
+			return nil, &tokenFetchError{err: ctx.Err()}
 		}
 	}
 	if f.err != nil {
-		return "", f.err
+		return nil, f.err
 	}
-	return f.tok.value, nil
+	return f.tok, nil
 }
 
 // invalidate drops the token value if it is still the current one (a 401
@@ -146,7 +149,8 @@ func (t *tokenCache) fetch() (*accessToken, error) {
 		life = time.Until(tok.Expiry)
 	}
 	margin := min(maxRefreshMargin, life/5)
-	return &accessToken{value: tok.AccessToken, due: start.Add(life - margin)}, nil
+	return &accessToken{value: tok.AccessToken, due: start.Add(life - margin),
+		authorization: []string{"Bearer " + tok.AccessToken}}, nil
 }
 
 // expiresIn reads the answer's expires_in, a JSON number.

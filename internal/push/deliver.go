@@ -57,8 +57,9 @@ type run struct {
 	ttlHeader   []string // TTL: what is left of the notification's life
 	topicHeader []string // Topic: the item id, so a newer version replaces it; nil if none
 
-	payloads map[string][]byte // by kind, encoded once; guarded by mu
-	weight   map[string]int    // host → the job's sends to it; set before the first send
+	payloads map[string][]byte               // by kind, encoded once; guarded by mu
+	natives  [numPlatforms][3]nativePrepared // app messages by platform and kindIndex
+	weight   map[string]int                  // host → the job's sends to it; set before the first send
 
 	dirty chan struct{} // capacity 1: the progress changed since the last save
 

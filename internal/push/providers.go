@@ -23,8 +23,12 @@ type fcmProvider struct{ c *fcm.Client }
 
 var fcmOutcomes = map[fcm.Outcome]nativeOutcome{fcm.Sent: nativeSent, fcm.Retry: nativeRetry, fcm.Remove: nativeRemove, fcm.Failed: nativeFailed}
 
-func (p fcmProvider) send(ctx context.Context, m nativeMessage) nativeResult {
-	r := p.c.Send(ctx, fcm.Message{Token: m.Token, Kind: m.Kind, Seq: m.Seq, Item: m.Item, TTL: m.TTL, Title: m.Title})
+func (p fcmProvider) prepare(m nativeMessage) prepared {
+	return fcm.Prepare(fcm.Message{Kind: m.Kind, Seq: m.Seq, Item: m.Item, TTL: m.TTL, Title: m.Title})
+}
+
+func (p fcmProvider) send(ctx context.Context, token string, m prepared) nativeResult {
+	r := p.c.SendPrepared(ctx, token, m.(*fcm.Prepared))
 	return nativeResult{Outcome: outcomeOr(fcmOutcomes, r.Outcome), RetryAfter: r.RetryAfter, Status: r.Status, Reason: r.Reason}
 }
 
@@ -33,8 +37,12 @@ type apnsProvider struct{ c *apns.Client }
 
 var apnsOutcomes = map[apns.Outcome]nativeOutcome{apns.Sent: nativeSent, apns.Retry: nativeRetry, apns.Remove: nativeRemove, apns.Failed: nativeFailed}
 
-func (p apnsProvider) send(ctx context.Context, m nativeMessage) nativeResult {
-	r := p.c.Send(ctx, apns.Message{Token: m.Token, Kind: m.Kind, Seq: m.Seq, Item: m.Item, TTL: m.TTL, Title: m.Title})
+func (p apnsProvider) prepare(m nativeMessage) prepared {
+	return p.c.Prepare(apns.Message{Kind: m.Kind, Seq: m.Seq, Item: m.Item, TTL: m.TTL, Title: m.Title})
+}
+
+func (p apnsProvider) send(ctx context.Context, token string, m prepared) nativeResult {
+	r := p.c.SendNotification(ctx, token, m.(*apns.Notification))
 	return nativeResult{Outcome: outcomeOr(apnsOutcomes, r.Outcome), RetryAfter: r.RetryAfter, Status: r.Status, Reason: r.Reason}
 }
 

@@ -7,6 +7,7 @@ import (
 	"net/http"
 	"net/url"
 	"strconv"
+	"sync"
 	"time"
 
 	"newsflash/internal/news"
@@ -141,10 +142,9 @@ func (w webSender) test(ctx context.Context, sub *Subscription, it news.Item) er
 	return nil
 }
 
-// nativeMessage is what a job asks a provider to send to one device: the
-// fields of fcm.Message and apns.Message.
+// nativeMessage is what a job asks a provider to send to its devices: the
+// fields of fcm.Message and apns.Message but the device token.
 type nativeMessage struct {
-	Token string
 	Kind  string // news.EventItem, EventUpdate or EventRetract
 	Seq   uint64
 	Item  *news.Item
@@ -171,9 +171,54 @@ type nativeResult struct {
 	Reason     string // the provider's error code, if any
 }
 
-// provider is an app provider's client, adapted (fcm.go, apns.go).
+// provider is an app provider's client, adapted (providers.go).
 type provider interface {
-	send(ctx context.Context, m nativeMessage) nativeResult
+	// prepare encodes m once for any number of devices (a message that
+	// cannot be encoded prepares one whose sends fail).
+	prepare(m nativeMessage) prepared
+	// send sends a message prepare made to one device.
+	send(ctx context.Context, token string, m prepared) nativeResult
+}
+
+// prepared is a provider's message made by its prepare (*fcm.Prepared,
+// *apns.Notification), shared by the sends of a job.
+type prepared any
+
+// nativePrepared is a run's message for one platform and kind, prepared on
+// its first send.
+type nativePrepared struct {
+	once sync.Once
+	m    prepared
+}
+
+// kindIndex numbers the kinds of event for a run's prepared messages; -1
+// for another.
+func kindIndex(kind string) int {
+	switch kind {
+	case news.EventItem:
+		return 0
+	case news.EventUpdate:
+		return 1
+	case news.EventRetract:
+		return 2
+	}
+	return -1
+}
+
+// native is the run's message for a platform and kind, prepared once by
+// the platform's provider: every device of the job gets the same.
+func (r *run) native(plat platform, kind string, p provider) prepared {
+	message := func() nativeMessage {
+		it := &r.e.Event.Item
+		return nativeMessage{Kind: kind, Seq: r.e.Event.Seq, Item: it, TTL: r.ttl, Title: Title(it.Lang, it.Priority)}
+	}
+	k := kindIndex(kind)
+	if k < 0 {
+		return p.prepare(message()) // the provider refuses it
+	}
+	np := &r.natives[plat][k]
+	np.once.Do(func() { np.m = p.prepare(message()) })
+	return np.m
 }
 
 // nativeSender sends to the devices of one platform through its provider.
@@ -184,8 +229,7 @@ type nativeSender struct {
 }
 
 func (n *nativeSender) send(ctx context.Context, r *run, t target, attempts int) outcome {
-	it := &r.e.Event.Item
-	res := n.p.send(ctx, nativeMessage{Token: t.sub.Token, Kind: t.kind, Seq: r.e.Event.Seq, Item: it, TTL: r.ttl, Title: Title(it.Lang, it.Priority)})
+	res := n.p.send(ctx, t.sub.Token, r.native(n.plat, t.kind, n.p))
 	s := n.s
 	switch res.Outcome {
 	case nativeSent:
@@ -233,7 +277,8 @@ func (n *nativeSender) test(ctx context.Context, sub *Subscription, it news.Item
 	if seq == 0 { // a dry run's new item: the stream's head, as of now
 		seq = max(n.s.cfg.Log.Head(), 1)
 	}
-	res := n.p.send(ctx, nativeMessage{Token: sub.Token, Kind: news.EventItem, Seq: seq, Item: &it, TTL: testTTL, Title: Title(it.Lang, it.Priority)})
+	m := n.p.prepare(nativeMessage{Kind: news.EventItem, Seq: seq, Item: &it, TTL: testTTL, Title: Title(it.Lang, it.Priority)})
+	res := n.p.send(ctx, sub.Token, m)
 	if res.Outcome == nativeSent {
 		return nil
 	}

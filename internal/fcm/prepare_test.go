@@ -1,0 +1,55 @@
+package fcm
+
+import (
+	"bytes"
+	"testing"
+	"time"
+
+	"newsflash/internal/news"
+)
+
+// TestPreparedBody: the body a Prepared makes for a token is byte for byte
+// the one encoding the message with that token gives, for every kind and
+// for tokens json.Marshal writes as they are and ones it escapes.
+func TestPreparedBody(t *testing.T) {
+	it := &news.Item{ID: "01JABCDEF", Version: 2, Lang: "en", Priority: news.PriorityFlash,
+		Text: "Quake <M7> & \"aftershocks\" — ünïcode", URL: "https://news.example/a?b=1&c=2"}
+	tokens := []string{
+		"dGVzdF90b2tlbjpBUEE5MWJIdXZfYWJjLWRlZg",
+		"with \"quote\" and \\backslash",
+		"html <&> chars",
+		"ünïcode\u2028line",
+		"control\x01\n",
+	}
+	for _, kind := range []string{KindItem, KindUpdate, KindRetract} {
+		m := Message{Kind: kind, Seq: 42, Item: it, TTL: 90 * time.Minute, Title: "Flash"}
+		p := Prepare(m)
+		if p.err != nil {
+			t.Fatalf("%s: Prepare: %v", kind, p.err)
+		}
+		for _, tok := range tokens {
+			m.Token = tok
+			want, err := encode(m)
+			if err != nil {
+				t.Fatalf("%s: encode: %v", kind, err)
+			}
+			if got := p.body(tok); !bytes.Equal(got, want) {
+				t.Errorf("%s, token %q:\n got %s\nwant %s", kind, tok, got, want)
+			}
+		}
+	}
+}
+
+// TestPrepareBadMessage: a message that cannot be encoded prepares one
+// that fails every send.
+func TestPrepareBadMessage(t *testing.T) {
+	for name, m := range map[string]Message{
+		"no item":      {Kind: KindItem},
+		"no item id":   {Kind: KindItem, Item: &news.Item{}},
+		"unknown kind": {Kind: "nope", Item: &news.Item{ID: "x"}},
+	} {
+		if p := Prepare(m); p.err == nil {
+			t.Errorf("%s: Prepare made a sendable message", name)
+		}
+	}
+}
