@@ -101,9 +101,8 @@ func (a *API) createScheduled(c *gin.Context, dry dryRun, d news.Draft, it news.
 		return
 	}
 	if key := c.GetHeader("Idempotency-Key"); key != "" {
-		if len(key) > maxIdempotencyKey || !printableASCII(key) {
-			httperr.Abort(c, httperr.Field(http.StatusBadRequest, "invalid_idempotency_key", "Idempotency-Key",
-				"Idempotency-Key must be 1-255 printable ASCII characters"))
+		if err := checkIdempotencyKey(key); err != nil {
+			httperr.Abort(c, err)
 			return
 		}
 		hash := fingerprint(it)
