@@ -40,30 +40,15 @@ type spawned struct {
 // without the per-address limits (every reader comes from the few loopback
 // source addresses).
 func spawnServer(ctx context.Context, sinkAddr string, st *bench.StandIns, stderr io.Writer) (*spawned, error) {
-	sink, err := bench.ListenSink(sinkAddr)
+	sp, line, err := newSpawned(sinkAddr)
 	if err != nil {
 		return nil, err
 	}
-	sp := &spawned{sink: sink, done: make(chan error, 1)}
-	fail := func(err error) (*spawned, error) {
-		sink.Close()
-		if sp.dir != "" {
-			os.RemoveAll(sp.dir)
-		}
-		return nil, err
-	}
-	if sp.dir, err = os.MkdirTemp("", "newsflash-bench-"); err != nil {
-		return fail(err)
-	}
-	tok, line, err := editor.NewToken("bench")
-	if err != nil {
-		return fail(err)
-	}
+	sink, fail := sp.sink, sp.fail
 	eds, err := editor.ParseEditors(line)
 	if err != nil {
 		return fail(err)
 	}
-	sp.token = tok
 	deps := server.Deps{Editors: eds, Logger: slog.New(slog.NewTextHandler(stderr, &slog.HandlerOptions{Level: slog.LevelError}))}
 	cfg := server.Options{DataDir: sp.dir}
 	cfg.VAPID.Subject = "mailto:bench@newsroom.example"
@@ -128,4 +113,33 @@ func (sp *spawned) stop(stderr io.Writer) {
 	}
 	sp.sink.Close()
 	os.RemoveAll(sp.dir)
+}
+
+// newSpawned opens the sink's listener, a temporary data directory and a
+// fresh editor token (sp.token; line is its editors line) for a server the
+// tool starts.
+func newSpawned(sinkAddr string) (sp *spawned, line string, err error) {
+	sink, err := bench.ListenSink(sinkAddr)
+	if err != nil {
+		return nil, "", err
+	}
+	sp = &spawned{sink: sink, done: make(chan error, 1)}
+	if sp.dir, err = os.MkdirTemp("", "newsflash-bench-"); err != nil {
+		_, err = sp.fail(err)
+		return nil, "", err
+	}
+	if sp.token, line, err = editor.NewToken("bench"); err != nil {
+		_, err = sp.fail(err)
+		return nil, "", err
+	}
+	return sp, line, nil
+}
+
+// fail undoes newSpawned and returns err.
+func (sp *spawned) fail(err error) (*spawned, error) {
+	sp.sink.Close()
+	if sp.dir != "" {
+		os.RemoveAll(sp.dir)
+	}
+	return nil, err
 }

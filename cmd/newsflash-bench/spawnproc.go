@@ -14,7 +14,6 @@ import (
 	"time"
 
 	"newsflash/internal/bench"
-	"newsflash/internal/editor"
 )
 
 // maxSubscribePerHour is serve's highest --push-subscribe-per-hour: a run
@@ -33,26 +32,11 @@ type serverProcess struct {
 // environment (SSL_CERT_FILE: Linux and the other Unix systems but macOS).
 // Its CPU and RSS are then its own, apart from the tool's.
 func spawnProcess(ctx context.Context, bin, sinkAddr string, st *bench.StandIns, stderr io.Writer) (*spawned, error) {
-	sink, err := bench.ListenSink(sinkAddr)
+	sp, line, err := newSpawned(sinkAddr)
 	if err != nil {
 		return nil, err
 	}
-	sp := &spawned{sink: sink, done: make(chan error, 1)}
-	fail := func(err error) (*spawned, error) {
-		sink.Close()
-		if sp.dir != "" {
-			os.RemoveAll(sp.dir)
-		}
-		return nil, err
-	}
-	if sp.dir, err = os.MkdirTemp("", "newsflash-bench-"); err != nil {
-		return fail(err)
-	}
-	tok, line, err := editor.NewToken("bench")
-	if err != nil {
-		return fail(err)
-	}
-	sp.token = tok
+	sink, fail := sp.sink, sp.fail
 	args := []string{"serve", "--addr", "127.0.0.1:0", "--data-dir", sp.dir, "--log-format", "json",
 		"--editor-hashes", line,
 		"--vapid-subject", "mailto:bench@newsroom.example", "--push-insecure-test-endpoints", sink.Addr().String(),
