@@ -265,25 +265,14 @@ func (a *API) create(c *gin.Context) {
 		a.dryCreate(c, dry, it, d.Confirm)
 		return
 	}
-	var claim *stream.Claim // the key's claim, to record the publication in
-	if key := c.GetHeader("Idempotency-Key"); key != "" {
-		if err := checkIdempotencyKey(key); err != nil {
-			httperr.Abort(c, err)
-			return
-		}
-		hash := fingerprint(it)
-		got, created, err := a.cfg.Stream.ClaimKey(ctx, editor, key, stream.Claim{ItemID: it.ID, Hash: hash})
-		if err != nil {
-			httperr.Abort(c, err)
-			return
-		}
-		claim = &got
+	claim, created, err := a.claimKey(c, editor, it) // the key's claim, to record the publication in
+	if err != nil {
+		httperr.Abort(c, err)
+		return
+	}
+	if claim != nil {
+		got := *claim
 		if !created {
-			if got.Hash != hash {
-				httperr.Abort(c, httperr.Field(http.StatusUnprocessableEntity, "idempotency_key_reused", "Idempotency-Key",
-					"this Idempotency-Key was used for a different item in the last 24 hours"))
-				return
-			}
 			it.ID = got.ItemID
 			if cur, err := a.cfg.Stream.Current(ctx, it.ID); err == nil {
 				a.replay(c, cur)
@@ -524,4 +513,27 @@ func printableASCII(s string) bool {
 		}
 	}
 	return true
+}
+
+// claimKey claims the request's Idempotency-Key, if it has one, for the
+// item: nil when there is none; created false when an earlier request
+// claimed it for the same item (idempotency_key_reused when for another).
+func (a *API) claimKey(c *gin.Context, editor string, it news.Item) (*stream.Claim, bool, error) {
+	key := c.GetHeader("Idempotency-Key")
+	if key == "" {
+		return nil, false, nil
+	}
+	if err := checkIdempotencyKey(key); err != nil {
+		return nil, false, err
+	}
+	hash := fingerprint(it)
+	got, created, err := a.cfg.Stream.ClaimKey(c.Request.Context(), editor, key, stream.Claim{ItemID: it.ID, Hash: hash})
+	if err != nil {
+		return nil, false, err
+	}
+	if !created && got.Hash != hash {
+		return nil, false, httperr.Field(http.StatusUnprocessableEntity, "idempotency_key_reused", "Idempotency-Key",
+			"this Idempotency-Key was used for a different item in the last 24 hours")
+	}
+	return &got, created, nil
 }

@@ -100,23 +100,14 @@ func (a *API) createScheduled(c *gin.Context, dry dryRun, d news.Draft, it news.
 		a.dryScheduled(c, dry, it, d.Confirm)
 		return
 	}
-	if key := c.GetHeader("Idempotency-Key"); key != "" {
-		if err := checkIdempotencyKey(key); err != nil {
-			httperr.Abort(c, err)
-			return
-		}
-		hash := fingerprint(it)
-		got, created, err := a.cfg.Stream.ClaimKey(ctx, editor, key, stream.Claim{ItemID: it.ID, Hash: hash})
-		if err != nil {
-			httperr.Abort(c, err)
-			return
-		}
+	claim, created, err := a.claimKey(c, editor, it)
+	if err != nil {
+		httperr.Abort(c, err)
+		return
+	}
+	if claim != nil {
+		got := *claim
 		if !created {
-			if got.Hash != hash {
-				httperr.Abort(c, httperr.Field(http.StatusUnprocessableEntity, "idempotency_key_reused", "Idempotency-Key",
-					"this Idempotency-Key was used for a different item in the last 24 hours"))
-				return
-			}
 			it.ID = got.ItemID
 			if a.replayScheduled(c, it.ID) {
 				return
