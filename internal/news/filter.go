@@ -15,6 +15,9 @@ type Filter struct {
 	Regions []string
 	Topics  []string
 	Langs   []string
+	// Stories are story slugs (ValidStory): an item matches when its
+	// Story is one of them. Empty: any story or none.
+	Stories []string
 }
 
 // ParseFilter reads the comma-separated query values regions, topics and
@@ -62,7 +65,8 @@ func parseList(field, q string, known func(string) (string, bool), terms []Term)
 // Match reports whether the item is one the reader asked for.
 func (f Filter) Match(it *Item) bool {
 	return anyOf(f.Regions, it.Regions) && anyOf(f.Topics, it.Topics) &&
-		(len(f.Langs) == 0 || contains(f.Langs, it.Lang))
+		(len(f.Langs) == 0 || contains(f.Langs, it.Lang)) &&
+		(len(f.Stories) == 0 || it.Story != "" && contains(f.Stories, it.Story))
 }
 
 func anyOf(want, have []string) bool {
@@ -79,12 +83,16 @@ func anyOf(want, have []string) bool {
 
 // Key is a canonical string for the filter: equal filters, equal keys.
 func (f Filter) Key() string {
-	return strings.Join(f.Regions, ",") + "|" + strings.Join(f.Topics, ",") + "|" + strings.Join(f.Langs, ",")
+	k := strings.Join(f.Regions, ",") + "|" + strings.Join(f.Topics, ",") + "|" + strings.Join(f.Langs, ",")
+	if len(f.Stories) > 0 { // a filter without stories keeps the key it had before stories
+		k += "|" + strings.Join(f.Stories, ",")
+	}
+	return k
 }
 
 // IsZero reports whether the filter matches everything.
 func (f Filter) IsZero() bool {
-	return len(f.Regions) == 0 && len(f.Topics) == 0 && len(f.Langs) == 0
+	return len(f.Regions) == 0 && len(f.Topics) == 0 && len(f.Langs) == 0 && len(f.Stories) == 0
 }
 
 // Delivery says what a reader with this filter gets for an event: the event

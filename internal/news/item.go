@@ -57,6 +57,11 @@ type Item struct {
 	// item posted at once. A published scheduled item keeps it, and its
 	// PublishedAt is when it actually went out.
 	PublishAt *time.Time `json:"publish_at"`
+
+	// Story is the slug of the running story (internal/story) the item
+	// belongs to; empty for none. An item is posted into an open story
+	// only.
+	Story string `json:"story,omitempty"`
 }
 
 // Public returns the item as readers see it: without the names of the

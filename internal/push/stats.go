@@ -77,6 +77,9 @@ type ItemStats struct {
 	// JobsDone how many of them are finished.
 	Jobs     int `json:"jobs"`
 	JobsDone int `json:"jobs_done"`
+	// Funnel is what the item's alert did (funnel.go); null for an item
+	// whose alert event has no job seen yet.
+	Funnel *Funnel `json:"funnel"`
 }
 
 // PlatformStats are one platform's sends of an item.
