@@ -2,6 +2,7 @@ package audit
 
 import (
 	"context"
+	"encoding/json"
 	"errors"
 	"fmt"
 	"log/slog"
@@ -108,7 +109,14 @@ const (
 	ActionScheduleCancel    = "schedule_cancel"
 	ActionScheduleMissed    = "schedule_missed"
 	ActionSchedulePublished = "schedule_published"
+	// Stories (internal/story): made, changed, closed.
+	ActionStoryCreate = "story_create"
+	ActionStoryEdit   = "story_edit"
+	ActionStoryClose  = "story_close"
 )
+
+// storyActions map the story store's record actions (internal/story).
+var storyActions = map[string]string{"create": ActionStoryCreate, "edit": ActionStoryEdit, "close": ActionStoryClose}
 
 var scheduleActions = map[string]string{stream.ScheduleCreate: ActionSchedule, stream.ScheduleEdit: ActionScheduleEdit,
 	stream.ScheduleCancel: ActionScheduleCancel, stream.ScheduleMiss: ActionScheduleMissed, stream.SchedulePublish: ActionSchedulePublished}
@@ -140,9 +148,30 @@ type Record struct {
 	Before  *news.Item     `json:"before,omitempty"`
 	After   news.Item      `json:"after,omitzero"`
 	Account *AccountChange `json:"account,omitempty"`
+	Story   *StoryChange   `json:"story,omitempty"`
 	// Confirmed says the post or correction sent its alert with confirm,
 	// over the flood guard's refusal.
 	Confirmed bool `json:"confirmed,omitempty"`
+}
+
+// StoryChange is the story a story_* record changed, as it is after the
+// change.
+type StoryChange struct {
+	Slug    string            `json:"slug"`
+	Title   map[string]string `json:"title"`
+	Regions []string          `json:"regions"`
+	Topics  []string          `json:"topics"`
+	Status  string            `json:"status"`
+}
+
+// storyRecord is what audit reads of a story's value in the stories
+// bucket (internal/story writes it: the story and the change).
+type storyRecord struct {
+	StoryChange
+	UpdatedAt time.Time `json:"updated_at"`
+	Action    string    `json:"action"`
+	By        string    `json:"by"`
+	Client    string    `json:"client"`
 }
 
 // AccountChange is the account an editor_* record changed.
@@ -268,6 +297,17 @@ func (t *Trail) record(msg jetstream.Msg) (Record, error) {
 		}
 		return Record{Action: accountActions[acc.Action], Editor: acc.By, Time: acc.At, Client: acc.Client,
 			Account: &AccountChange{Name: acc.Name, Role: acc.Role}}, nil
+	}
+	if _, ok := t.layout.StoryFromSubject(msg.Subject()); ok {
+		var r storyRecord
+		if err := json.Unmarshal(msg.Data(), &r); err != nil {
+			return Record{}, fmt.Errorf("decode story: %w", err)
+		}
+		action, ok := storyActions[r.Action]
+		if !ok || r.Slug == "" {
+			return Record{}, fmt.Errorf("decode story: action %q, slug %q", r.Action, r.Slug)
+		}
+		return Record{Action: action, Editor: r.By, Time: r.UpdatedAt, Client: r.Client, Story: &r.StoryChange}, nil
 	}
 	if _, ok := t.layout.ScheduledIDFromSubject(msg.Subject()); ok {
 		r, err := stream.DecodeScheduled(msg.Data())

@@ -7,7 +7,9 @@
 // there by the NATS server itself, with what the editor API put in it for
 // the audit only: the client address and, for corrections and retractions,
 // the item as it was before. Copies keep their subjects, so reading one
-// item's trail is a subject filter.
+// item's trail is a subject filter. The buckets of editor accounts,
+// scheduled items and stories are copied the same way, so each change of
+// one is a record (editor_*, schedule*, story_*).
 //
 // A query reads oldest first, from an RFC 3339 time (since) or from a
 // cursor, with an ordered consumer on the audit stream, and stops after a

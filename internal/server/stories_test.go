@@ -288,3 +288,29 @@ func TestStoriesTwoInstances(t *testing.T) {
 		time.Sleep(10 * time.Millisecond)
 	}
 }
+
+// TestStoriesAudited: making, changing and closing a story are audit
+// records with who, when, from where and the story after the change.
+func TestStoriesAudited(t *testing.T) {
+	in := start(t, options{deps: withRoles})
+	in.makeStory("audited")
+	in.mustAs(plainToken, "PATCH", "/api/v1/stories/audited", `{"topics":["politics"]}`, 200)
+	in.mustAs(plainToken, "POST", "/api/v1/stories/audited/close", "", 200)
+	in.mustAs(plainToken, "POST", "/api/v1/stories/audited/close", "", 200) // no change, no record
+	p := in.auditWait("", 3)
+	for i, want := range []struct{ action, editor, status string }{
+		{"story_create", editorName, "open"}, {"story_edit", "ed", "open"}, {"story_close", "ed", "closed"},
+	} {
+		r := p.Records[i]
+		if r.Action != want.action || r.Editor != want.editor || r.Story == nil || r.Story.Slug != "audited" ||
+			r.Story.Status != want.status || r.Client == "" || r.Time.IsZero() || r.Item != "" {
+			t.Errorf("record %d: %+v (story %+v), want %s by %s, %s", i, r, r.Story, want.action, want.editor, want.status)
+		}
+	}
+	if p.Records[1].Story.Topics[0] != "politics" {
+		t.Errorf("edit record's story: %+v", p.Records[1].Story)
+	}
+	if got := in.audit("editor=ed").Records; len(got) != 2 {
+		t.Errorf("records by ed: %+v", got)
+	}
+}

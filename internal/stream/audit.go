@@ -8,7 +8,7 @@ import (
 
 // auditConfig is the audit stream: no subjects of its own, a server-side
 // copy of the news stream and of the editor accounts' bucket (JetStream
-// sourcing), and of the scheduled items' bucket, kept for AuditMaxAge with
+// sourcing), and of the scheduled items' and the stories' buckets, kept for AuditMaxAge with
 // the news stream's storage and replicas. JetStream copies every event the
 // news stream has acknowledged, in order, and resumes after restarts and
 // leader changes by itself, so no write path can store an event and miss
@@ -20,8 +20,8 @@ import (
 func (s *Stream) auditConfig() jetstream.StreamConfig {
 	return jetstream.StreamConfig{
 		Name:        s.Layout().AuditStream(),
-		Description: "Newsflash audit trail: a copy of every news event, editor account change and scheduled item change, kept longer",
-		Sources:     []*jetstream.StreamSource{{Name: s.Layout().NewsStream()}, {Name: s.Layout().EditorsKVStream()}, {Name: s.Layout().ScheduledKVStream()}},
+		Description: "Newsflash audit trail: a copy of every news event, editor account change, scheduled item change and story change, kept longer",
+		Sources:     []*jetstream.StreamSource{{Name: s.Layout().NewsStream()}, {Name: s.Layout().EditorsKVStream()}, {Name: s.Layout().ScheduledKVStream()}, {Name: s.Layout().StoriesKVStream()}},
 		Retention:   jetstream.LimitsPolicy,
 		Discard:     jetstream.DiscardOld,
 		Storage:     jetstream.FileStorage,

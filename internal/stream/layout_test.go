@@ -111,6 +111,25 @@ func TestLayoutFollowsStreamName(t *testing.T) {
 	}
 }
 
+func TestStoryFromSubject(t *testing.T) {
+	l, other := NewLayout(""), NewLayout("OTHER")
+	for subj, want := range map[string]string{
+		"$KV.NEWSFLASH_stories.war-on-gaza": "war-on-gaza",
+		"$KV.OTHER_stories.war-on-gaza":     "",
+		"$KV.NEWSFLASH_stories.War":         "",
+		"$KV.NEWSFLASH_editors.war-on-gaza": "",
+		"$KV.NEWSFLASH_stories.":            "",
+	} {
+		got, ok := l.StoryFromSubject(subj)
+		if got != want || ok != (want != "") {
+			t.Errorf("StoryFromSubject(%q) = %q, %v; want %q", subj, got, ok, want)
+		}
+	}
+	if got, ok := other.StoryFromSubject("$KV.OTHER_stories.a"); !ok || got != "a" {
+		t.Errorf("OTHER layout: %q %v", got, ok)
+	}
+}
+
 func TestItemIDFromSubject(t *testing.T) {
 	id := news.NewID()
 	l, other := NewLayout(""), NewLayout("OTHER")
@@ -201,7 +220,8 @@ func TestTwoStreamNamesOneNATS(t *testing.T) {
 		if err != nil {
 			t.Fatal(err)
 		}
-		if n := audit.CachedInfo().Config.Sources; len(n) != 3 || n[0].Name != tc.s.Layout().NewsStream() || n[1].Name != tc.s.Layout().EditorsKVStream() || n[2].Name != tc.s.Layout().ScheduledKVStream() {
+		if n := audit.CachedInfo().Config.Sources; len(n) != 4 || n[0].Name != tc.s.Layout().NewsStream() || n[1].Name != tc.s.Layout().EditorsKVStream() || n[2].Name != tc.s.Layout().ScheduledKVStream() ||
+			n[3].Name != tc.s.Layout().StoriesKVStream() {
 			t.Errorf("audit stream %s sources %v", tc.s.Layout().AuditStream(), n)
 		}
 	}
