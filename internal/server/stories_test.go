@@ -314,3 +314,19 @@ func TestStoriesAudited(t *testing.T) {
 		t.Errorf("records by ed: %+v", got)
 	}
 }
+
+// TestScheduledIntoClosedStory: an item scheduled into a story is
+// published at its time even though the story closed meanwhile (the
+// scheduler publishes what was accepted), and keeps its story.
+func TestScheduledIntoClosedStory(t *testing.T) {
+	in := start(t, options{})
+	in.makeStory("closing-soon")
+	it := in.post(`{"text":"Scheduled into a story","lang":"en","regions":["mena"],"story":"closing-soon","publish_at":"` + at(2*time.Second) + `"}`)
+	if it.Status != news.StatusScheduled || it.Story != "closing-soon" {
+		t.Fatalf("scheduled %+v", it)
+	}
+	in.mustAs(editorToken, "POST", "/api/v1/stories/closing-soon/close", "", 200)
+	if live := in.waitLive(it.ID); live.Story != "closing-soon" {
+		t.Errorf("published %+v", live)
+	}
+}
