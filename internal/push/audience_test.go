@@ -22,16 +22,27 @@ func testSub(id string, f FilterJSON) *Subscription {
 	return &Subscription{ID: id, Endpoint: "https://push.example/" + id, Filter: f}
 }
 
-// delivered counts, the way delivery matches (kindFor on the alert event
-// over every subscription of every partition), the subscriptions an alert
-// of the item goes to.
+// delivered counts, the way delivery matches (the decider on the alert
+// event over every subscription of every partition), the subscriptions an
+// alert of the item targets, less those whose min_priority holds it back.
 func delivered(ix *index, it news.Item) int {
 	e := &history.Entry{Event: news.Event{Type: news.EventItem, Alert: true, Item: it}}
 	n := 0
 	for p := range ix.parts {
-		n += len(ix.match(p, e))
+		for _, t := range ix.match(p, testDecider(e, nil)) {
+			if t.skip != SkipPriority {
+				n++
+			}
+		}
 	}
 	return n
+}
+
+// testDecider is a decider of a service with an empty history and the
+// stories given (nil: none).
+func testDecider(e *history.Entry, stories news.Stories) *decider {
+	s := &Service{cfg: config{Deps: Deps{Log: history.New(history.Options{}), Stories: stories}}}
+	return s.newDecider(e)
 }
 
 // TestAudienceIsExact: after puts, replacements (a changed filter) and
@@ -82,7 +93,7 @@ func TestAudienceIsExact(t *testing.T) {
 	for _, st := range steps {
 		st.change()
 		for name, it := range items {
-			got := ix.audience(&it, platformWeb)
+			got := ix.audience(&it, platformWeb, nil)
 			if got != st.want[name] {
 				t.Errorf("%s: audience of %s = %d, want %d", st.name, name, got, st.want[name])
 			}
@@ -117,7 +128,7 @@ func TestAudienceMatchesDeliveryRandomly(t *testing.T) {
 	}
 	for range 200 {
 		it := randomItem(rng)
-		if got, want := ix.audience(&it, platformWeb), delivered(ix, it); got != want {
+		if got, want := ix.audience(&it, platformWeb, nil), delivered(ix, it); got != want {
 			t.Fatalf("audience of %+v = %d, delivery matches %d", it, got, want)
 		}
 	}
@@ -220,7 +231,7 @@ func BenchmarkAudience1M(b *testing.B) {
 	}
 	i, total := 0, 0
 	for b.Loop() {
-		total += ix.audience(&items[i%len(items)], platformWeb)
+		total += ix.audience(&items[i%len(items)], platformWeb, nil)
 		i++
 	}
 	if total == 0 {

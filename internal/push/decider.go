@@ -1,0 +1,213 @@
+package push
+
+import (
+	"time"
+
+	"newsflash/internal/history"
+	"newsflash/internal/news"
+)
+
+// capLookback is how far back before an alert the cap replays the alerts
+// to decide it (capped). A subscription that stayed saturated, never an
+// hour without max_per_hour alerts, for a whole lookback could be decided
+// differently by one alert from what a replay from its PrefsAt would say;
+// any pause of an hour makes the replay exact.
+const capLookback = 24 * time.Hour
+
+// decider decides, for one job's event, what each subscription gets: the
+// alert, held back for a reason (SkipPriority, SkipQuietHours, SkipCap),
+// or a correction or retraction of an alert it got.
+//
+// The cap is decided from the news stream alone: a subscription got an
+// alert a when it was eligible (its filter or a followed open story
+// matched, the priority was enough and, flash apart, a was outside its
+// quiet hours) and, unless a is flash, fewer than max_per_hour of the
+// alerts before a (in stream order) sent at most an hour before a were
+// sent to it, by the same rule, replayed from PrefsAt or capLookback
+// before a, whichever is later. Every instance follows the same stream
+// and so decides the same, and a job redone after a crash decides as it
+// did, with no I/O per send.
+//
+// A decider is used by its job's goroutine only.
+type decider struct {
+	s *Service
+	e *history.Entry
+
+	// The alert the event is, or is a correction of; alert is nil when it
+	// is not in history any more, or older than capLookback before the
+	// correction (then corrections go as their filter says).
+	alert   *history.Entry
+	alertAt time.Time
+	past    []*history.Entry // alerts before alert within capLookback, in stream order; nil until loaded
+	loaded  bool
+	hourLen map[string]int // rule.key → alerts it was eligible for in the hour before alert
+}
+
+// newDecider finds the alert of the entry's event.
+func (s *Service) newDecider(e *history.Entry) *decider {
+	g := &decider{s: s, e: e}
+	ev := &e.Event
+	switch {
+	case !ev.Pushes():
+	case ev.Alert:
+		g.alert, g.alertAt = e, alertTime(e)
+	case ev.Item.AlertedAt != nil && ev.Item.UpdatedAt.Sub(*ev.Item.AlertedAt) <= capLookback:
+		for _, a := range s.cfg.Log.AlertEntries(*ev.Item.AlertedAt) {
+			if a.Event.Item.ID == ev.Item.ID && a.Event.Seq < ev.Seq {
+				g.alert, g.alertAt = a, alertTime(a)
+			}
+		}
+	}
+	return g
+}
+
+// alertTime is the moment of an alert event: its item's AlertedAt.
+func alertTime(e *history.Entry) time.Time {
+	if a := e.Event.Item.AlertedAt; a != nil {
+		return *a
+	}
+	return e.Event.Item.UpdatedAt
+}
+
+// decide is what sub gets for the event: kind with ok true; or, for an
+// alert it is targeted by but held back from, skip (a Skip* reason) with
+// ok true and kind "". ok false: it is not targeted.
+func (g *decider) decide(sub *Subscription) (kind, skip string, ok bool) {
+	ev := &g.e.Event
+	switch {
+	case !ev.Pushes():
+		return "", "", false
+	case ev.Alert:
+		if !g.targets(sub, &ev.Item) {
+			return "", "", false
+		}
+		if reason := g.held(sub); reason != "" {
+			return "", reason, true
+		}
+		return news.EventItem, "", true
+	}
+	kind, ok = deliveryKind(ev.Type, g.targets(sub, &ev.Item), g.e.Prev != nil && g.targets(sub, g.e.Prev))
+	if !ok {
+		return "", "", false
+	}
+	// A subscription the alert was held back from gets none of its
+	// corrections; one whose filter or prefs changed since the alert is
+	// not decided again (its past choices are unknown) and gets them as
+	// its filter says.
+	if g.alert != nil && !sub.PrefsAt.After(g.alertAt) && g.targets(sub, &g.alert.Event.Item) && g.held(sub) != "" {
+		return "", "", false
+	}
+	return kind, "", true
+}
+
+// targets reports whether an alert of it would target sub: the item is
+// live and sub's filter matches it or sub follows its (open) story.
+func (g *decider) targets(sub *Subscription, it *news.Item) bool {
+	return it.Status == news.StatusLive && (sub.filter.Match(it) || sub.rule.follows(it, g.s.cfg.Stories))
+}
+
+// deliveryKind is news.Filter.Delivery with the match of the new and the
+// previous version given: the event when the new version matches, a
+// retract when only the previous one did or the item was retracted.
+func deliveryKind(typ string, matchNew, matchOld bool) (string, bool) {
+	switch typ {
+	case news.EventItem:
+		return news.EventItem, matchNew
+	case news.EventUpdate:
+		if matchNew {
+			return news.EventUpdate, true
+		}
+		return news.EventRetract, matchOld
+	case news.EventRetract:
+		return news.EventRetract, matchNew || matchOld
+	}
+	return "", false
+}
+
+// held is why the decider's alert is held back from sub, which it targets;
+// "" when it is sent.
+func (g *decider) held(sub *Subscription) string {
+	it := &g.alert.Event.Item
+	r := &sub.rule
+	if rank(it.Priority) < r.minRank {
+		return SkipPriority
+	}
+	if it.Priority == news.PriorityFlash {
+		return ""
+	}
+	if r.quietAt(g.alertAt) {
+		return SkipQuietHours
+	}
+	if r.max > 0 && g.capped(sub) {
+		return SkipCap
+	}
+	return ""
+}
+
+// eligible reports whether a past alert b would go to sub but for the
+// cap.
+func (g *decider) eligible(sub *Subscription, b *history.Entry) bool {
+	it := &b.Event.Item
+	r := &sub.rule
+	return g.targets(sub, it) && rank(it.Priority) >= r.minRank &&
+		(it.Priority == news.PriorityFlash || !r.quietAt(alertTime(b)))
+}
+
+// capped reports whether sub had max_per_hour alerts in the hour before
+// the decider's alert (see decider).
+func (g *decider) capped(sub *Subscription) bool {
+	g.load()
+	hourAgo := g.alertAt.Add(-time.Hour)
+	// Fewer eligible alerts in the hour than the cap, counted from the
+	// lookback for every subscription of the rule: fewer sent, surely.
+	n, ok := g.hourLen[sub.rule.key]
+	if !ok {
+		for _, b := range g.past {
+			if alertTime(b).After(hourAgo) && g.eligible(sub, b) {
+				n++
+			}
+		}
+		g.hourLen[sub.rule.key] = n
+	}
+	if n < sub.rule.max {
+		return false
+	}
+	// Replay: which of the past alerts were sent to sub.
+	from := g.alertAt.Add(-capLookback)
+	if sub.PrefsAt.After(from) {
+		from = sub.PrefsAt
+	}
+	var sent []time.Time
+	within := func(t time.Time) int { // sent in the hour before t
+		c := 0
+		for _, s := range sent {
+			if s.After(t.Add(-time.Hour)) {
+				c++
+			}
+		}
+		return c
+	}
+	for _, b := range g.past {
+		at := alertTime(b)
+		if at.Before(from) || !g.eligible(sub, b) {
+			continue
+		}
+		if b.Event.Item.Priority == news.PriorityFlash || within(at) < sub.rule.max {
+			sent = append(sent, at)
+		}
+	}
+	return within(g.alertAt) >= sub.rule.max
+}
+
+// load reads the alerts before the decider's alert, within capLookback.
+func (g *decider) load() {
+	if g.loaded {
+		return
+	}
+	g.loaded, g.hourLen = true, map[string]int{}
+	for _, b := range g.s.cfg.Log.AlertEntries(g.alertAt.Add(-capLookback)) {
+		if b.Event.Seq < g.alert.Event.Seq {
+			g.past = append(g.past, b)
+		}
+	}
+}
