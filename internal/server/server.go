@@ -60,6 +60,10 @@ type Deps struct {
 	// their own that verify TLS with the system's roots.
 	FCMClient  *http.Client
 	APNsClient *http.Client
+	// Stories tells which stories exist and are open, for the readers'
+	// followed stories (push prefs). Default: none (until the story store
+	// is wired here, prefs.stories are refused with unknown_story).
+	Stories news.Stories
 }
 
 // Options of an instance. The zero value is a working single-node server:
@@ -344,7 +348,7 @@ func followEnded(ctx context.Context, log *slog.Logger, err error) {
 func (s *Server) newPush(ctx context.Context) (*push.Service, error) {
 	cfg := s.cfg
 	deps := push.Deps{JetStream: s.stream.JetStream(), Layout: s.stream.Layout(), Log: s.hist, Taxonomy: cfg.Taxonomy,
-		Logger: s.log, Metrics: s.metrics}
+		Stories: cfg.Stories, Logger: s.log, Metrics: s.metrics}
 	if strings.TrimSpace(cfg.VAPID.Subject) == "" {
 		s.log.Warn("Web Push is off: set --vapid-subject (mailto: or https: contact) to turn it on")
 	} else {
