@@ -25,11 +25,13 @@ func testSub(id string, f FilterJSON) *Subscription {
 // delivered counts, the way delivery matches (the decider on the alert
 // event over every subscription of every partition), the subscriptions an
 // alert of the item targets, less those whose min_priority holds it back.
-func delivered(ix *index, it news.Item) int {
+func delivered(ix *index, it news.Item) int { return deliveredWith(ix, it, nil) }
+
+func deliveredWith(ix *index, it news.Item, stories news.Stories) int {
 	e := &history.Entry{Event: news.Event{Type: news.EventItem, Alert: true, Item: it}}
 	n := 0
 	for p := range ix.parts {
-		for _, t := range ix.match(p, testDecider(e, nil)) {
+		for _, t := range ix.match(p, testDecider(e, stories)) {
 			if t.skip != SkipPriority {
 				n++
 			}
@@ -238,4 +240,48 @@ func BenchmarkAudience1M(b *testing.B) {
 		b.Fatal("no audience at all")
 	}
 	b.ReportMetric(float64(len(ix.filters)), "filters")
+}
+
+// TestAudienceWithPrefs: followed open stories add to the audience,
+// closed ones do not, and min_priority takes away; quiet hours and caps
+// are not counted (they depend on the moment). Counted as delivery
+// matches, over distinct (filter, stories, min_priority).
+func TestAudienceWithPrefs(t *testing.T) {
+	stories := storyStates{"gaza": true, "ended": false}
+	ix := newIndex(4)
+	put := func(id string, f FilterJSON, p Prefs) {
+		sub := testSub(id, f)
+		sub.Prefs = p
+		ix.put(sub)
+	}
+	europe := filterOf([]string{"europe"}, nil, nil)
+	put("all", filterOf(nil, nil, nil), Prefs{})
+	put("flash-only", filterOf(nil, nil, nil), Prefs{MinPriority: news.PriorityFlash})
+	put("urgent-up", filterOf(nil, nil, nil), Prefs{MinPriority: news.PriorityUrgent, QuietHours: &QuietHours{From: "00:00", To: "23:59", TZ: "UTC"}, MaxPerHour: 1})
+	put("europe", europe, Prefs{})
+	put("europe+gaza", europe, Prefs{Stories: []string{"gaza"}})
+	put("europe+gaza2", europe, Prefs{Stories: []string{"gaza"}})
+	put("europe+ended", europe, Prefs{Stories: []string{"ended"}})
+	put("europe+gaza urgent", europe, Prefs{Stories: []string{"gaza"}, MinPriority: news.PriorityUrgent})
+	item := func(priority, story string) news.Item {
+		return news.Item{Status: news.StatusLive, Lang: "en", Regions: []string{"mena"}, Priority: priority, Story: story}
+	}
+	for _, tc := range []struct {
+		it   news.Item
+		want int
+	}{
+		{item(news.PriorityBreaking, ""), 1},
+		{item(news.PriorityUrgent, ""), 2},
+		{item(news.PriorityFlash, ""), 3},
+		{item(news.PriorityBreaking, "gaza"), 3},
+		{item(news.PriorityUrgent, "gaza"), 5},
+		{item(news.PriorityBreaking, "ended"), 1},
+	} {
+		if got, d := ix.audience(&tc.it, platformWeb, stories), deliveredWith(ix, tc.it, stories); got != tc.want || d != tc.want {
+			t.Errorf("%s in %q: audience %d, delivery %d, want %d", tc.it.Priority, tc.it.Story, got, d, tc.want)
+		}
+	}
+	if n := len(ix.filters); n != 7 {
+		t.Errorf("%d distinct counts, want 7 (the two europe+gaza share one; quiet hours and caps are not in the key)", n)
+	}
 }
