@@ -1,6 +1,7 @@
 package push
 
 import (
+	"slices"
 	"time"
 
 	"newsflash/internal/history"
@@ -40,7 +41,7 @@ type decider struct {
 	alertAt time.Time
 	past    []*history.Entry // alerts before alert within capLookback, in stream order; nil until loaded
 	loaded  bool
-	hourLen map[string]int // rule.key → alerts it was eligible for in the hour before alert
+	hour    map[string][]time.Time // rule.key → times of the alerts it was eligible for in the hour before alert, sorted
 }
 
 // newDecider finds the alert of the entry's event.
@@ -157,26 +158,30 @@ func (g *decider) eligible(sub *Subscription, b *history.Entry) bool {
 // the decider's alert (see decider).
 func (g *decider) capped(sub *Subscription) bool {
 	g.load()
-	hourAgo := g.alertAt.Add(-time.Hour)
-	// Fewer eligible alerts in the hour than the cap, counted from the
-	// lookback for every subscription of the rule: fewer sent, surely.
-	n, ok := g.hourLen[sub.rule.key]
-	if !ok {
-		for _, b := range g.past {
-			if alertTime(b).After(hourAgo) && g.eligible(sub, b) {
-				n++
-			}
-		}
-		g.hourLen[sub.rule.key] = n
-	}
-	if n < sub.rule.max {
-		return false
-	}
-	// Replay: which of the past alerts were sent to sub.
 	from := g.alertAt.Add(-capLookback)
 	if sub.PrefsAt.After(from) {
 		from = sub.PrefsAt
 	}
+	// Fewer alerts it was eligible for in the hour (since from) than the
+	// cap: fewer sent, surely. The eligible times of the hour are found
+	// once per rule (subscriptions alike in what they are eligible for),
+	// so only a subscription that may be at its cap replays.
+	times, ok := g.hour[sub.rule.key]
+	if !ok {
+		hourAgo := g.alertAt.Add(-time.Hour)
+		for _, b := range g.past {
+			if at := alertTime(b); at.After(hourAgo) && g.eligible(sub, b) {
+				times = append(times, at)
+			}
+		}
+		slices.SortFunc(times, time.Time.Compare)
+		g.hour[sub.rule.key] = times
+	}
+	i, _ := slices.BinarySearchFunc(times, from, time.Time.Compare)
+	if len(times)-i < sub.rule.max {
+		return false
+	}
+	// Replay: which of the past alerts were sent to sub.
 	var sent []time.Time
 	within := func(t time.Time) int { // sent in the hour before t
 		c := 0
@@ -204,7 +209,7 @@ func (g *decider) load() {
 	if g.loaded {
 		return
 	}
-	g.loaded, g.hourLen = true, map[string]int{}
+	g.loaded, g.hour = true, map[string][]time.Time{}
 	for _, b := range g.s.cfg.Log.AlertEntries(g.alertAt.Add(-capLookback)) {
 		if b.Event.Seq < g.alert.Event.Seq {
 			g.past = append(g.past, b)
