@@ -79,7 +79,7 @@ func (g *decider) decide(sub *Subscription) (kind, skip string, ok bool) {
 	case !ev.Pushes():
 		return "", "", false
 	case ev.Alert:
-		if !g.targets(sub, &ev.Item) {
+		if ev.Item.Status != news.StatusLive || !g.matches(sub, &ev.Item, true) {
 			return "", "", false
 		}
 		if reason := g.held(sub); reason != "" {
@@ -87,7 +87,10 @@ func (g *decider) decide(sub *Subscription) (kind, skip string, ok bool) {
 		}
 		return news.EventItem, "", true
 	}
-	kind, ok = deliveryKind(ev.Type, g.targets(sub, &ev.Item), g.e.Prev != nil && g.targets(sub, g.e.Prev))
+	// Corrections follow a story whether it is open or not: closing a
+	// story ends its alerts, not the corrections and retractions of those
+	// sent.
+	kind, ok = deliveryKind(ev.Type, g.matches(sub, &ev.Item, false), g.e.Prev != nil && g.matches(sub, g.e.Prev, false))
 	if !ok {
 		return "", "", false
 	}
@@ -95,16 +98,25 @@ func (g *decider) decide(sub *Subscription) (kind, skip string, ok bool) {
 	// corrections; one whose filter or prefs changed since the alert is
 	// not decided again (its past choices are unknown) and gets them as
 	// its filter says.
-	if g.alert != nil && !sub.PrefsAt.After(g.alertAt) && g.targets(sub, &g.alert.Event.Item) && g.held(sub) != "" {
+	if g.alert != nil && !sub.PrefsAt.After(g.alertAt) && g.matches(sub, &g.alert.Event.Item, false) && g.held(sub) != "" {
 		return "", "", false
 	}
 	return kind, "", true
 }
 
-// targets reports whether an alert of it would target sub: the item is
-// live and sub's filter matches it or sub follows its (open) story.
-func (g *decider) targets(sub *Subscription, it *news.Item) bool {
-	return it.Status == news.StatusLive && (sub.filter.Match(it) || sub.rule.follows(it, g.s.cfg.Stories))
+// matches reports whether sub's filter matches it or sub follows its
+// story; with open, a story that is open now. The alert itself asks for
+// an open story (closing a story ends its follows); what is decided again
+// later (corrections, past alerts replayed for the cap) does not, so that
+// a story closed since changes nothing of what was decided.
+func (g *decider) matches(sub *Subscription, it *news.Item, open bool) bool {
+	if sub.filter.Match(it) {
+		return true
+	}
+	if !sub.rule.follows(it) {
+		return false
+	}
+	return !open || g.s.cfg.Stories != nil && g.s.cfg.Stories.Open(it.Story)
 }
 
 // deliveryKind is news.Filter.Delivery with the match of the new and the
@@ -150,7 +162,7 @@ func (g *decider) held(sub *Subscription) string {
 func (g *decider) eligible(sub *Subscription, b *history.Entry) bool {
 	it := &b.Event.Item
 	r := &sub.rule
-	return g.targets(sub, it) && rank(it.Priority) >= r.minRank &&
+	return it.Status == news.StatusLive && g.matches(sub, it, false) && rank(it.Priority) >= r.minRank &&
 		(it.Priority == news.PriorityFlash || !r.quietAt(alertTime(b)))
 }
 

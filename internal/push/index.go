@@ -144,7 +144,7 @@ func (ix *index) audience(it *news.Item, p platform, stories news.Stories) int {
 	defer ix.mu.RUnlock()
 	n := 0
 	for _, fc := range ix.filters {
-		if fc.n[p] > 0 && r >= fc.rule.minRank && (fc.filter.Match(it) || open && fc.rule.follows(it, stories)) {
+		if fc.n[p] > 0 && r >= fc.rule.minRank && (fc.filter.Match(it) || open && fc.rule.follows(it)) {
 			n += fc.n[p]
 		}
 	}

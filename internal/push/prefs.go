@@ -175,15 +175,14 @@ func (r *rule) quietAt(t time.Time) bool {
 	return m >= r.from || m < r.to // across midnight
 }
 
-// follows reports whether the reader follows the item's story and the
-// story is open: a closed story's follows end without a rewrite of the
-// subscriptions that name it.
-func (r *rule) follows(it *news.Item, stories news.Stories) bool {
-	if it.Story == "" || stories == nil {
+// follows reports whether the reader follows the item's story (open or
+// not: the decider asks for an open one where it must).
+func (r *rule) follows(it *news.Item) bool {
+	if it.Story == "" || len(r.stories) == 0 {
 		return false
 	}
 	_, found := slices.BinarySearch(r.stories, it.Story)
-	return found && stories.Open(it.Story)
+	return found
 }
 
 // samePrefs reports whether a posted subscription decides like the stored

@@ -207,6 +207,20 @@ func TestPrefsMatrix(t *testing.T) {
 		if got := r.news(t); !maps.Equal(got, tc.got) {
 			t.Errorf("%s of %q: got %v, want %v", tc.typ, tc.alert, got, tc.got)
 		}
+	}	// Closing a story ends its alerts, not the retraction of one sent.
+	env.s.cfg.Stories = storyStates{"gaza": false, "ended": false}
+	e := env.next(entries["urgent in a followed story"], news.EventRetract, func(it *news.Item) {
+		it.UpdatedAt, it.Status = clock.Now(), news.StatusRetracted
+	})
+	env.deliverAll(t, e)
+	want := map[string]string{"all": "retract", "urgent": "retract", "quiet": "retract", "cap2": "retract", "follower": "retract"}
+	if got := r.news(t); !maps.Equal(got, want) {
+		t.Errorf("retraction after the story closed: got %v, want %v", got, want)
+	}
+	e = env.alertAt(clock.Now(), news.PriorityFlash, "gaza", "mena")
+	env.deliverAll(t, e)
+	if got := r.news(t); got["follower"] != "" {
+		t.Errorf("an alert of a closed story reached its follower: %v", got)
 	}
 }
 
