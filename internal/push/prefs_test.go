@@ -207,7 +207,8 @@ func TestPrefsMatrix(t *testing.T) {
 		if got := r.news(t); !maps.Equal(got, tc.got) {
 			t.Errorf("%s of %q: got %v, want %v", tc.typ, tc.alert, got, tc.got)
 		}
-	} // Closing a story ends its alerts, not the retraction of one sent.
+	}
+	// Closing a story ends its alerts, not the retraction of one sent.
 	env.s.cfg.Stories = storyStates{"gaza": false, "ended": false}
 	e := env.next(entries["urgent in a followed story"], news.EventRetract, func(it *news.Item) {
 		it.UpdatedAt, it.Status = clock.Now(), news.StatusRetracted
