@@ -38,7 +38,7 @@ const benchTokenEnv = "NEWSFLASH_BENCH_TOKEN"
 type benchFlags struct {
 	url, token, scenario, filter, sinkAddr string
 	platforms, spawnBin                    string
-	spawn                                  bool
+	spawn, prefs                           bool
 	serverPID, readers, items, subs, churn int
 	rate, connectRate                      float64
 	corrections, retractions, pushShare    float64
@@ -68,6 +68,7 @@ func benchFlagSet() (*flag.FlagSet, *benchFlags) {
 	fs.DurationVar(&v.duration, "duration", 0, "how long idle holds its readers (default 2s) and how long soak runs (default 1m)")
 	fs.DurationVar(&v.drain, "drain", 10*time.Second, "after posting, wait for deliveries or sends until none came for this long")
 	fs.StringVar(&v.platforms, "platforms", "web", "push: platforms to register --subs subscriptions or devices of each, comma-separated: web (the local push sink), android, ios (the tool's FCM and APNs stand-ins)")
+	fs.BoolVar(&v.prefs, "prefs", false, "push: give every subscription and device prefs that hold back none of the alerts (min_priority breaking, quiet hours away from now, max_per_hour 60) and post urgent alerts, so the prefs are decided on every send; at most 60 --items")
 	fs.StringVar(&v.spawnBin, "spawn-bin", "", "with --spawn: run this newsflash binary's serve as a child process (its CPU apart from the tool's) instead of a server in this process")
 	fs.StringVar(&v.sinkAddr, "sink-addr", "127.0.0.1:0", "loopback address of the local push service (push, soak); a separate server must allow it with --push-insecure-test-endpoints")
 	return fs, v
@@ -158,7 +159,7 @@ func run(args []string, stdout, stderr io.Writer) int {
 		Readers: v.readers, Items: v.items, Rate: v.rate, Subs: v.subs, SrcIPs: splitList(v.srcIPs),
 		Filter: v.filter, ConnectRate: v.connectRate, Duration: v.duration, Drain: v.drain,
 		Churn: v.churn, Corrections: v.corrections, Retractions: v.retractions, PushShare: v.pushShare,
-		SinkAddr: v.sinkAddr, Platforms: splitList(v.platforms), Out: stdout, Log: stderr,
+		SinkAddr: v.sinkAddr, Platforms: splitList(v.platforms), Prefs: v.prefs, Out: stdout, Log: stderr,
 	}
 	if _, err := nfbench.ParsePlatforms(cfg.Platforms); err != nil {
 		return flagError(stderr, errors.New(strings.TrimPrefix(err.Error(), nfbench.ErrUsage.Error()+": ")))

@@ -103,6 +103,23 @@ func TestBenchSpawnPush(t *testing.T) {
 	}
 }
 
+// TestBenchSpawnPushPrefs: with --prefs every subscription and device
+// carries prefs that hold back none of the alerts, so every one gets it.
+func TestBenchSpawnPushPrefs(t *testing.T) {
+	clearToken(t)
+	code, stdout, stderr := runCmd(t, "--spawn", "--scenario", "push", "--platforms", "web,android", "--subs", "40", "--items", "2", "--rate", "20", "--prefs")
+	if code != 0 {
+		t.Fatalf("exit %d\nstdout:\n%s\nstderr:\n%s", code, stdout, stderr)
+	}
+	m := lastJSON(t, stdout)
+	wantFigure(t, m, "subscribed", 80)
+	wantFigure(t, m, "sent", 160)
+	wantFigure(t, m, "server_failed", 0)
+	if m["prefs"] != true {
+		t.Errorf("prefs %v in %v, want true", m["prefs"], m)
+	}
+}
+
 // TestBenchSpawnPushPlatforms registers web subscriptions and Android and
 // iOS devices on the tool's own stand-ins and checks every one got the
 // alert, per platform.
@@ -173,6 +190,7 @@ func TestBenchUsage(t *testing.T) {
 		{"unknown platform", []string{"--scenario", "push", "--platforms", "web,blackberry"}, 2, "", `unknown platform "blackberry"`},
 		{"platform twice", []string{"--scenario", "push", "--platforms", "ios,android,ios"}, 2, "", "ios given twice"},
 		{"spawn-bin without spawn", []string{"--scenario", "push", "--spawn-bin", "newsflash"}, 2, "", "--spawn-bin goes with --spawn"},
+		{"prefs over the cap", []string{"--scenario", "push", "--token", "t", "--prefs", "--items", "61"}, 2, "", "--prefs with --items 61"},
 		{"help tells the native platforms", []string{"--help"}, 0, "--platforms web,android,ios", ""},
 	}
 	for _, tt := range tests {

@@ -57,6 +57,12 @@ type Config struct {
 	// to the local push sink), android and ios (devices on the FCM and
 	// APNs stand-ins). Default web.
 	Platforms []string
+	// Prefs: push gives every subscription and device alert preferences
+	// that hold back none of the run's alerts (min_priority breaking, quiet
+	// hours hours away from now in Asia/Beirut, max_per_hour 60) and posts
+	// its alerts urgent instead of flash, so that quiet hours and the cap
+	// are decided for every send. At most 60 items (the cap).
+	Prefs bool
 	// StandIns are the FCM and APNs stand-ins the server was started
 	// with (see StartStandIns); the caller closes them. Default: push
 	// starts its own for android and ios and prints how to start a server
@@ -198,6 +204,8 @@ func (c Config) withDefaults() (Config, error) {
 		return c, fmt.Errorf("%w: --readers %d: want 1 to %d", ErrUsage, c.Readers, maxReaders)
 	case c.Items < 1 || c.Items > maxItems:
 		return c, fmt.Errorf("%w: --items %d: want 1 to %d", ErrUsage, c.Items, maxItems)
+	case c.Prefs && c.Items > benchMaxPerHour:
+		return c, fmt.Errorf("%w: --prefs with --items %d: at most %d (the prefs' max_per_hour would hold back the rest)", ErrUsage, c.Items, benchMaxPerHour)
 	case c.Subs < 1 || c.Subs > maxSubs:
 		return c, fmt.Errorf("%w: --subs %d: want 1 to %d", ErrUsage, c.Subs, maxSubs)
 	case !(c.Rate > 0 && c.Rate <= maxRate):

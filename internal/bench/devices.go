@@ -41,6 +41,9 @@ func (r *runner) registerDevices(ctx context.Context, platform string, f *PushFi
 	filter := map[string][]string{"regions": nonNil(r.filter.regions), "topics": nonNil(r.filter.topics), "langs": nonNil(r.filter.langs)}
 	body := func(i int) []byte {
 		b, _ := json.Marshal(map[string]any{"platform": platform, "token": deviceToken(r.run, platform, i), "filter": filter})
+		if p := r.prefsMember(); p != "" {
+			b = append(b[:len(b)-1], p+"}"...)
+		}
 		return b
 	}
 	start := time.Now()

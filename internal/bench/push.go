@@ -14,6 +14,7 @@ import (
 	"sync/atomic"
 	"time"
 
+	"newsflash/internal/news"
 	"newsflash/internal/pushsink"
 )
 
@@ -55,7 +56,7 @@ func ListenSink(addr string) (net.Listener, error) {
 // the FCM and APNs stand-ins (android, ios), posts the items and waits for
 // the sends.
 func (r *runner) push(ctx context.Context) error {
-	f := &PushFigures{Subs: r.cfg.Subs, DecryptSample: r.cfg.DecryptSample}
+	f := &PushFigures{Subs: r.cfg.Subs, Prefs: r.cfg.Prefs, DecryptSample: r.cfg.DecryptSample}
 	r.res.Push = f
 	var counts []*platformCount
 	if slices.Contains(r.cfg.Platforms, PlatformWeb) {
@@ -119,6 +120,9 @@ func (r *runner) push(ctx context.Context) error {
 	d := r.filter.draft()
 	d.Alert = true   // only alerts are pushed; ticker-only items are not
 	d.Confirm = true // a load test floods on purpose: past the flood guard
+	if r.cfg.Prefs {
+		d.Priority = news.PriorityUrgent // flash would pass quiet hours and the cap undecided
+	}
 	ps := r.api.postAll(ctx, r.run, r.cfg.Items, r.cfg.Rate, d)
 	pf := sumPosts(ps)
 	f.PostFigures = postFiguresOf(r.cfg.Items, r.cfg.Rate, pf)
@@ -267,7 +271,7 @@ func (r *runner) subscribe(ctx context.Context, sink *pushsink.Sink, sinkURL str
 		sub, err := sink.Subscribe(sinkURL)
 		if err == nil {
 			b, _ := json.Marshal(sub)
-			req := []byte(`{"subscription":` + string(b) + `,"filter":` + filterJSON + `}`)
+			req := []byte(`{"subscription":` + string(b) + `,"filter":` + filterJSON + r.prefsMember() + `}`)
 			err = withRetry(ctx, func() error {
 				return a.do(ctx, http.MethodPost, "/api/v1/push/subscriptions", req, nil, nil, http.StatusCreated, http.StatusOK)
 			})
@@ -391,4 +395,29 @@ func nonNil(s []string) []string {
 		return []string{}
 	}
 	return s
+}
+
+// benchMaxPerHour is the cap of Config.Prefs: the most alerts a run with
+// prefs may post without its own alerts being held back.
+const benchMaxPerHour = 60
+
+// prefsMember is `,"prefs":{…}` for a push run with Config.Prefs (see
+// there), else "": preferences that hold back none of the run's urgent
+// alerts, with quiet hours six to eight hours from now in Asia/Beirut
+// (UTC where the zone database is missing).
+func (r *runner) prefsMember() string {
+	if !r.cfg.Prefs || r.cfg.Scenario != ScenarioPush {
+		return ""
+	}
+	zone, name := time.UTC, "UTC"
+	if z, err := time.LoadLocation("Asia/Beirut"); err == nil {
+		zone, name = z, "Asia/Beirut"
+	}
+	now := time.Now().In(zone)
+	b, _ := json.Marshal(map[string]any{
+		"min_priority": news.PriorityBreaking,
+		"quiet_hours":  map[string]string{"from": now.Add(6 * time.Hour).Format("15:04"), "to": now.Add(8 * time.Hour).Format("15:04"), "tz": name},
+		"max_per_hour": benchMaxPerHour,
+	})
+	return `,"prefs":` + string(b)
 }

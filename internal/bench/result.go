@@ -142,8 +142,9 @@ type FanoutFigures struct {
 
 // PushFigures are the push scenario's sends.
 type PushFigures struct {
-	Subs            int     `json:"subs"`       // asked, per platform
-	Subscribed      int     `json:"subscribed"` // subscriptions and devices, all platforms
+	Subs            int     `json:"subs"`            // asked, per platform
+	Prefs           bool    `json:"prefs,omitempty"` // every subscription and device had prefs (Config.Prefs)
+	Subscribed      int     `json:"subscribed"`      // subscriptions and devices, all platforms
 	SubscribeFailed int     `json:"subscribe_failed"`
 	SubscribeError  string  `json:"subscribe_error,omitempty"`
 	SubscribeS      float64 `json:"subscribe_s"`

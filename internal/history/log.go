@@ -346,3 +346,32 @@ func (l *Log) Alerts(since time.Time) []Alert {
 	}
 	return out
 }
+
+// AlertEntries returns the entries of the alert events (the item as it
+// was alerted, the event's seq, its AlertedAt) the log holds that were
+// sent at or after since, oldest first (in stream order). Push delivery
+// replays them to decide readers' alert caps the same on every instance.
+func (l *Log) AlertEntries(since time.Time) []*Entry {
+	l.mu.RLock()
+	defer l.mu.RUnlock()
+	var out []*Entry
+	for i := len(l.events) - 1; i >= l.start; i-- {
+		e := l.events[i]
+		if e.at.Before(since.Add(-alertSkew)) {
+			break
+		}
+		if !e.Event.Alert {
+			continue
+		}
+		at := e.at
+		if a := e.Event.Item.AlertedAt; a != nil {
+			at = *a
+		}
+		if at.Before(since) {
+			continue
+		}
+		out = append(out, e)
+	}
+	slices.Reverse(out)
+	return out
+}

@@ -654,3 +654,38 @@ func TestMemoRace(t *testing.T) {
 		t.Errorf("later Memo(0) = %q, want %q", c, "from A")
 	}
 }
+
+// TestAlertEntries: the alert events sent at or after a time, oldest
+// first, as their entries (the item as alerted); a ticker item, a
+// correction of an alert and alerts before the time are left out.
+func TestAlertEntries(t *testing.T) {
+	c := newClock()
+	l := history.New(history.Options{Now: c.Now})
+	base := c.now
+	alert := func(seq uint64, id string, at time.Time) news.Event {
+		ev := newItem(seq, id)
+		ev.Alert, ev.Item.Alert, ev.Item.AlertedAt, ev.Item.UpdatedAt = true, true, &at, at
+		return ev
+	}
+	l.Append(alert(1, "old", base.Add(-2*time.Hour)))
+	l.Append(alert(2, "a", base.Add(-30*time.Minute)))
+	ticker := newItem(3, "ticker")
+	ticker.Item.UpdatedAt = base.Add(-20 * time.Minute)
+	l.Append(ticker)
+	a := alert(4, "b", base.Add(-10*time.Minute))
+	l.Append(a)
+	fix := update(5, a.Item, "b corrected")
+	fix.Item.UpdatedAt = base
+	l.Append(fix)
+	got := l.AlertEntries(base.Add(-time.Hour))
+	var ids []string
+	for _, e := range got {
+		ids = append(ids, fmt.Sprintf("%s@%d:%s", e.Event.Item.ID, e.Event.Seq, e.Event.Item.Text))
+	}
+	if want := []string{"a@2:a v1", "b@4:b v1"}; !slices.Equal(ids, want) {
+		t.Fatalf("AlertEntries = %v, want %v", ids, want)
+	}
+	if got := l.AlertEntries(base.Add(time.Minute)); len(got) != 0 {
+		t.Fatalf("AlertEntries after the last alert = %d entries", len(got))
+	}
+}

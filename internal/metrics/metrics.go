@@ -44,6 +44,9 @@ type Metrics struct {
 	// PushJobsFailed counts delivery jobs ended without their final
 	// progress record (its sends are made; the job is not tried again).
 	PushJobsFailed prometheus.Counter
+	// PushSkipped counts alerts held back from subscriptions by their
+	// prefs (never sent later), by platform and reason.
+	PushSkipped *prometheus.CounterVec // platform, reason
 }
 
 // Disconnect reasons.
@@ -86,13 +89,15 @@ func New() *Metrics {
 			Help: "Push subscriptions removed: gone at the push service (404/410), refused too often, or unreachable too long."}),
 		PushJobsFailed: prometheus.NewCounter(prometheus.CounterOpts{Namespace: ns, Name: "push_jobs_failed_total",
 			Help: "Web Push delivery jobs ended because their final progress could not be saved (see the error log)."}),
+		PushSkipped: prometheus.NewCounterVec(prometheus.CounterOpts{Namespace: ns, Name: "push_skipped_total",
+			Help: "Alerts held back from subscriptions and devices by their preferences (never sent later), by platform and reason (priority, quiet_hours, cap)."}, []string{"platform", "reason"}),
 	}
 	m.reg.MustRegister(
 		collectors.NewGoCollector(),
 		collectors.NewProcessCollector(collectors.ProcessCollectorOpts{}),
 		m.Connects, m.Disconnects, m.Delivered, m.Refused, m.DeliveryLag,
 		m.PublishLatency, m.IdempotentReplays, m.ScheduledPublished, m.ScheduledMissed,
-		m.PushSends, m.PushRetries, m.PushRemoved, m.PushJobsFailed,
+		m.PushSends, m.PushRetries, m.PushRemoved, m.PushJobsFailed, m.PushSkipped,
 	)
 	return m
 }

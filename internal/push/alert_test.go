@@ -12,11 +12,11 @@ import (
 	"newsflash/internal/pushsink"
 )
 
-// TestKindForAlert: only items that alert reach push subscriptions; the
+// TestDecideAlert: only items that alert reach push subscriptions; the
 // alert itself (a post with alert, or a promotion) is kind item, later
 // changes of an alerted item go as before, and nothing of a ticker-only
 // item is pushed.
-func TestKindForAlert(t *testing.T) {
+func TestDecideAlert(t *testing.T) {
 	now := time.Now().UTC()
 	ticker := news.Item{ID: "aaaaaaaaaaaaaaaaaaaa", Version: 1, Status: news.StatusLive, Text: "x", Lang: "en", Regions: []string{"mena"}, Priority: news.PriorityFlash}
 	alerted := ticker
@@ -52,9 +52,11 @@ func TestKindForAlert(t *testing.T) {
 	} {
 		t.Run(tc.name, func(t *testing.T) {
 			e := &history.Entry{Event: tc.ev, Prev: tc.prev}
-			kind, ok := kindFor(&tc.f, e)
-			if ok != tc.pushes || kind != tc.kind && tc.pushes {
-				t.Fatalf("kindFor = %q, %v; want %q, %v", kind, ok, tc.kind, tc.pushes)
+			sub := &Subscription{Filter: FilterJSON{Regions: tc.f.Regions, Topics: tc.f.Topics, Langs: tc.f.Langs}}
+			sub.prepare()
+			kind, skip, ok := testDecider(e, nil).decide(sub)
+			if ok != tc.pushes || skip != "" || kind != tc.kind && tc.pushes {
+				t.Fatalf("decide = %q, %q, %v; want %q, %v", kind, skip, ok, tc.kind, tc.pushes)
 			}
 		})
 	}

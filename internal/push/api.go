@@ -86,7 +86,7 @@ func (s *Service) subscribe(c *gin.Context) {
 	ctx, cancel := context.WithTimeout(c.Request.Context(), s.cfg.Timeout)
 	defer cancel()
 	now := s.cfg.Now().UTC().Truncate(1e6)
-	sub.CreatedAt, sub.UpdatedAt = now, now
+	sub.CreatedAt, sub.UpdatedAt, sub.PrefsAt = now, now, now
 	b, _ := json.Marshal(sub)
 	// At most two rounds: a Create that loses the race with another
 	// request for the same endpoint becomes a replacement, with its check.
@@ -141,6 +141,9 @@ func (s *Service) replace(ctx context.Context, sub *Subscription, existing jetst
 			"this endpoint is subscribed with another auth secret; only the browser that subscribed can change it (or unsubscribe it first)")
 	}
 	sub.CreatedAt = cur.CreatedAt
+	if samePrefs(sub, &cur) {
+		sub.PrefsAt = cur.PrefsAt // browsers post again on every visit: that changes nothing
+	}
 	b, _ := json.Marshal(sub)
 	if _, err := s.subs.Update(ctx, sub.ID, b, existing.Revision()); err != nil {
 		return unavailable(err)

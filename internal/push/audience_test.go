@@ -22,16 +22,29 @@ func testSub(id string, f FilterJSON) *Subscription {
 	return &Subscription{ID: id, Endpoint: "https://push.example/" + id, Filter: f}
 }
 
-// delivered counts, the way delivery matches (kindFor on the alert event
-// over every subscription of every partition), the subscriptions an alert
-// of the item goes to.
-func delivered(ix *index, it news.Item) int {
+// delivered counts, the way delivery matches (the decider on the alert
+// event over every subscription of every partition), the subscriptions an
+// alert of the item targets, less those whose min_priority holds it back.
+func delivered(ix *index, it news.Item) int { return deliveredWith(ix, it, nil) }
+
+func deliveredWith(ix *index, it news.Item, stories news.Stories) int {
 	e := &history.Entry{Event: news.Event{Type: news.EventItem, Alert: true, Item: it}}
 	n := 0
 	for p := range ix.parts {
-		n += len(ix.match(p, e))
+		for _, t := range ix.match(p, testDecider(e, stories)) {
+			if t.skip != SkipPriority {
+				n++
+			}
+		}
 	}
 	return n
+}
+
+// testDecider is a decider of a service with an empty history and the
+// stories given (nil: none).
+func testDecider(e *history.Entry, stories news.Stories) *decider {
+	s := &Service{cfg: config{Deps: Deps{Log: history.New(history.Options{}), Stories: stories}}}
+	return s.newDecider(e)
 }
 
 // TestAudienceIsExact: after puts, replacements (a changed filter) and
@@ -82,7 +95,7 @@ func TestAudienceIsExact(t *testing.T) {
 	for _, st := range steps {
 		st.change()
 		for name, it := range items {
-			got := ix.audience(&it, platformWeb)
+			got := ix.audience(&it, platformWeb, nil)
 			if got != st.want[name] {
 				t.Errorf("%s: audience of %s = %d, want %d", st.name, name, got, st.want[name])
 			}
@@ -117,7 +130,7 @@ func TestAudienceMatchesDeliveryRandomly(t *testing.T) {
 	}
 	for range 200 {
 		it := randomItem(rng)
-		if got, want := ix.audience(&it, platformWeb), delivered(ix, it); got != want {
+		if got, want := ix.audience(&it, platformWeb, nil), delivered(ix, it); got != want {
 			t.Fatalf("audience of %+v = %d, delivery matches %d", it, got, want)
 		}
 	}
@@ -220,11 +233,55 @@ func BenchmarkAudience1M(b *testing.B) {
 	}
 	i, total := 0, 0
 	for b.Loop() {
-		total += ix.audience(&items[i%len(items)], platformWeb)
+		total += ix.audience(&items[i%len(items)], platformWeb, nil)
 		i++
 	}
 	if total == 0 {
 		b.Fatal("no audience at all")
 	}
 	b.ReportMetric(float64(len(ix.filters)), "filters")
+}
+
+// TestAudienceWithPrefs: followed open stories add to the audience,
+// closed ones do not, and min_priority takes away; quiet hours and caps
+// are not counted (they depend on the moment). Counted as delivery
+// matches, over distinct (filter, stories, min_priority).
+func TestAudienceWithPrefs(t *testing.T) {
+	stories := storyStates{"gaza": true, "ended": false}
+	ix := newIndex(4)
+	put := func(id string, f FilterJSON, p Prefs) {
+		sub := testSub(id, f)
+		sub.Prefs = p
+		ix.put(sub)
+	}
+	europe := filterOf([]string{"europe"}, nil, nil)
+	put("all", filterOf(nil, nil, nil), Prefs{})
+	put("flash-only", filterOf(nil, nil, nil), Prefs{MinPriority: news.PriorityFlash})
+	put("urgent-up", filterOf(nil, nil, nil), Prefs{MinPriority: news.PriorityUrgent, QuietHours: &QuietHours{From: "00:00", To: "23:59", TZ: "UTC"}, MaxPerHour: 1})
+	put("europe", europe, Prefs{})
+	put("europe+gaza", europe, Prefs{Stories: []string{"gaza"}})
+	put("europe+gaza2", europe, Prefs{Stories: []string{"gaza"}})
+	put("europe+ended", europe, Prefs{Stories: []string{"ended"}})
+	put("europe+gaza urgent", europe, Prefs{Stories: []string{"gaza"}, MinPriority: news.PriorityUrgent})
+	item := func(priority, story string) news.Item {
+		return news.Item{Status: news.StatusLive, Lang: "en", Regions: []string{"mena"}, Priority: priority, Story: story}
+	}
+	for _, tc := range []struct {
+		it   news.Item
+		want int
+	}{
+		{item(news.PriorityBreaking, ""), 1},
+		{item(news.PriorityUrgent, ""), 2},
+		{item(news.PriorityFlash, ""), 3},
+		{item(news.PriorityBreaking, "gaza"), 3},
+		{item(news.PriorityUrgent, "gaza"), 5},
+		{item(news.PriorityBreaking, "ended"), 1},
+	} {
+		if got, d := ix.audience(&tc.it, platformWeb, stories), deliveredWith(ix, tc.it, stories); got != tc.want || d != tc.want {
+			t.Errorf("%s in %q: audience %d, delivery %d, want %d", tc.it.Priority, tc.it.Story, got, d, tc.want)
+		}
+	}
+	if n := len(ix.filters); n != 7 {
+		t.Errorf("%d distinct counts, want 7 (the two europe+gaza share one; quiet hours and caps are not in the key)", n)
+	}
 }

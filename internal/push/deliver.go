@@ -50,6 +50,7 @@ type run struct {
 	s     *Service
 	j     job
 	e     *history.Entry
+	g     *decider      // decides each subscription's share of the event; the job's goroutine only
 	ttl   time.Duration // what is left of the notification's life
 	start time.Time
 
@@ -85,6 +86,9 @@ func (s *Service) deliver(ctx context.Context, j job) (bool, error) {
 		return true, r.finish(ctx, "expired")
 	}
 	r.e = e
+	r.mu.Lock()
+	r.prog.Alert = e.Event.Alert
+	r.mu.Unlock()
 	if latest, ok := s.cfg.Log.ItemSeq(j.Item); ok && latest > j.Seq {
 		// A newer version exists: its own jobs send it instead.
 		return true, r.finish(ctx, "superseded")
@@ -102,15 +106,26 @@ func (s *Service) deliver(ctx context.Context, j job) (bool, error) {
 		r.topicHeader = []string{id}
 	}
 
-	targets := s.index.match(j.P, e)
+	r.g = s.newDecider(e)
+	targets := s.index.match(j.P, r.g)
 	byHost := map[string][]target{}
 	r.weight = map[string]int{}
 	var disabled [numPlatforms]int
+	var targeted [numPlatforms]int
+	var skipped [numPlatforms]map[string]int
 	for _, t := range targets {
 		if s.senders[t.sub.plat] == nil {
 			// A platform configured on another instance, not on this
 			// one: the instances of a cluster are to share one setup.
 			disabled[t.sub.plat]++
+			continue
+		}
+		targeted[t.sub.plat]++
+		if t.skip != "" {
+			if skipped[t.sub.plat] == nil {
+				skipped[t.sub.plat] = map[string]int{}
+			}
+			skipped[t.sub.plat][t.skip]++
 			continue
 		}
 		r.weight[t.sub.host]++
@@ -126,6 +141,9 @@ func (s *Service) deliver(ctx context.Context, j job) (bool, error) {
 		if n > 0 {
 			s.log.Warn("push: platform not configured on this instance; its devices get nothing from this job", "platform", platform(p).String(), "devices", n, "job", j.key())
 		}
+	}
+	if e.Event.Alert {
+		r.matched(targeted, skipped)
 	}
 	saveCtx, stopSaving := context.WithCancel(ctx)
 	r.dirty = make(chan struct{}, 1)
@@ -148,6 +166,27 @@ func (s *Service) deliver(ctx context.Context, j job) (bool, error) {
 		return false, nil
 	}
 	return true, r.finish(ctx, "")
+}
+
+// matched records what the alert's match found: the subscriptions of each
+// platform it targeted and those it held back, by reason. They are decided
+// from the stream (decider), so a job redone decides and records the same:
+// the counts are set, not added, and the metric counts only what is new.
+func (r *run) matched(targeted [numPlatforms]int, skipped [numPlatforms]map[string]int) {
+	r.mu.Lock()
+	defer r.mu.Unlock()
+	for p := range platform(numPlatforms) {
+		if targeted[p] == 0 && r.prog.Platforms[p.String()] == nil {
+			continue
+		}
+		c := r.prog.of(p)
+		for reason, n := range skipped[p] {
+			if d := n - c.Skipped[reason]; d > 0 {
+				r.s.cfg.Metrics.PushSkipped.WithLabelValues(p.String(), reason).Add(float64(d))
+			}
+		}
+		c.Targeted, c.Skipped = targeted[p], skipped[p]
+	}
 }
 
 // firstPass sends to one host's subscriptions in id order, PerHost at a
@@ -303,9 +342,10 @@ func (r *run) retryPhase(ctx context.Context) {
 			sub, ok := r.s.index.get(id)
 			var kind string
 			if ok {
-				kind, ok = kindFor(&sub.filter, r.e)
+				kind, _, ok = r.g.decide(sub)
+				ok = ok && kind != ""
 			}
-			if !ok { // unsubscribed, or its filter changed, meanwhile
+			if !ok { // unsubscribed, or its filter or prefs changed, meanwhile
 				r.mu.Lock()
 				delete(r.prog.Pending, id)
 				r.mu.Unlock()

@@ -20,6 +20,7 @@ type DeviceRequest struct {
 	Platform string     `json:"platform"`
 	Token    string     `json:"token"`
 	Filter   FilterJSON `json:"filter"`
+	Prefs    Prefs      `json:"prefs"`
 }
 
 // DeviceKey is the body of DELETE /api/v1/devices.
@@ -114,11 +115,17 @@ func (s *Service) registerDevice(c *gin.Context) {
 		httperr.Abort(c, err)
 		return
 	}
+	prefs, err := checkPrefs(req.Prefs, s.cfg.Stories)
+	if err != nil {
+		httperr.Abort(c, err)
+		return
+	}
 	ctx, cancel := context.WithTimeout(c.Request.Context(), s.cfg.Timeout)
 	defer cancel()
 	now := s.cfg.Now().UTC().Truncate(1e6)
 	dev := Subscription{ID: DeviceID(req.Platform, token), Platform: req.Platform, Token: token,
-		Filter: FilterJSON{Regions: f.Regions, Topics: f.Topics, Langs: f.Langs}, CreatedAt: now, UpdatedAt: now}
+		Filter: FilterJSON{Regions: f.Regions, Topics: f.Topics, Langs: f.Langs}, Prefs: prefs,
+		CreatedAt: now, UpdatedAt: now, PrefsAt: now}
 	// At most two rounds: a Create that loses the race with another
 	// request for the same token becomes a replacement.
 	for range 2 {
@@ -131,6 +138,9 @@ func (s *Service) registerDevice(c *gin.Context) {
 				return
 			}
 			dev.CreatedAt = cur.CreatedAt // the failure count starts again
+			if samePrefs(&dev, &cur) {
+				dev.PrefsAt = cur.PrefsAt // an app re-registering as it starts changes nothing
+			}
 			b, _ := json.Marshal(dev)
 			if _, err := s.subs.Update(ctx, dev.ID, b, existing.Revision()); err != nil {
 				httperr.Abort(c, unavailable(err))

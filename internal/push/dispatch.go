@@ -36,7 +36,7 @@ func (j job) key() string {
 // crash is dropped by the work queue's duplicate window, and jobs already
 // done are skipped by their progress record; an event acked only after its
 // jobs are stored is never lost. An event it cannot decode is planned
-// anyway: the jobs decide again (kindFor) from history.
+// anyway: the jobs decide again (decider.decide) from history.
 func (s *Service) plan(ctx context.Context) error {
 	cons, err := s.ensureConsumer(ctx, s.cfg.Layout.NewsStream(), s.plannerConfig())
 	if err != nil {

@@ -36,4 +36,11 @@
 // included, without a lock, and hold no lock while sending.
 // Sends run with bounded concurrency per push-service host, so one slow
 // service does not hold back the others.
+//
+// Preferences (prefs.go, decider.go): each job's decider says, from the
+// event, the subscription and the alerts of the past day in history alone,
+// whether an alert is sent or held back (min_priority, quiet hours, the
+// cap), so every instance and a job redone decide the same without I/O per
+// send. A decider belongs to its job's goroutine. Lock order: index.mu,
+// then the history's (match asks the decider under index.mu).
 package push

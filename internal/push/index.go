@@ -5,32 +5,43 @@ import (
 	"encoding/json"
 	"hash/fnv"
 	"sort"
+	"strconv"
+	"strings"
 	"sync"
 
 	"github.com/nats-io/nats.go/jetstream"
 
-	"newsflash/internal/history"
 	"newsflash/internal/news"
 )
 
 // index mirrors the subscriptions bucket in memory, split into partitions
 // by a hash of the id, so a job matches one partition without reading NATS.
-// It also counts the subscriptions of each distinct filter, kept as
-// subscriptions come, change and go, so an audience is counted over the
-// distinct filters (far fewer than the subscriptions), not over every
-// subscription.
+// It also counts the subscriptions of each distinct filter, followed
+// stories and min_priority, kept as subscriptions come, change and go, so
+// an audience is counted over the distinct ones (far fewer than the
+// subscriptions), not over every subscription.
 type index struct {
 	mu      sync.RWMutex
 	parts   []map[string]*Subscription
 	count   int
 	byPlat  [numPlatforms]int       // count by platform
-	filters map[string]*filterCount // by news.Filter.Key
+	filters map[string]*filterCount // by audienceKey
 }
 
-// filterCount is how many subscriptions of each platform have one filter.
+// filterCount is how many subscriptions of each platform have one filter,
+// followed stories and min_priority.
 type filterCount struct {
 	filter news.Filter
+	rule   rule // its stories and minRank
 	n      [numPlatforms]int
+}
+
+// audienceKey is what an audience depends on of a subscription.
+func audienceKey(sub *Subscription) string {
+	if len(sub.rule.stories) == 0 && sub.rule.minRank == 0 {
+		return sub.filter.Key()
+	}
+	return sub.filter.Key() + "|" + strings.Join(sub.rule.stories, ",") + "|" + strconv.Itoa(sub.rule.minRank)
 }
 
 func newIndex(partitions int) *index {
@@ -95,10 +106,10 @@ func (ix *index) countIn(sub *Subscription) {
 		return
 	}
 	ix.byPlat[sub.plat]++
-	k := sub.filter.Key()
+	k := audienceKey(sub)
 	fc, ok := ix.filters[k]
 	if !ok {
-		fc = &filterCount{filter: sub.filter}
+		fc = &filterCount{filter: sub.filter, rule: rule{stories: sub.rule.stories, minRank: sub.rule.minRank}}
 		ix.filters[k] = fc
 	}
 	fc.n[sub.plat]++
@@ -109,7 +120,7 @@ func (ix *index) uncount(sub *Subscription) {
 		return
 	}
 	ix.byPlat[sub.plat]--
-	k := sub.filter.Key()
+	k := audienceKey(sub)
 	if fc, ok := ix.filters[k]; ok {
 		fc.n[sub.plat]--
 		if fc.n == ([numPlatforms]int{}) {
@@ -119,17 +130,21 @@ func (ix *index) uncount(sub *Subscription) {
 }
 
 // audience is how many subscriptions of a platform an alert of the item
-// would be sent to: those whose filter matches it, as kindFor decides for
-// an alert event; none for an item that is not live.
-func (ix *index) audience(it *news.Item, p platform) int {
+// would target and whose min_priority allows it: those whose filter
+// matches it or that follow its open story (the decider's rule); quiet hours
+// and caps depend on the moment and are not counted. None for an item that
+// is not live.
+func (ix *index) audience(it *news.Item, p platform, stories news.Stories) int {
 	if it.Status != news.StatusLive || p >= numPlatforms {
 		return 0
 	}
+	open := it.Story != "" && stories != nil && stories.Open(it.Story)
+	r := rank(it.Priority)
 	ix.mu.RLock()
 	defer ix.mu.RUnlock()
 	n := 0
 	for _, fc := range ix.filters {
-		if fc.n[p] > 0 && fc.filter.Match(it) {
+		if fc.n[p] > 0 && r >= fc.rule.minRank && (fc.filter.Match(it) || open && fc.rule.follows(it)) {
 			n += fc.n[p]
 		}
 	}
@@ -157,46 +172,36 @@ func (ix *index) byPlatform() [numPlatforms]int {
 	return ix.byPlat
 }
 
-// target is one send a job makes: a subscription and the kind of message.
+// target is one send a job makes: a subscription and the kind of message;
+// or, with skip set (a Skip* reason) and no kind, an alert the subscription
+// is targeted by but held back from.
 type target struct {
 	sub  *Subscription
 	kind string // news.EventItem, EventUpdate or EventRetract
+	skip string
 }
 
-// match returns the sends of partition p for an event, sorted by id.
-func (ix *index) match(p int, e *history.Entry) []target {
+// match returns the targets of partition p for the decider's event, sorted by
+// id, as the decider decides: nothing for an item that has not alerted
+// (ticker-only); the alert itself, a new item posted with alert or a
+// promotion, as kind item to those it targets and does not hold back;
+// later corrections and retractions of an alerted item as the filter (or
+// a followed story) says, to all but those the alert was held back from.
+// Lock order: index.mu, then the history's.
+func (ix *index) match(p int, g *decider) []target {
 	ix.mu.RLock()
 	var out []target
 	for _, sub := range ix.parts[p] {
 		if sub.plat >= numPlatforms {
 			continue
 		}
-		if kind, ok := kindFor(&sub.filter, e); ok {
-			out = append(out, target{sub: sub, kind: kind})
+		if kind, skip, ok := g.decide(sub); ok {
+			out = append(out, target{sub: sub, kind: kind, skip: skip})
 		}
 	}
 	ix.mu.RUnlock()
 	sort.Slice(out, func(i, j int) bool { return out[i].sub.ID < out[j].sub.ID })
 	return out
-}
-
-// kindFor is what a subscription with filter f gets for the entry's event:
-// nothing for an item that has not alerted (ticker-only); the alert itself,
-// a new item posted with alert or a promotion, as kind item to those its
-// version matches; later corrections and retractions of an alerted item as
-// the filter's Delivery says.
-func kindFor(f *news.Filter, e *history.Entry) (string, bool) {
-	ev := &e.Event
-	switch {
-	case !ev.Pushes():
-		return "", false
-	case ev.Alert:
-		if ev.Item.Status == news.StatusLive && f.Match(&ev.Item) {
-			return news.EventItem, true
-		}
-		return "", false
-	}
-	return f.Delivery(ev.Type, &ev.Item, e.Prev)
 }
 
 // watchSubscriptions loads the bucket and follows its changes.

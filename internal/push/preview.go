@@ -38,11 +38,13 @@ func (e *NotDeliveredError) Unwrap() error { return e.Err }
 const testTTL = 5 * time.Minute
 
 // Audience is how many subscriptions of a platform (PlatformWeb, …) an
-// alert of the item would be sent to now (as the planner would match them;
-// this instance's view of the subscriptions). It walks the distinct
-// filters, not the subscriptions.
+// alert of the item would target now and whose min_priority allows it (as
+// the planner would match them, quiet hours and caps apart: they depend on
+// the moment; this instance's view of the subscriptions). It walks the
+// distinct filters, followed stories and min_priorities, not the
+// subscriptions.
 func (s *Service) Audience(it *news.Item, platform string) int {
-	return s.index.audience(it, platformOf(platform))
+	return s.index.audience(it, platformOf(platform), s.cfg.Stories)
 }
 
 // SendTest sends the notification an alert of the item would make, marked

@@ -2,6 +2,7 @@ package push
 
 import (
 	"cmp"
+	"maps"
 	"slices"
 	"strconv"
 )
@@ -36,13 +37,18 @@ type progress struct {
 	// Platforms splits Sent, Failed and Removed by platform (web, android,
 	// ios); records of jobs before devices existed have none (all web).
 	Platforms map[string]*counts `json:"platforms,omitempty"`
+	// Alert says the job's event is the item's alert (its funnel's).
+	Alert bool `json:"alert,omitempty"`
 }
 
-// counts are a job's finished sends of one platform.
+// counts are a job's finished sends of one platform; for the alert event,
+// also the subscriptions it targeted and those held back, by reason.
 type counts struct {
-	Sent    int `json:"sent"`
-	Failed  int `json:"failed"`
-	Removed int `json:"removed"`
+	Sent     int            `json:"sent"`
+	Failed   int            `json:"failed"`
+	Removed  int            `json:"removed"`
+	Targeted int            `json:"targeted,omitempty"`
+	Skipped  map[string]int `json:"skipped,omitempty"`
 }
 
 // of is the counts of a platform, made when missing; callers hold the
@@ -80,6 +86,7 @@ func (p *progress) record(weight map[string]int) progress {
 		out.Platforms = make(map[string]*counts, len(p.Platforms))
 		for k, c := range p.Platforms {
 			cc := *c
+			cc.Skipped = maps.Clone(c.Skipped)
 			out.Platforms[k] = &cc
 		}
 	}

@@ -69,6 +69,9 @@ type Deps struct {
 	// platform_disabled).
 	FCM  *fcm.Client
 	APNs *apns.Client
+	// Stories says which stories are open, for prefs.stories (refused
+	// unless known and open) and story follows. nil: no story is open.
+	Stories news.Stories
 	// Logger. Default slog.Default().
 	Logger *slog.Logger
 	// Metrics to report to. Default: metrics of its own (not served).

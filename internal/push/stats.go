@@ -137,6 +137,12 @@ func (s *Service) statsFor(item string, limit int) Stats {
 		if p.Done {
 			st.JobsDone++
 		}
+		if p.Alert {
+			if st.Funnel == nil {
+				st.Funnel = newFunnel()
+			}
+			st.Funnel.add(&p.progress)
+		}
 	}
 	s.stats.mu.Unlock()
 	out := Stats{Subscriptions: s.index.Len(), Platforms: map[string]int{}, Items: make([]ItemStats, 0, len(byItem))}
@@ -144,6 +150,11 @@ func (s *Service) statsFor(item string, limit int) Stats {
 		out.Platforms[platform(p).String()] = n
 	}
 	for id, st := range byItem {
+		if st.Funnel != nil {
+			if it, ok := s.cfg.Log.Item(id); ok && it.AlertedAt != nil {
+				st.Funnel.AlertedAt = *it.AlertedAt
+			}
+		}
 		// Every event has one job per partition, recorded once it starts.
 		st.Jobs = len(events[id]) * s.cfg.Partitions
 		out.Items = append(out.Items, *st)
@@ -153,4 +164,47 @@ func (s *Service) statsFor(item string, limit int) Stats {
 		out.Items = out.Items[:limit]
 	}
 	return out
+}
+
+func newFunnel() *Funnel {
+	return &Funnel{FunnelCounts: FunnelCounts{Skipped: skipReasons()}, Platforms: map[string]FunnelCounts{}}
+}
+
+// skipReasons is a Skipped map with every reason, at zero.
+func skipReasons() map[string]int {
+	return map[string]int{SkipPriority: 0, SkipQuietHours: 0, SkipCap: 0}
+}
+
+// add counts one job of the alert event in the funnel: per platform and in
+// total, the subscriptions it targeted and what came of each; those of a
+// job not done that are neither sent, failed, removed nor skipped are
+// pending.
+func (f *Funnel) add(p *progress) {
+	for name, c := range p.Platforms {
+		fc, ok := f.Platforms[name]
+		if !ok {
+			fc.Skipped = skipReasons()
+		}
+		held := 0
+		for reason, n := range c.Skipped {
+			fc.Skipped[reason] += n
+			f.Skipped[reason] += n
+			held += n
+		}
+		pending := 0
+		if !p.Done {
+			pending = max(c.Targeted-c.Sent-c.Failed-c.Removed-held, 0)
+		}
+		fc.Targeted += c.Targeted
+		fc.Sent += c.Sent
+		fc.Failed += c.Failed
+		fc.Removed += c.Removed
+		fc.Pending += pending
+		f.Platforms[name] = fc
+		f.Targeted += c.Targeted
+		f.Sent += c.Sent
+		f.Failed += c.Failed
+		f.Removed += c.Removed
+		f.Pending += pending
+	}
 }

@@ -37,10 +37,16 @@ type Subscription struct {
 	// UnreachableSince is when the first of them failed.
 	Unreachable      int       `json:"unreachable,omitempty"`
 	UnreachableSince time.Time `json:"unreachable_since,omitzero"`
+	// Prefs are the reader's alert preferences (prefs.go). PrefsAt is when
+	// the filter or the prefs last changed (set when the record is made):
+	// the cap counts alerts from there.
+	Prefs   Prefs     `json:"prefs,omitzero"`
+	PrefsAt time.Time `json:"prefs_at,omitzero"`
 
 	// Derived when the subscription enters the index (prepare), then never
 	// modified: sends read them without a lock.
 	filter  news.Filter // parsed Filter
+	rule    rule        // parsed Prefs
 	plat    platform    // Platform as an index
 	host    string      // endpoint host, lower case; a device's provider (hostFCM, hostAPNs)
 	origin  string      // endpoint scheme://host, the VAPID audience
@@ -66,6 +72,7 @@ type SubscribeRequest struct {
 		} `json:"keys"`
 	} `json:"subscription"`
 	Filter FilterJSON `json:"filter"`
+	Prefs  Prefs      `json:"prefs"`
 }
 
 // UnsubscribeRequest is the body of DELETE /api/v1/push/subscriptions.
@@ -110,7 +117,12 @@ func (s *Service) validate(req SubscribeRequest) (Subscription, error) {
 	if err != nil {
 		return Subscription{}, err
 	}
+	prefs, err := checkPrefs(req.Prefs, s.cfg.Stories)
+	if err != nil {
+		return Subscription{}, err
+	}
 	return Subscription{
+		Prefs:    prefs,
 		ID:       IDFor(ep),
 		Endpoint: ep,
 		P256dh:   encodeB64(p),
@@ -146,6 +158,7 @@ func (s *Service) parseFilter(fj FilterJSON) (news.Filter, error) {
 // decoded here once, not on every send.
 func (sub *Subscription) prepare() {
 	sub.filter = news.Filter{Regions: sub.Filter.Regions, Topics: sub.Filter.Topics, Langs: sub.Filter.Langs}
+	sub.rule = sub.Prefs.rule(&sub.filter)
 	sub.plat = platformOf(sub.Platform)
 	if sub.plat != platformWeb {
 		sub.host = sub.plat.host()

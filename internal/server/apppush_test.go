@@ -26,7 +26,10 @@ type appEnv struct {
 	apns *apnstest.Server
 }
 
-func newAppEnv(t *testing.T) *appEnv {
+func newAppEnv(t *testing.T) *appEnv { t.Helper(); return newAppEnvWith(t, nil) }
+
+// newAppEnvWith is newAppEnv with more dependencies set by deps.
+func newAppEnvWith(t *testing.T, deps func(*server.Deps)) *appEnv {
 	t.Helper()
 	e := &appEnv{web: newPushEnv(t), fcm: fcmtest.New(fcmtest.Options{}), apns: apnstest.New(t)}
 	t.Cleanup(e.fcm.Close)
@@ -34,7 +37,12 @@ func newAppEnv(t *testing.T) *appEnv {
 		withPush(e.web)(c)
 		c.FCM = fcm.Options{Endpoint: e.fcm.URL(), Credentials: e.fcm.Credentials()}
 		c.APNs = apns.Options{Endpoint: e.apns.URL, Key: e.apns.Key(), KeyID: apnstest.KeyID, TeamID: apnstest.TeamID, Topic: apnstest.Topic}
-	}, deps: func(d *server.Deps) { d.FCMClient, d.APNsClient = e.fcm.Client(), e.apns.Client() }})
+	}, deps: func(d *server.Deps) {
+		d.FCMClient, d.APNsClient = e.fcm.Client(), e.apns.Client()
+		if deps != nil {
+			deps(d)
+		}
+	}})
 	return e
 }
 

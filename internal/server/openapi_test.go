@@ -263,7 +263,9 @@ func startContractInstances(t *testing.T) *contractInstances {
 		noLimits(c)
 		c.FCM = fcm.Options{Endpoint: fcmSrv.URL(), Credentials: fcmSrv.Credentials()}
 		c.APNs = apns.Options{Endpoint: apnsSrv.URL, Key: apnsSrv.Key(), KeyID: apnstest.KeyID, TeamID: apnstest.TeamID, Topic: apnstest.Topic}
-	}, deps: func(d *server.Deps) { d.FCMClient, d.APNsClient = fcmSrv.Client(), apnsSrv.Client() }})
+	}, deps: func(d *server.Deps) {
+		d.FCMClient, d.APNsClient = fcmSrv.Client(), apnsSrv.Client()
+	}})
 
 	main := ci.in["main"]
 	live := main.post(item("A live item", "en", []string{"mena"}, []string{"politics"}))
@@ -290,13 +292,16 @@ func startContractInstances(t *testing.T) *contractInstances {
 	if otherAuth == sub.json {
 		t.Fatal("the other auth secret is the subscription's")
 	}
-	for _, st := range []struct{ on, slug string }{{"main", "contract-story"}, {"main", "contract-close"}, {"main", "contract-closed"}, {"off", "contract-story"}} {
+	for _, st := range []struct{ on, slug string }{{"main", "contract-story"}, {"main", "contract-close"}, {"main", "contract-closed"}, {"off", "contract-story"},
+		{"main", "war-on-gaza"}, {"main", "ended"}, {"apps", "war-on-gaza"}, {"apps", "ended"}} {
 		if status, _, b := ci.in[st.on].do("POST", "/api/v1/stories", `{"slug":"`+st.slug+`","title":{"en":"A story"}}`, nil); status != 201 {
 			t.Fatalf("story %s on %s: %d %s", st.slug, st.on, status, b)
 		}
 	}
-	if status, _, b := main.do("POST", "/api/v1/stories/contract-closed/close", "", nil); status != 200 {
-		t.Fatalf("close story: %d %s", status, b)
+	for _, st := range []struct{ on, slug string }{{"main", "contract-closed"}, {"main", "ended"}, {"apps", "ended"}} {
+		if status, _, b := ci.in[st.on].do("POST", "/api/v1/stories/"+st.slug+"/close", "", nil); status != 200 {
+			t.Fatalf("close story %s on %s: %d %s", st.slug, st.on, status, b)
+		}
 	}
 	_, h, _ := main.do("GET", "/api/v1/openapi.json", "", nil)
 	ci.fixtures = []string{
@@ -416,6 +421,11 @@ func contractRows() []contractRow {
 		auth  = "tBHItJI5svbpez7KI4CCXg"
 		noFil = `{}`
 	)
+	// A good subscription with bad prefs: refused before anything is stored.
+	badSubPrefs := func(prefs string) string {
+		return `{"subscription":{"endpoint":"` + fcm + `","keys":{"p256dh":"` + p256 + `","auth":"` + auth + `"}},"prefs":` + prefs + `}`
+	}
+	manyStories := strings.TrimSuffix(strings.Repeat(`"war-on-gaza",`, 21), ",")
 	rows := []contractRow{
 		// Health and the document itself.
 		{name: "healthz", method: "GET", path: "/healthz", status: 200},
@@ -790,7 +800,26 @@ func contractRows() []contractRow {
 		{name: "device empty body", on: "apps", method: "POST", path: "/api/v1/devices", hdr: hdr("Content-Type", "application/json"), status: 400, code: "empty_body", req: refused},
 		{name: "device invalid utf8", on: "apps", method: "POST", path: "/api/v1/devices", body: "{\"platform\":\"\xfe\"}", status: 400, code: "invalid_utf8", req: unchecked},
 		{name: "device wrong type", on: "apps", method: "POST", path: "/api/v1/devices", body: `{"platform":1}`, status: 400, code: "invalid_type", field: "platform", req: refused},
-		{name: "device unknown field", on: "apps", method: "POST", path: "/api/v1/devices", body: `{"platform":"ios","token":"` + apnsTok + `","prefs":{}}`, status: 400, code: "unknown_field", field: "prefs", req: refused},
+		{name: "device unknown field", on: "apps", method: "POST", path: "/api/v1/devices", body: `{"platform":"ios","token":"` + apnsTok + `","topic":"x"}`, status: 400, code: "unknown_field", field: "topic", req: refused},
+		{name: "device prefs priority", on: "apps", method: "POST", path: "/api/v1/devices", body: `{"platform":"ios","token":"` + apnsTok + `","prefs":{"min_priority":"loud"}}`, status: 400, code: "invalid_priority", field: "prefs.min_priority", req: refused},
+		{name: "subscribe prefs priority", method: "POST", path: "/api/v1/push/subscriptions", body: badSubPrefs(`{"min_priority":"loud"}`), status: 400, code: "invalid_priority", field: "prefs.min_priority", req: refused},
+		{name: "device prefs time", on: "apps", method: "POST", path: "/api/v1/devices", body: `{"platform":"ios","token":"` + apnsTok + `","prefs":{"quiet_hours":{"from":"25:00","to":"07:00","tz":"Asia/Beirut"}}}`, status: 400, code: "invalid_time", field: "prefs.quiet_hours.from", req: refused},
+		{name: "subscribe prefs time", method: "POST", path: "/api/v1/push/subscriptions", body: badSubPrefs(`{"quiet_hours":{"from":"25:00","to":"07:00","tz":"Asia/Beirut"}}`), status: 400, code: "invalid_time", field: "prefs.quiet_hours.from", req: refused},
+		{name: "device prefs empty window", on: "apps", method: "POST", path: "/api/v1/devices", body: `{"platform":"ios","token":"` + apnsTok + `","prefs":{"quiet_hours":{"from":"22:00","to":"22:00","tz":"Asia/Beirut"}}}`, status: 400, code: "invalid_time", field: "prefs.quiet_hours.to"},
+		{name: "subscribe prefs empty window", method: "POST", path: "/api/v1/push/subscriptions", body: badSubPrefs(`{"quiet_hours":{"from":"22:00","to":"22:00","tz":"Asia/Beirut"}}`), status: 400, code: "invalid_time", field: "prefs.quiet_hours.to"},
+		{name: "device prefs zone", on: "apps", method: "POST", path: "/api/v1/devices", body: `{"platform":"ios","token":"` + apnsTok + `","prefs":{"quiet_hours":{"from":"22:00","to":"07:00","tz":"Mars/Olympus"}}}`, status: 400, code: "unknown_zone", field: "prefs.quiet_hours.tz"},
+		{name: "subscribe prefs zone", method: "POST", path: "/api/v1/push/subscriptions", body: badSubPrefs(`{"quiet_hours":{"from":"22:00","to":"07:00","tz":"Mars/Olympus"}}`), status: 400, code: "unknown_zone", field: "prefs.quiet_hours.tz"},
+		{name: "device prefs max per hour", on: "apps", method: "POST", path: "/api/v1/devices", body: `{"platform":"ios","token":"` + apnsTok + `","prefs":{"max_per_hour":61}}`, status: 400, code: "invalid_max_per_hour", field: "prefs.max_per_hour", req: refused},
+		{name: "subscribe prefs max per hour", method: "POST", path: "/api/v1/push/subscriptions", body: badSubPrefs(`{"max_per_hour":61}`), status: 400, code: "invalid_max_per_hour", field: "prefs.max_per_hour", req: refused},
+		{name: "device prefs story not a slug", on: "apps", method: "POST", path: "/api/v1/devices", body: `{"platform":"ios","token":"` + apnsTok + `","prefs":{"stories":["War on Gaza"]}}`, status: 400, code: "invalid_story", field: "prefs.stories", req: refused},
+		{name: "subscribe prefs story not a slug", method: "POST", path: "/api/v1/push/subscriptions", body: badSubPrefs(`{"stories":["War on Gaza"]}`), status: 400, code: "invalid_story", field: "prefs.stories", req: refused},
+		{name: "device prefs unknown story", on: "apps", method: "POST", path: "/api/v1/devices", body: `{"platform":"ios","token":"` + apnsTok + `","prefs":{"stories":["atlantis"]}}`, status: 400, code: "unknown_story", field: "prefs.stories"},
+		{name: "subscribe prefs unknown story", method: "POST", path: "/api/v1/push/subscriptions", body: badSubPrefs(`{"stories":["atlantis"]}`), status: 400, code: "unknown_story", field: "prefs.stories"},
+		{name: "device prefs closed story", on: "apps", method: "POST", path: "/api/v1/devices", body: `{"platform":"ios","token":"` + apnsTok + `","prefs":{"stories":["ended"]}}`, status: 400, code: "story_closed", field: "prefs.stories"},
+		{name: "subscribe prefs closed story", method: "POST", path: "/api/v1/push/subscriptions", body: badSubPrefs(`{"stories":["ended"]}`), status: 400, code: "story_closed", field: "prefs.stories"},
+		{name: "device prefs too many stories", on: "apps", method: "POST", path: "/api/v1/devices", body: `{"platform":"ios","token":"` + apnsTok + `","prefs":{"stories":[` + manyStories + `]}}`, status: 400, code: "too_many_stories", field: "prefs.stories", req: refused},
+		{name: "subscribe prefs too many stories", method: "POST", path: "/api/v1/push/subscriptions", body: badSubPrefs(`{"stories":[` + manyStories + `]}`), status: 400, code: "too_many_stories", field: "prefs.stories", req: refused},
+		{name: "device with prefs", on: "apps", method: "POST", path: "/api/v1/devices", body: `{"platform":"android","token":"` + fcmTok + `","prefs":{"min_priority":"urgent","quiet_hours":{"from":"22:00","to":"07:00","tz":"Asia/Beirut"},"max_per_hour":5,"stories":["war-on-gaza"]}}`, status: 200},
 		{name: "device too large", on: "apps", method: "POST", path: "/api/v1/devices", body: big, status: 413, code: "body_too_large", req: refused},
 		{name: "device text/plain", on: "apps", method: "POST", path: "/api/v1/devices", body: `{"platform":"ios","token":"` + apnsTok + `"}`, hdr: hdr("Content-Type", "text/plain"), status: 415, code: "unsupported_media_type", req: refused},
 		{name: "device platform off", on: "off", method: "POST", path: "/api/v1/devices", body: `{"platform":"ios","token":"` + apnsTok + `"}`, status: 503, code: "platform_disabled", field: "platform"},

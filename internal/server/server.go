@@ -365,7 +365,7 @@ func followEnded(ctx context.Context, log *slog.Logger, err error) {
 func (s *Server) newPush(ctx context.Context) (*push.Service, error) {
 	cfg := s.cfg
 	deps := push.Deps{JetStream: s.stream.JetStream(), Layout: s.stream.Layout(), Log: s.hist, Taxonomy: cfg.Taxonomy,
-		Logger: s.log, Metrics: s.metrics}
+		Stories: s.stories, Logger: s.log, Metrics: s.metrics}
 	if strings.TrimSpace(cfg.VAPID.Subject) == "" {
 		s.log.Warn("Web Push is off: set --vapid-subject (mailto: or https: contact) to turn it on")
 	} else {
