@@ -398,6 +398,13 @@ func (a *API) settle(c *gin.Context, seq uint64) {
 	_ = a.cfg.Log.WaitFor(ctx, seq)
 }
 
+// inStory reports whether the published item of the request's id is in
+// the story now.
+func (a *API) inStory(c *gin.Context, slug string) bool {
+	it, ok := a.cfg.Log.Item(c.Param("id"))
+	return ok && it.Story == slug
+}
+
 func (a *API) correct(c *gin.Context) {
 	dry, err := dryRunOf(c)
 	if err != nil {
@@ -411,8 +418,10 @@ func (a *API) correct(c *gin.Context) {
 	}
 	if p.Story != nil && *p.Story != "" && news.ValidStory(*p.Story) {
 		// Moving an item into a story needs an open one; the form of the
-		// slug is ApplyPatch's to check (invalid_story).
-		if err := news.OpenStory(a.cfg.Stories, "story", *p.Story); err != nil {
+		// slug is ApplyPatch's to check (invalid_story). A correction that
+		// repeats the item's own story (a form sends every field) is no
+		// move, even once that story has closed.
+		if err := news.OpenStory(a.cfg.Stories, "story", *p.Story); err != nil && !a.inStory(c, *p.Story) {
 			httperr.Abort(c, err)
 			return
 		}

@@ -185,6 +185,10 @@ func TestStoryLifecycle(t *testing.T) {
 	}
 	// A correction that leaves the story alone still works.
 	in.mustAs(editorToken, "PATCH", "/api/v1/items/"+a.ID, `{"text":"first, corrected"}`, 200)
+	// So does one that repeats the item's own (closed) story, as a form
+	// sending every field does; moving another item into it does not.
+	in.mustAs(editorToken, "PATCH", "/api/v1/items/"+a.ID, `{"text":"first, corrected again","story":"war-on-gaza"}`, 200)
+	in.mustAs(editorToken, "PATCH", "/api/v1/items/"+b.ID, `{"story":"war-on-gaza"}`, 400)
 	for q, want := range map[string][]string{"": {"newer"}, "?status=open": {"newer"}, "?status=closed": {"war-on-gaza"}, "?status=all": {"newer", "war-on-gaza"}} {
 		l := decode[struct{ Stories []story.Story }](t, in.mustAs("", "GET", "/api/v1/stories"+q, "", 200))
 		var slugs []string
