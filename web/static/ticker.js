@@ -1,4 +1,5 @@
 /* Newsflash ticker: <div data-newsflash-ticker data-regions="mena" data-lang="en">
+ * (data-topics, data-stories="war-on-gaza" too)
  * <script src="https://server/ticker.js" async></script> (or type="module").
  * Item text is only ever set as text. el.newsflashTicker.restart() re-reads
  * data-*. A classic script, so that the tag sites already have keeps working;
@@ -82,7 +83,7 @@
 
     query() {
       const d = this.el.dataset, q = new URLSearchParams();
-      for (const [k, v] of [["regions", d.regions], ["topics", d.topics], ["langs", d.langs || d.lang]]) if (slugs(v)) q.set(k, slugs(v));
+      for (const [k, v] of [["regions", d.regions], ["topics", d.topics], ["langs", d.langs || d.lang], ["stories", d.stories]]) if (slugs(v)) q.set(k, slugs(v));
       return q;
     }
 
