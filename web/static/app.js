@@ -344,12 +344,15 @@
     return false;
   }
 
-  // The chosen filter is kept in the Cache API, where the service worker
-  // reads it when the browser renews the subscription.
-  async function saveFilter(f) {
+  // The chosen filter (and the settings, as posted: /push-prefs) are kept
+  // in the Cache API, where the service worker reads them when the browser
+  // renews the subscription.
+  async function saveFilter(f, p) {
     try {
       const cache = await caches.open("newsflash");
-      await cache.put("/push-filter", new Response(JSON.stringify(f), { headers: { "Content-Type": "application/json" } }));
+      const json = (v) => new Response(JSON.stringify(v), { headers: { "Content-Type": "application/json" } });
+      await cache.put("/push-filter", json(f));
+      if (p) await cache.put("/push-prefs", json(p));
     } catch {
       // no Cache API (private mode): the server still has the filter
     }
@@ -367,13 +370,13 @@
   // register posts the subscription with the filter and the settings:
   // 201 new, 200 replaced.
   async function register(s, f, p) {
-    await saveFilter(f);
     const res = await fetch(API, {
       method: "POST",
       headers: { "Content-Type": "application/json" },
       body: JSON.stringify({ subscription: s.toJSON(), filter: f, prefs: apiPrefs(p) }),
     });
     if (!res.ok) throw await apiError(res);
+    await saveFilter(f, apiPrefs(p));
   }
 
   // subscribe asks the browser's push service for a subscription, giving up
