@@ -210,6 +210,7 @@ func TestBrowserTickerStories(t *testing.T) {
 	ctx := newBrowser(t)
 	run(t, ctx, chromedp.Navigate(in.base+"/"))
 	poll(t, ctx, "the story listed", `document.querySelector('#story-list li[data-slug="`+slug+`"] a.story-title') !== null`)
+	waitLive(t, ctx)
 	// A widget of its own, as a site embeds it.
 	eval[bool](t, ctx, `(() => {
 		const el = document.createElement('div');

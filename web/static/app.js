@@ -597,6 +597,10 @@
       const title = storyTitle(s);
       const a = make("a", "story-title");
       a.href = "?stories=" + encodeURIComponent(s.slug);
+      a.addEventListener("click", (e) => {
+        e.preventDefault();
+        tickerOnStory(s.slug);
+      });
       a.textContent = title.text;
       if (title.lang) {
         a.lang = title.lang;
@@ -644,6 +648,18 @@
     const title = storyTitle(stories.find((s) => s.slug === slug) || { slug }).text;
     if (!err) storySay(on ? `You no longer follow \u2068${title}\u2069.` : `You follow \u2068${title}\u2069: each new line of it is an alert.`, "ok");
     else storySay(`Couldn't change what you follow: ${err.message || err}`, "error");
+  }
+
+  // tickerOnStory does what the story's link (?stories=slug) does, without
+  // loading the page again: the ticker shows that story alone.
+  function tickerOnStory(slug) {
+    tickerStories = [slug];
+    const form = $("#ticker-form");
+    for (const i of form.querySelectorAll("input[type=checkbox]")) i.checked = i.name === "ticker-story" && i.value === slug;
+    aimTicker(emptyFilter());
+    tickerAddress();
+    restartTicker();
+    ticker.scrollIntoView({ block: "nearest" });
   }
 
   // tickerStoryPicker adds a Story group to the ticker's pickers, once
