@@ -643,6 +643,7 @@
     const err = await act(async () => {
       await register(sub, chosen(pushForm), p);
       storePrefs(p);
+      say(`Alerts updated: ${describePrefs(p)}.`, "ok");
     });
     showFollows();
     const title = storyTitle(stories.find((s) => s.slug === slug) || { slug }).text;
