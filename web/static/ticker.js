@@ -1,5 +1,4 @@
 /* Newsflash ticker: <div data-newsflash-ticker data-regions="mena" data-lang="en">
- * (data-topics, data-stories="war-on-gaza" too)
  * <script src="https://server/ticker.js" async></script> (or type="module").
  * Item text is only ever set as text. el.newsflashTicker.restart() re-reads
  * data-*. A classic script, so that the tag sites already have keeps working;
