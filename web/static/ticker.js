@@ -82,7 +82,7 @@
 
     query() {
       const d = this.el.dataset, q = new URLSearchParams();
-      for (const [k, v] of [["regions", d.regions], ["topics", d.topics], ["langs", d.langs || d.lang]]) if (slugs(v)) q.set(k, slugs(v));
+      for (const [k, v] of [["regions", d.regions], ["topics", d.topics], ["langs", d.langs || d.lang], ["stories", d.stories]]) if (slugs(v)) q.set(k, slugs(v));
       return q;
     }
 
