@@ -28,13 +28,21 @@ func TestPreparedBody(t *testing.T) {
 			t.Fatalf("%s: Prepare: %v", kind, p.err)
 		}
 		for _, tok := range tokens {
-			m.Token = tok
-			want, err := encode(m)
-			if err != nil {
-				t.Fatalf("%s: encode: %v", kind, err)
-			}
-			if got := p.body(tok); !bytes.Equal(got, want) {
-				t.Errorf("%s, token %q:\n got %s\nwant %s", kind, tok, got, want)
+			for _, receipt := range []string{"", "AQ4xZ2Vf-_rcpt", "odd \"receipt\" <&>"} {
+				m.Token, m.Receipt = tok, receipt
+				if kind == KindRetract {
+					m.Receipt = "" // a retract has no receipt
+				}
+				want, err := encode(m)
+				if err != nil {
+					t.Fatalf("%s: encode: %v", kind, err)
+				}
+				if got := p.body(tok, m.Receipt); !bytes.Equal(got, want) {
+					t.Errorf("%s, token %q, receipt %q:\n got %s\nwant %s", kind, tok, m.Receipt, got, want)
+				}
+				if m.Receipt != "" && !bytes.Contains(want, []byte(`"receipt":`)) {
+					t.Errorf("%s: no receipt in %s", kind, want)
+				}
 			}
 		}
 	}
