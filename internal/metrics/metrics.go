@@ -44,6 +44,11 @@ type Metrics struct {
 	// PushJobsFailed counts delivery jobs ended without their final
 	// progress record (its sends are made; the job is not tried again).
 	PushJobsFailed prometheus.Counter
+	// Receipts of alerts (counted by the instance that took each, once
+	// over all instances) and the alerts' times, by platform.
+	PushReceipts    *prometheus.CounterVec   // platform, event
+	PushTimeToSent  *prometheus.HistogramVec // platform
+	PushTimeToShown *prometheus.HistogramVec // platform
 }
 
 // Disconnect reasons.
@@ -86,6 +91,14 @@ func New() *Metrics {
 			Help: "Push subscriptions removed: gone at the push service (404/410), refused too often, or unreachable too long."}),
 		PushJobsFailed: prometheus.NewCounter(prometheus.CounterOpts{Namespace: ns, Name: "push_jobs_failed_total",
 			Help: "Web Push delivery jobs ended because their final progress could not be saved (see the error log)."}),
+		PushReceipts: prometheus.NewCounterVec(prometheus.CounterOpts{Namespace: ns, Name: "push_receipts_total",
+			Help: "Receipts of alerts counted (each receipt and event once), by platform and event (shown, clicked)."}, []string{"platform", "event"}),
+		PushTimeToSent: prometheus.NewHistogramVec(prometheus.HistogramOpts{Namespace: ns, Name: "push_time_to_sent_seconds",
+			Help:    "Time from an alert to each of its successful sends, by platform.",
+			Buckets: prometheus.ExponentialBucketsRange(0.05, 3600, 16)}, []string{"platform"}),
+		PushTimeToShown: prometheus.NewHistogramVec(prometheus.HistogramOpts{Namespace: ns, Name: "push_time_to_shown_seconds",
+			Help:    "Time from an alert to each of its shown receipts, by platform.",
+			Buckets: prometheus.ExponentialBucketsRange(0.05, 3600, 16)}, []string{"platform"}),
 	}
 	m.reg.MustRegister(
 		collectors.NewGoCollector(),
@@ -93,6 +106,7 @@ func New() *Metrics {
 		m.Connects, m.Disconnects, m.Delivered, m.Refused, m.DeliveryLag,
 		m.PublishLatency, m.IdempotentReplays, m.ScheduledPublished, m.ScheduledMissed,
 		m.PushSends, m.PushRetries, m.PushRemoved, m.PushJobsFailed,
+		m.PushReceipts, m.PushTimeToSent, m.PushTimeToShown,
 	)
 	return m
 }

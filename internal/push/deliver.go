@@ -85,6 +85,9 @@ func (s *Service) deliver(ctx context.Context, j job) (bool, error) {
 		return true, r.finish(ctx, "expired")
 	}
 	r.e = e
+	r.mu.Lock()
+	r.prog.Alert = e.Event.Alert
+	r.mu.Unlock()
 	if latest, ok := s.cfg.Log.ItemSeq(j.Item); ok && latest > j.Seq {
 		// A newer version exists: its own jobs send it instead.
 		return true, r.finish(ctx, "superseded")
@@ -221,7 +224,9 @@ func (r *run) count(t target, out outcome, attempts int) {
 	switch out {
 	case sent:
 		r.prog.Sent++
-		r.prog.of(t.sub.plat).Sent++
+		c := r.prog.of(t.sub.plat)
+		c.Sent++
+		r.timeToSent(t.sub.plat, c)
 		delete(r.prog.Pending, t.sub.ID)
 	case failed:
 		r.prog.Failed++

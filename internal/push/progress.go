@@ -20,6 +20,9 @@ const (
 // that another instance can finish a job this one did not.
 type progress struct {
 	Done bool `json:"done"`
+	// Alert says the job is one of the alert event's (news.Event.Alert),
+	// whose counts make the item's funnel; set when the run starts.
+	Alert bool `json:"alert,omitempty"`
 	// Hosts holds, per push-service host, the highest subscription id up to
 	// which every send of the first pass has finished (ids are sent in order).
 	Hosts map[string]string `json:"hosts,omitempty"`
@@ -43,6 +46,9 @@ type counts struct {
 	Sent    int `json:"sent"`
 	Failed  int `json:"failed"`
 	Removed int `json:"removed"`
+	// TimeToSent counts, for an alert's job, the time from the alert to
+	// each send that succeeded (histogram.go); nil before the first.
+	TimeToSent *hist `json:"time_to_sent,omitempty"`
 }
 
 // of is the counts of a platform, made when missing; callers hold the
@@ -80,6 +86,10 @@ func (p *progress) record(weight map[string]int) progress {
 		out.Platforms = make(map[string]*counts, len(p.Platforms))
 		for k, c := range p.Platforms {
 			cc := *c
+			if c.TimeToSent != nil {
+				h := *c.TimeToSent
+				cc.TimeToSent = &h
+			}
 			out.Platforms[k] = &cc
 		}
 	}
