@@ -154,7 +154,7 @@ type Service struct {
 	rcpts        jetstream.KeyValue // item.platform.event.nonce → ms from the alert
 	receipts     *receiptView
 	receiptLimit *limit.Rate
-	hosts  *hostGate
+	hosts        *hostGate
 	// senders by platform; nil: the platform is not enabled.
 	senders [numPlatforms]sender
 	// answered is when (Config.Now, Unix ns) a push service last answered
