@@ -31,12 +31,13 @@ const (
 // alert.
 const DefaultReceiptRate = 600
 
-// receiptBurst is the burst of the receipts' limit per address.
+// receiptBurst is the burst of the receipts' limit per address (at most
+// the rate).
 const receiptBurst = 200
 
-// receiptValueMax bounds a record of the receipts bucket: milliseconds as
-// decimal digits.
-const receiptValueMax = 32
+// receiptValueMax bounds a record of the receipts bucket (milliseconds as
+// decimal digits); JetStream counts the message's headers in it too.
+const receiptValueMax = 512
 
 // ReceiptRequest is POST /api/v1/push/receipts.
 type ReceiptRequest struct {

@@ -239,7 +239,7 @@ func New(ctx context.Context, deps Deps, opts Options) (*Service, error) {
 		cfg: cfg, log: cfg.Logger, policy: cfg.Policy,
 		index: newIndex(cfg.Partitions), stats: newStatsView(), limit: limit.NewRate(cfg.SubscribePerHour, time.Hour, cfg.SubscribePerHour, 0),
 		hosts: newHostGate(), started: make(chan struct{}),
-		receipts: newReceiptView(), receiptLimit: limit.NewRate(cfg.ReceiptRate, time.Minute, receiptBurst, 0),
+		receipts: newReceiptView(), receiptLimit: limit.NewRate(cfg.ReceiptRate, time.Minute, min(receiptBurst, cfg.ReceiptRate), 0),
 	}
 	if cfg.Identity != nil {
 		s.client = cfg.Policy.Client()
