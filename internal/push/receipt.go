@@ -9,6 +9,8 @@ import (
 	"encoding/base64"
 	"errors"
 	"fmt"
+	"hash"
+	"sync"
 
 	"github.com/nats-io/nats.go/jetstream"
 )
@@ -48,8 +50,35 @@ var itemIDEncoding = base32.NewEncoding("abcdefghijklmnopqrstuvwxyz234567").With
 // receiptKey signs and checks receipts; the zero key signs nothing
 // (receipt returns "").
 type receiptKey struct {
-	k  []byte // 32 bytes, never logged
-	ok bool
+	k    []byte // 32 bytes, never logged
+	ok   bool
+	macs *sync.Pool // of keyed HMAC-SHA256 hashes: a send makes two MACs
+}
+
+// mac is the HMAC-SHA256 under k of the parts, its first n bytes written
+// to out.
+func (k *receiptKey) mac(out []byte, parts ...[]byte) {
+	if k.macs == nil {
+		m := hmac.New(sha256.New, k.k)
+		for _, p := range parts {
+			m.Write(p)
+		}
+		copy(out, m.Sum(nil))
+		return
+	}
+	m := k.macs.Get().(hash.Hash)
+	m.Reset()
+	for _, p := range parts {
+		m.Write(p)
+	}
+	var sum [sha256.Size]byte
+	copy(out, m.Sum(sum[:0]))
+	k.macs.Put(m)
+}
+
+// newReceiptKey is a key of 32 bytes.
+func newReceiptKey(key []byte) receiptKey {
+	return receiptKey{k: key, ok: true, macs: &sync.Pool{New: func() any { return hmac.New(sha256.New, key) }}}
 }
 
 // errBadReceipt is a receipt that is malformed or not signed by the key.
@@ -68,23 +97,9 @@ func (k *receiptKey) receipt(item string, plat platform, sub string) string {
 		return ""
 	}
 	raw[1+receiptIDLen] = byte(plat)
-	m := hmac.New(sha256.New, k.k)
-	m.Write([]byte("nonce"))
-	m.Write(raw[1 : 1+receiptIDLen])
-	m.Write([]byte(sub))
-	nonce := raw[2+receiptIDLen : 2+receiptIDLen+receiptNonceLen]
-	copy(nonce, m.Sum(nil))
-	copy(raw[2+receiptIDLen+receiptNonceLen:], k.tag(raw[:2+receiptIDLen+receiptNonceLen]))
+	k.mac(raw[2+receiptIDLen:2+receiptIDLen+receiptNonceLen], []byte("nonce"), raw[1:1+receiptIDLen], []byte(sub))
+	k.mac(raw[2+receiptIDLen+receiptNonceLen:], []byte("tag"), raw[1:2+receiptIDLen+receiptNonceLen])
 	return base64.RawURLEncoding.EncodeToString(raw[:])
-}
-
-// tag is the MAC of a receipt's first bytes (version, item, platform,
-// nonce).
-func (k *receiptKey) tag(head []byte) []byte {
-	m := hmac.New(sha256.New, k.k)
-	m.Write([]byte("tag"))
-	m.Write(head[1:])
-	return m.Sum(nil)[:receiptTagLen]
 }
 
 // receiptOf is what a checked receipt says.
@@ -105,7 +120,9 @@ func (k *receiptKey) check(tok string) (receiptOf, error) {
 		return receiptOf{}, errBadReceipt
 	}
 	head := raw[:2+receiptIDLen+receiptNonceLen]
-	if raw[0] != receiptVersion || !hmac.Equal(k.tag(head), raw[len(head):]) {
+	var tag [receiptTagLen]byte
+	k.mac(tag[:], []byte("tag"), head[1:])
+	if raw[0] != receiptVersion || !hmac.Equal(tag[:], raw[len(head):]) {
 		return receiptOf{}, errBadReceipt
 	}
 	r := receiptOf{item: itemIDEncoding.EncodeToString(raw[1 : 1+receiptIDLen]), plat: platform(raw[1+receiptIDLen])}
@@ -125,7 +142,7 @@ func loadReceiptKey(ctx context.Context, kv jetstream.KeyValue) (receiptKey, err
 			if len(e.Value()) != 32 {
 				return receiptKey{}, fmt.Errorf("receipt key: stored key of %d bytes, want 32", len(e.Value()))
 			}
-			return receiptKey{k: e.Value(), ok: true}, nil
+			return newReceiptKey(e.Value()), nil
 		}
 		if !errors.Is(err, jetstream.ErrKeyNotFound) {
 			return receiptKey{}, fmt.Errorf("receipt key: %w", err)
@@ -133,7 +150,7 @@ func loadReceiptKey(ctx context.Context, kv jetstream.KeyValue) (receiptKey, err
 		k := make([]byte, 32)
 		_, _ = rand.Read(k) // never fails (crypto/rand)
 		if _, err := kv.Create(ctx, receiptKeyName, k); err == nil {
-			return receiptKey{k: k, ok: true}, nil
+			return newReceiptKey(k), nil
 		} else if !errors.Is(err, jetstream.ErrKeyExists) {
 			return receiptKey{}, fmt.Errorf("receipt key: %w", err)
 		}

@@ -14,7 +14,8 @@ func testKey(b byte) *receiptKey {
 	for i := range k {
 		k[i] = b + byte(i)
 	}
-	return &receiptKey{k: k, ok: true}
+	rk := newReceiptKey(k)
+	return &rk
 }
 
 // TestReceiptToken: a receipt checks under its key and says its item and
@@ -117,5 +118,17 @@ func TestHistogram(t *testing.T) {
 	g.add(48 * time.Hour) // beyond the last bound: counted in the last bucket
 	if g.total() != 101 || g[histBuckets-1] != 1 {
 		t.Errorf("long time not counted last: %v", g)
+	}
+}
+
+// BenchmarkReceipt is what a receipt adds to one send: the token (two
+// HMACs) and the payload with it.
+func BenchmarkReceipt(b *testing.B) {
+	k := testKey(1)
+	it := news.Item{ID: news.NewID(), Text: "Quake of magnitude 7 hits the coast", Lang: "en", Priority: news.PriorityFlash}
+	payload := encodePayload(news.EventItem, 1, &it)
+	b.ReportAllocs()
+	for b.Loop() {
+		_ = withReceipt(payload, k.receipt(it.ID, platformWeb, "0123456789abcdef0123456789abcdef"))
 	}
 }
