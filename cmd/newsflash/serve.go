@@ -68,6 +68,7 @@ type serveFlags struct {
 	pushAllowedHosts, pushInsecureEndpoints                     listFlag
 	pushTTLFlash, pushTTLUrgent, pushTTLBreaking                time.Duration
 	pushJobs, pushPerHost, pushSubscribePerHour                 int
+	receiptRate                                                 int
 	pushCheckpoint                                              time.Duration
 	appPush                                                     appPushFlags
 
@@ -125,6 +126,7 @@ func serveFlagSet() (*flags, *serveFlags) {
 	fs.IntVar(&v.pushPerHost, "push-per-host", push.DefaultPerHost, "sends in flight from this instance to one push-service host")
 	fs.DurationVar(&v.pushCheckpoint, "push-checkpoint-interval", push.DefaultCheckpointInterval, "how often at most a push delivery job records its progress; a crash repeats the sends since (0: no interval, record after every send, slower)")
 	fs.IntVar(&v.pushSubscribePerHour, "push-subscribe-per-hour", push.DefaultSubscribePerHour, "new push subscriptions one client address may create per hour")
+	fs.IntVar(&v.receiptRate, "receipt-rate", push.DefaultReceiptRate, "alert receipts (shown, clicked) one client address may post per minute (0: no limit)")
 	v.appPush.register(fs)
 	fs.DurationVar(&v.alertMinInterval, "alert-min-interval", editor.DefaultAlertMinInterval, `least time between two alerts from anyone on any instance; a sooner one is refused (409 alert_too_soon) unless sent with "confirm": true (0: off)`)
 	fs.DurationVar(&v.scheduleMaxLate, "schedule-max-late", schedule.DefaultMaxLate, "how late a scheduled item may still be published (no instance running at its publish_at); later it is marked missed and not published (0: however late)")
@@ -225,6 +227,9 @@ func (v *serveFlags) config(stderr io.Writer) (server.Deps, server.Options, erro
 			return bad(name, "must be 1 to 10000")
 		}
 	}
+	if v.receiptRate < 0 || v.receiptRate > 100000 {
+		return bad("receipt-rate", "must be 0 to 100000")
+	}
 	if v.pushCheckpoint < 0 || v.pushCheckpoint > 10*time.Second {
 		return bad("push-checkpoint-interval", "must be 0 to 10s")
 	}
@@ -259,7 +264,10 @@ func (v *serveFlags) config(stderr io.Writer) (server.Deps, server.Options, erro
 	cfg.Push = push.Options{
 		TTL:  map[string]time.Duration{news.PriorityFlash: v.pushTTLFlash, news.PriorityUrgent: v.pushTTLUrgent, news.PriorityBreaking: v.pushTTLBreaking},
 		Jobs: v.pushJobs, PerHost: v.pushPerHost, SubscribePerHour: v.pushSubscribePerHour,
-		CheckpointInterval: v.pushCheckpoint,
+		CheckpointInterval: v.pushCheckpoint, ReceiptRate: v.receiptRate,
+	}
+	if v.receiptRate == 0 {
+		cfg.Push.ReceiptRate = -1 // the flag's 0 is no limit
 	}
 	if v.pushCheckpoint == 0 {
 		// The flag's 0 is "no interval": the option's negative value, since

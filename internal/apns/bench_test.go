@@ -46,7 +46,7 @@ func BenchmarkSendNotification(b *testing.B) {
 	b.ResetTimer()
 	b.RunParallel(func(pb *testing.PB) {
 		for pb.Next() {
-			if r := f.client.SendNotification(context.Background(), device(int(i.Add(1))), n); r.Outcome != apns.Sent {
+			if r := f.client.SendNotification(context.Background(), device(int(i.Add(1))), "", n); r.Outcome != apns.Sent {
 				b.Errorf("send: %+v", r)
 				return
 			}

@@ -238,19 +238,21 @@ type Notification struct {
 	expiration []string // apns-expiration; nil for none
 	collapseID []string // apns-collapse-id; nil for none
 	body       []byte
+	receipts   bool // an alert: a send's receipt goes in its body
 }
 
 // Prepare encodes m for SendNotification; m.Token is not used. The
 // expiration (m.TTL) counts from now. A message that cannot be encoded
 // makes a Notification that every send fails with the reason.
 func (c *Client) Prepare(m Message) *Notification {
+	m.Receipt = ""
 	r, err := encode(m, c.now())
 	if err != nil {
 		return &Notification{err: err}
 	}
 	n := &Notification{pushType: pushTypeBackground, priority: priority5, body: r.body}
 	if r.pushType == "alert" {
-		n.pushType = pushTypeAlert
+		n.pushType, n.receipts = pushTypeAlert, true
 	}
 	if r.priority == "10" {
 		n.priority = priority10
@@ -267,21 +269,29 @@ func (c *Client) Prepare(m Message) *Notification {
 // Send posts one notification and sorts the answer: Prepare and
 // SendNotification.
 func (c *Client) Send(ctx context.Context, m Message) Result {
-	return c.SendNotification(ctx, m.Token, c.Prepare(m))
+	return c.SendNotification(ctx, m.Token, m.Receipt, c.Prepare(m))
 }
 
-// SendNotification posts n to one device and sorts the answer. A 403
+// SendNotification posts n to one device, with the device's receipt (""
+// for none; see Message.Receipt), and sorts the answer. A 403
 // ExpiredProviderToken renews the provider token (if it is at least
 // MinRenewal old) and sends once more.
-func (c *Client) SendNotification(ctx context.Context, device string, n *Notification) Result {
+func (c *Client) SendNotification(ctx context.Context, device, receipt string, n *Notification) Result {
 	if n.err != nil {
 		return Result{Outcome: Failed, Reason: n.err.Error()}
+	}
+	if len(receipt) > MaxReceipt {
+		return Result{Outcome: Failed, Reason: errBadMessage.Error() + ": receipt longer than MaxReceipt"}
+	}
+	body := n.body
+	if n.receipts {
+		body = withReceipt(body, receipt)
 	}
 	tok, err := c.sign.token()
 	if err != nil {
 		return Result{Outcome: Retry, Reason: err.Error()}
 	}
-	res := c.post(ctx, device, n, tok)
+	res := c.post(ctx, device, n, body, tok)
 	if res.Status != http.StatusForbidden || res.Reason != ReasonExpiredProviderToken {
 		c.warnProvider(res)
 		return res
@@ -295,19 +305,19 @@ func (c *Client) SendNotification(ctx context.Context, device string, n *Notific
 			"age", c.now().Sub(tok.iat).Round(time.Second), "min_renewal", MinRenewal)
 		return res // Retry (classify)
 	}
-	res = c.post(ctx, device, n, fresh)
+	res = c.post(ctx, device, n, body, fresh)
 	c.warnProvider(res)
 	return res
 }
 
 // post makes one request with the given token.
-func (c *Client) post(ctx context.Context, device string, n *Notification, tok *providerToken) Result {
+func (c *Client) post(ctx context.Context, device string, n *Notification, body []byte, tok *providerToken) Result {
 	if c.timeout > 0 {
 		var cancel context.CancelFunc
 		ctx, cancel = context.WithTimeout(ctx, c.timeout)
 		defer cancel()
 	}
-	hreq, err := http.NewRequestWithContext(ctx, http.MethodPost, c.endpoint+"/3/device/"+url.PathEscape(device), bytes.NewReader(n.body))
+	hreq, err := http.NewRequestWithContext(ctx, http.MethodPost, c.endpoint+"/3/device/"+url.PathEscape(device), bytes.NewReader(body))
 	if err != nil {
 		return Result{Outcome: Failed, Reason: "bad request: device token"}
 	}

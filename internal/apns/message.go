@@ -21,7 +21,20 @@ type Message struct {
 	Item  *news.Item    // the item in its new version
 	TTL   time.Duration // how long APNs keeps it for an offline device; 0: Apple's default
 	Title string        // the alert's title (the pipeline's table, as for Web Push)
+	// Receipt is the device's receipt token of the alert (payload key
+	// "receipt"), at most MaxReceipt bytes; empty: none. Unused for a
+	// retract. Like Token it is per device: Prepare leaves room for it and
+	// SendNotification adds it.
+	Receipt string
 }
+
+// MaxReceipt is the longest Message.Receipt: room for it is kept in every
+// alert's body, so a receipt never shortens one device's text more than
+// another's.
+const MaxReceipt = 64
+
+// receiptRoom is what a receipt adds to a body at most.
+const receiptRoom = len(`,"receipt":""`) + MaxReceipt
 
 type apsAlert struct {
 	Title string `json:"title"`
@@ -49,6 +62,8 @@ type custom struct {
 type payload struct {
 	APS       aps    `json:"aps"`
 	Newsflash custom `json:"newsflash"`
+	// Receipt is last: withReceipt adds it to a body encoded without it.
+	Receipt string `json:"receipt,omitempty"`
 }
 
 // request is what Send posts: the apns-* headers and the body.
@@ -102,20 +117,32 @@ func encode(m Message, now time.Time) (request, error) {
 	if it.Priority == news.PriorityFlash {
 		p.APS.InterruptionLevel = "time-sensitive"
 	}
+	if len(m.Receipt) > MaxReceipt {
+		return request{}, errors.Join(errBadMessage, errors.New("receipt longer than MaxReceipt"))
+	}
+	p.Receipt = m.Receipt
 	r.body = fit(p, it.Text)
 	return r, nil
 }
 
 // fit encodes p, shortening its alert body (text) until the whole fits
-// MaxPayload.
+// MaxPayload with room for a receipt (of MaxReceipt characters JSON
+// writes as they are, as a token is).
 func fit(p payload, text string) []byte {
+	// The same text with or without a receipt: the receipt's own bytes
+	// are over the limit.
+	limit := MaxPayload - receiptRoom
+	if p.Receipt != "" {
+		q, _ := json.Marshal(p.Receipt)
+		limit += len(`,"receipt":`) + len(q)
+	}
 	b, _ := json.Marshal(p)
-	if len(b) <= MaxPayload {
+	if len(b) <= limit {
 		return b
 	}
 	if len(p.Newsflash.URL) > 1024 { // a very long url goes before the text does
 		p.Newsflash.URL = ""
-		if b, _ = json.Marshal(p); len(b) <= MaxPayload {
+		if b, _ = json.Marshal(p); len(b) <= limit {
 			return b
 		}
 	}
@@ -125,7 +152,7 @@ func fit(p payload, text string) []byte {
 	for lo < hi {
 		mid := (lo + hi + 1) / 2
 		p.APS.Alert.Body = string(runes[:mid]) + "…"
-		if b, _ := json.Marshal(p); len(b) <= MaxPayload {
+		if b, _ := json.Marshal(p); len(b) <= limit {
 			lo = mid
 		} else {
 			hi = mid - 1
@@ -134,4 +161,19 @@ func fit(p payload, text string) []byte {
 	p.APS.Alert.Body = string(runes[:lo]) + "…"
 	b, _ = json.Marshal(p)
 	return b
+}
+
+// withReceipt is an alert's body (a JSON object encoded without a
+// receipt) with the receipt as its last key: byte for byte what encoding
+// the payload with it gives. No receipt: the body as it is.
+func withReceipt(body []byte, receipt string) []byte {
+	if receipt == "" || len(body) < 2 || body[len(body)-1] != '}' {
+		return body
+	}
+	q, _ := json.Marshal(receipt) // a string always encodes
+	b := make([]byte, 0, len(body)+len(`,"receipt":`)+len(q))
+	b = append(b, body[:len(body)-1]...)
+	b = append(b, `,"receipt":`...)
+	b = append(b, q...)
+	return append(b, '}')
 }

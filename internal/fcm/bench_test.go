@@ -23,7 +23,7 @@ func BenchmarkSend(b *testing.B) {
 func BenchmarkSendPrepared(b *testing.B) {
 	m := message(deviceToken(1), fcm.KindItem, news.PriorityFlash)
 	p := fcm.Prepare(m)
-	benchSend(b, func(c *fcm.Client) fcm.Result { return c.SendPrepared(context.Background(), m.Token, p) })
+	benchSend(b, func(c *fcm.Client) fcm.Result { return c.SendPrepared(context.Background(), m.Token, m.Receipt, p) })
 }
 
 func benchSend(b *testing.B, send func(*fcm.Client) fcm.Result) {

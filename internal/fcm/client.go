@@ -135,20 +135,24 @@ func (c *Client) Send(ctx context.Context, m Message) Result {
 	if m.Token == "" {
 		return Result{Outcome: Failed, Reason: "invalid message: " + errNoMessage.Error()}
 	}
-	return c.SendPrepared(ctx, m.Token, Prepare(m))
+	return c.SendPrepared(ctx, m.Token, m.Receipt, Prepare(m))
 }
 
-// SendPrepared sends p to one device and says what came of it. A 401 drops
+// SendPrepared sends p to one device, with the device's receipt (""
+// for none; see Message.Receipt), and says what came of it. A 401 drops
 // the access token and tries once more with a new one. It never returns a
 // token in the Result.
-func (c *Client) SendPrepared(ctx context.Context, token string, p *Prepared) Result {
+func (c *Client) SendPrepared(ctx context.Context, token, receipt string, p *Prepared) Result {
 	if p.err != nil {
 		return Result{Outcome: Failed, Reason: "invalid message: " + p.err.Error()}
 	}
 	if token == "" {
 		return Result{Outcome: Failed, Reason: "invalid message: " + errNoMessage.Error()}
 	}
-	body := p.body(token)
+	if len(receipt) > MaxReceipt {
+		return Result{Outcome: Failed, Reason: "invalid message: receipt longer than MaxReceipt"}
+	}
+	body := p.body(token, receipt)
 	for attempt := 0; ; attempt++ {
 		tok, err := c.tokens.get(ctx)
 		if err != nil {

@@ -40,7 +40,21 @@ type Message struct {
 	// Title is the notification's title (the pipeline's, per priority and
 	// language, as for Web Push); unused for a retract.
 	Title string
+	// Receipt is the device's receipt token of the alert (data key
+	// "receipt"), at most MaxReceipt bytes; empty: none. Unused for a
+	// retract. Like Token it is per device: Prepare keeps its place and
+	// SendPrepared fills it.
+	Receipt string
 }
+
+// MaxReceipt is the longest Message.Receipt: room for it is kept in
+// every item and update message, so a receipt never shortens the text of
+// one device's notification more than another's.
+const MaxReceipt = 64
+
+// receiptKey is the data key of the receipt; encoding/json writes a map's
+// keys sorted, so it always comes after "priority" and before "seq".
+const receiptKey = `"receipt":"`
 
 // The request body of messages:send; field names as FCM spells them.
 type sendRequest struct {
@@ -92,6 +106,9 @@ var errNoMessage = errors.New("message without token or item")
 type Prepared struct {
 	err  error  // a message that cannot be sent; rest is unset
 	rest []byte // the body after the token's value
+	// slot is where in rest the receipt's value goes (just after
+	// `"receipt":"`), or -1 for a message without one (a retract).
+	slot int
 }
 
 // bodyHead is how every body starts, up to the token's value; Prepare
@@ -102,8 +119,8 @@ const bodyHead = `{"message":{"token":`
 // cannot be encoded makes a Prepared that every send fails with the
 // reason.
 func Prepare(m Message) *Prepared {
-	m.Token = ""
-	b, err := encode(m)
+	m.Token, m.Receipt = "", ""
+	b, err := encodeWith(m, m.Kind != KindRetract)
 	if err != nil {
 		return &Prepared{err: err}
 	}
@@ -111,23 +128,47 @@ func Prepare(m Message) *Prepared {
 	if !ok {
 		return &Prepared{err: errors.New("message encoded without its token first")}
 	}
-	return &Prepared{rest: rest}
+	p := &Prepared{rest: rest, slot: -1}
+	if m.Kind != KindRetract {
+		// The key, with its quotes, occurs once: inside a JSON string
+		// every '"' is escaped.
+		i := bytes.Index(rest, []byte(receiptKey+`",`))
+		if i < 0 {
+			return &Prepared{err: errors.New("message encoded without its receipt's place")}
+		}
+		p.slot = i + len(receiptKey)
+	}
+	return p
 }
 
 // body is p's body for one device: p's encoding with the token in place
-// of "", byte for byte what encoding m with the token gives.
-func (p *Prepared) body(token string) []byte {
-	b := make([]byte, 0, len(bodyHead)+len(token)+2+len(p.rest))
+// of "" and the receipt in its place (the key left out when receipt is
+// empty), byte for byte what encoding m with the token and receipt gives.
+func (p *Prepared) body(token, receipt string) []byte {
+	b := make([]byte, 0, len(bodyHead)+len(token)+2+len(p.rest)+len(receipt))
 	b = append(b, bodyHead...)
-	if plainJSON(token) {
-		b = append(b, '"')
-		b = append(b, token...)
-		b = append(b, '"')
-	} else {
-		q, _ := json.Marshal(token) // a string always encodes
-		b = append(b, q...)
+	b = appendString(b, token)
+	if p.slot < 0 {
+		return append(b, p.rest...)
 	}
-	return append(b, p.rest...)
+	if receipt == "" { // no key: what encoding without a receipt writes
+		b = append(b, p.rest[:p.slot-len(receiptKey)]...)
+		return append(b, p.rest[p.slot+2:]...) // after `",`
+	}
+	b = append(b, p.rest[:p.slot-1]...) // up to the value's opening quote
+	b = appendString(b, receipt)
+	return append(b, p.rest[p.slot+1:]...) // after its closing quote
+}
+
+// appendString appends s as a JSON string, as encoding/json writes it.
+func appendString(b []byte, s string) []byte {
+	if plainJSON(s) {
+		b = append(b, '"')
+		b = append(b, s...)
+		return append(b, '"')
+	}
+	q, _ := json.Marshal(s) // a string always encodes
+	return append(b, q...)
 }
 
 // plainJSON reports whether json.Marshal writes s as it is between quotes:
@@ -144,7 +185,11 @@ func plainJSON(s string) bool {
 
 // encode builds the messages:send body of m; an empty m.Token is written
 // as "" (Prepare's template).
-func encode(m Message) ([]byte, error) {
+func encode(m Message) ([]byte, error) { return encodeWith(m, false) }
+
+// encodeWith is encode, with the data key receipt written even when
+// m.Receipt is empty when slot is true (Prepare's template).
+func encodeWith(m Message, slot bool) ([]byte, error) {
 	if m.Item == nil || m.Item.ID == "" {
 		return nil, errNoMessage
 	}
@@ -172,7 +217,13 @@ func encode(m Message) ([]byte, error) {
 	if it.URL != "" {
 		data["url"] = it.URL
 	}
-	n := len(m.Title)
+	if len(m.Receipt) > MaxReceipt {
+		return nil, errors.New("receipt longer than MaxReceipt")
+	}
+	if slot || m.Receipt != "" {
+		data["receipt"] = m.Receipt
+	}
+	n := len(m.Title) + len("receipt") + MaxReceipt - len(data["receipt"]) // room for a receipt in any case
 	for k, v := range data {
 		n += len(k) + len(v)
 	}

@@ -28,13 +28,21 @@ func TestPreparedBody(t *testing.T) {
 			t.Fatalf("%s: Prepare: %v", kind, p.err)
 		}
 		for _, tok := range tokens {
-			m.Token = tok
-			want, err := encode(m)
-			if err != nil {
-				t.Fatalf("%s: encode: %v", kind, err)
-			}
-			if got := p.body(tok); !bytes.Equal(got, want) {
-				t.Errorf("%s, token %q:\n got %s\nwant %s", kind, tok, got, want)
+			for _, receipt := range []string{"", "AQ4xZ2Vf-_rcpt", "odd \"receipt\" <&>"} {
+				m.Token, m.Receipt = tok, receipt
+				if kind == KindRetract {
+					m.Receipt = "" // a retract has no receipt
+				}
+				want, err := encode(m)
+				if err != nil {
+					t.Fatalf("%s: encode: %v", kind, err)
+				}
+				if got := p.body(tok, m.Receipt); !bytes.Equal(got, want) {
+					t.Errorf("%s, token %q, receipt %q:\n got %s\nwant %s", kind, tok, m.Receipt, got, want)
+				}
+				if m.Receipt != "" && !bytes.Contains(want, []byte(`"receipt":`)) {
+					t.Errorf("%s: no receipt in %s", kind, want)
+				}
 			}
 		}
 	}
@@ -51,5 +59,18 @@ func TestPrepareBadMessage(t *testing.T) {
 		if p := Prepare(m); p.err == nil {
 			t.Errorf("%s: Prepare made a sendable message", name)
 		}
+	}
+}
+
+// BenchmarkPreparedBody is the per-device work of a prepared message: its
+// body with the device's token and receipt.
+func BenchmarkPreparedBody(b *testing.B) {
+	it := &news.Item{ID: "abcdefghijklmnopqrst", Version: 1, Lang: "en", Priority: news.PriorityFlash, Text: "Quake of magnitude 7 hits the coast", URL: "https://news.example/a"}
+	p := Prepare(Message{Kind: KindItem, Seq: 42, Item: it, TTL: time.Hour, Title: "FLASH"})
+	tok := "cT0k:APA91b" + string(bytes.Repeat([]byte("Ab3_-"), 30))
+	receipt := "ARm7upQHBlxXueDfagAWIFI6_1km7dO2Fce9pNv25e2-NULBiyI"
+	b.ReportAllocs()
+	for b.Loop() {
+		_ = p.body(tok, receipt)
 	}
 }

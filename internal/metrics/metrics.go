@@ -47,6 +47,11 @@ type Metrics struct {
 	// PushSkipped counts alerts held back from subscriptions by their
 	// prefs (never sent later), by platform and reason.
 	PushSkipped *prometheus.CounterVec // platform, reason
+	// Receipts of alerts (counted by the instance that took each, once
+	// over all instances) and the alerts' times, by platform.
+	PushReceipts    *prometheus.CounterVec   // platform, event
+	PushTimeToSent  *prometheus.HistogramVec // platform
+	PushTimeToShown *prometheus.HistogramVec // platform
 }
 
 // Disconnect reasons.
@@ -91,6 +96,14 @@ func New() *Metrics {
 			Help: "Web Push delivery jobs ended because their final progress could not be saved (see the error log)."}),
 		PushSkipped: prometheus.NewCounterVec(prometheus.CounterOpts{Namespace: ns, Name: "push_skipped_total",
 			Help: "Alerts held back from subscriptions and devices by their preferences (never sent later), by platform and reason (priority, quiet_hours, cap)."}, []string{"platform", "reason"}),
+		PushReceipts: prometheus.NewCounterVec(prometheus.CounterOpts{Namespace: ns, Name: "push_receipts_total",
+			Help: "Receipts of alerts counted (each receipt and event once), by platform and event (shown, clicked)."}, []string{"platform", "event"}),
+		PushTimeToSent: prometheus.NewHistogramVec(prometheus.HistogramOpts{Namespace: ns, Name: "push_time_to_sent_seconds",
+			Help:    "Time from an alert to each of its successful sends, by platform.",
+			Buckets: prometheus.ExponentialBucketsRange(0.05, 3600, 16)}, []string{"platform"}),
+		PushTimeToShown: prometheus.NewHistogramVec(prometheus.HistogramOpts{Namespace: ns, Name: "push_time_to_shown_seconds",
+			Help:    "Time from an alert to each of its shown receipts, by platform.",
+			Buckets: prometheus.ExponentialBucketsRange(0.05, 3600, 16)}, []string{"platform"}),
 	}
 	m.reg.MustRegister(
 		collectors.NewGoCollector(),
@@ -98,6 +111,7 @@ func New() *Metrics {
 		m.Connects, m.Disconnects, m.Delivered, m.Refused, m.DeliveryLag,
 		m.PublishLatency, m.IdempotentReplays, m.ScheduledPublished, m.ScheduledMissed,
 		m.PushSends, m.PushRetries, m.PushRemoved, m.PushJobsFailed, m.PushSkipped,
+		m.PushReceipts, m.PushTimeToSent, m.PushTimeToShown,
 	)
 	return m
 }

@@ -32,6 +32,7 @@ func (s *Service) Register(g, editors *gin.RouterGroup) {
 		g.POST("/push/subscriptions", WebDisabled)
 		g.DELETE("/push/subscriptions", WebDisabled)
 	}
+	g.POST("/push/receipts", s.postReceipt)
 	g.POST("/devices", s.registerDevice)
 	g.DELETE("/devices", s.unregisterDevice)
 	editors.GET("/push/stats", s.statsHandler)

@@ -260,7 +260,9 @@ func (r *run) count(t target, out outcome, attempts int) {
 	switch out {
 	case sent:
 		r.prog.Sent++
-		r.prog.of(t.sub.plat).Sent++
+		c := r.prog.of(t.sub.plat)
+		c.Sent++
+		r.timeToSent(t.sub.plat, c)
 		delete(r.prog.Pending, t.sub.ID)
 	case failed:
 		r.prog.Failed++

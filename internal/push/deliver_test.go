@@ -33,7 +33,10 @@ func TestSendMatchesWebpushGo(t *testing.T) {
 		t.Run(tc.priority, func(t *testing.T) {
 			before := len(env.sink.Messages(ps.ID()))
 			e := env.post("Reference and ours: "+tc.priority+" "+strings.Repeat("é", 200), tc.priority)
-			want := encodePayload(news.EventItem, e.Event.Seq, &e.Event.Item)
+			// The payload with the subscription's receipt, which every
+			// alert carries.
+			want := withReceipt(encodePayload(news.EventItem, e.Event.Seq, &e.Event.Item),
+				env.s.rkey.receipt(e.Event.Item.ID, platformWeb, IDFor(ps.Endpoint)))
 
 			id := env.s.cfg.Identity
 			res, err := webpush.SendNotificationWithContext(t.Context(), bytes.Clone(want),

@@ -17,8 +17,9 @@
 // creates or updates the buckets, the work queue and the planner's durable
 // consumer; it starts no goroutine.
 //
-// Goroutines: Start runs four long-lived goroutines (the subscription
-// watcher, the progress watcher, the planner and the job workers), each
+// Goroutines: Start runs five long-lived goroutines (the subscription
+// watcher, the progress watcher, the receipts watcher, the planner and the
+// job workers), each
 // restarted after a failure; Stop cancels them and waits for them and for
 // everything they started. The workers run one goroutine per job in hand
 // (at most Options.Jobs) with a heartbeat goroutine each; a job runs one
@@ -27,6 +28,12 @@
 // progress; a job waits for its sends and its saver, and the workers wait
 // for their jobs, before returning. Nothing runs before Start or after
 // Stop.
+//
+// Receipts (receipt.go, receipts.go): every alert payload carries a token
+// MACed under a key all instances share (its own bucket); POST
+// /api/v1/push/receipts counts each (receipt, event) once in the receipts
+// bucket, and every instance's receipts watcher adds them up per item for
+// the stats. Only counts are kept.
 //
 // Concurrency: a *Service is safe for concurrent use. The subscription
 // index has its own lock (index.mu), which also guards its count of

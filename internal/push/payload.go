@@ -10,7 +10,9 @@ import (
 
 // MaxPayload is the largest plaintext sent: every encrypted body is
 // recordSize bytes, the 3,070-byte limit some push services enforce
-// (maxPlaintext, 2,967 bytes, would fit; this leaves a margin).
+// (maxPlaintext, 2,967 bytes, would fit; this leaves a margin). An
+// encoded payload leaves room in it for the receipt each send adds
+// (withReceipt).
 const MaxPayload = 2900
 
 // recordSize is the length of every encrypted body and its record size
@@ -50,6 +52,7 @@ func encodePayload(kind string, seq uint64, it *news.Item) []byte {
 // set.
 func encodeAs(p payload, it *news.Item) []byte {
 	kind := p.Type
+	limit := MaxPayload - receiptSpace
 	p.Item = payloadItem{ID: it.ID, Version: it.Version}
 	if kind == news.EventRetract {
 		b, _ := json.Marshal(p)
@@ -58,12 +61,12 @@ func encodeAs(p payload, it *news.Item) []byte {
 	p.Item = payloadItem{ID: it.ID, Version: it.Version, Text: it.Text, URL: it.URL, Lang: it.Lang, Regions: it.Regions,
 		Topics: it.Topics, Priority: it.Priority, Source: it.Source, PublishedAt: it.PublishedAt}
 	b, _ := json.Marshal(p)
-	if len(b) <= MaxPayload {
+	if len(b) <= limit {
 		return b
 	}
 	if len(p.Item.URL) > 1024 { // a very long url goes before the text does
 		p.Item.URL = ""
-		if b, _ = json.Marshal(p); len(b) <= MaxPayload {
+		if b, _ = json.Marshal(p); len(b) <= limit {
 			return b
 		}
 	}
@@ -73,7 +76,7 @@ func encodeAs(p payload, it *news.Item) []byte {
 	for lo < hi {
 		mid := (lo + hi + 1) / 2
 		p.Item.Text = string(runes[:mid]) + "…"
-		if b, _ := json.Marshal(p); len(b) <= MaxPayload {
+		if b, _ := json.Marshal(p); len(b) <= limit {
 			lo = mid
 		} else {
 			hi = mid - 1
@@ -85,4 +88,19 @@ func encodeAs(p payload, it *news.Item) []byte {
 	}
 	b, _ = json.Marshal(p)
 	return b
+}
+
+// withReceipt is an encoded payload (a JSON object) with
+// ,"receipt":"<token>" before its closing brace: the payload is encoded
+// once per run, the receipt differs per send. A token is base64url, which
+// JSON writes as it is. No receipt: the payload as it is.
+func withReceipt(payload []byte, receipt string) []byte {
+	if receipt == "" || len(payload) < 2 || payload[len(payload)-1] != '}' {
+		return payload
+	}
+	b := make([]byte, 0, len(payload)+len(receipt)+len(`,"receipt":""`))
+	b = append(b, payload[:len(payload)-1]...)
+	b = append(b, `,"receipt":"`...)
+	b = append(b, receipt...)
+	return append(b, `"}`...)
 }

@@ -20,7 +20,7 @@ func (p *countingProvider) prepare(m nativeMessage) prepared {
 	return &m
 }
 
-func (p *countingProvider) send(context.Context, string, prepared) nativeResult {
+func (p *countingProvider) send(context.Context, string, string, prepared) nativeResult {
 	return nativeResult{Outcome: nativeSent}
 }
 

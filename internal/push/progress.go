@@ -21,6 +21,9 @@ const (
 // that another instance can finish a job this one did not.
 type progress struct {
 	Done bool `json:"done"`
+	// Alert says the job is one of the alert event's (news.Event.Alert),
+	// whose counts make the item's funnel; set when the run starts.
+	Alert bool `json:"alert,omitempty"`
 	// Hosts holds, per push-service host, the highest subscription id up to
 	// which every send of the first pass has finished (ids are sent in order).
 	Hosts map[string]string `json:"hosts,omitempty"`
@@ -37,8 +40,6 @@ type progress struct {
 	// Platforms splits Sent, Failed and Removed by platform (web, android,
 	// ios); records of jobs before devices existed have none (all web).
 	Platforms map[string]*counts `json:"platforms,omitempty"`
-	// Alert says the job's event is the item's alert (its funnel's).
-	Alert bool `json:"alert,omitempty"`
 }
 
 // counts are a job's finished sends of one platform; for the alert event,
@@ -49,6 +50,9 @@ type counts struct {
 	Removed  int            `json:"removed"`
 	Targeted int            `json:"targeted,omitempty"`
 	Skipped  map[string]int `json:"skipped,omitempty"`
+	// TimeToSent counts, for an alert's job, the time from the alert to
+	// each send that succeeded (histogram.go); nil before the first.
+	TimeToSent *hist `json:"time_to_sent,omitempty"`
 }
 
 // of is the counts of a platform, made when missing; callers hold the
@@ -87,6 +91,10 @@ func (p *progress) record(weight map[string]int) progress {
 		for k, c := range p.Platforms {
 			cc := *c
 			cc.Skipped = maps.Clone(c.Skipped)
+			if c.TimeToSent != nil {
+				h := *c.TimeToSent
+				cc.TimeToSent = &h
+			}
 			out.Platforms[k] = &cc
 		}
 	}

@@ -27,8 +27,8 @@ func (p fcmProvider) prepare(m nativeMessage) prepared {
 	return fcm.Prepare(fcm.Message{Kind: m.Kind, Seq: m.Seq, Item: m.Item, TTL: m.TTL, Title: m.Title})
 }
 
-func (p fcmProvider) send(ctx context.Context, token string, m prepared) nativeResult {
-	r := p.c.SendPrepared(ctx, token, m.(*fcm.Prepared))
+func (p fcmProvider) send(ctx context.Context, token, receipt string, m prepared) nativeResult {
+	r := p.c.SendPrepared(ctx, token, receipt, m.(*fcm.Prepared))
 	return nativeResult{Outcome: outcomeOr(fcmOutcomes, r.Outcome), RetryAfter: r.RetryAfter, Status: r.Status, Reason: r.Reason}
 }
 
@@ -41,8 +41,8 @@ func (p apnsProvider) prepare(m nativeMessage) prepared {
 	return p.c.Prepare(apns.Message{Kind: m.Kind, Seq: m.Seq, Item: m.Item, TTL: m.TTL, Title: m.Title})
 }
 
-func (p apnsProvider) send(ctx context.Context, token string, m prepared) nativeResult {
-	r := p.c.SendNotification(ctx, token, m.(*apns.Notification))
+func (p apnsProvider) send(ctx context.Context, token, receipt string, m prepared) nativeResult {
+	r := p.c.SendNotification(ctx, token, receipt, m.(*apns.Notification))
 	return nativeResult{Outcome: outcomeOr(apnsOutcomes, r.Outcome), RetryAfter: r.RetryAfter, Status: r.Status, Reason: r.Reason}
 }
 

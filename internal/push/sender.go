@@ -52,7 +52,9 @@ func (w webSender) send(ctx context.Context, r *run, t target, attempts int) out
 		s.log.Warn("push: subscription keys unusable", "id", t.sub.ID, "endpoint", pushpolicy.Redact(t.sub.Endpoint), "err", t.sub.keysErr)
 		return s.subscriptionFailed(ctx, t.sub)
 	}
-	res, err := s.post(ctx, t.sub, r.message(t.kind))
+	m := r.message(t.kind)
+	m.payload = withReceipt(m.payload, r.receipt(t))
+	res, err := s.post(ctx, t.sub, m)
 	if err != nil {
 		if errors.Is(err, pushpolicy.ErrRefused) {
 			s.log.Warn("push: endpoint refused by policy", "endpoint", pushpolicy.Redact(t.sub.Endpoint))
@@ -176,8 +178,9 @@ type provider interface {
 	// prepare encodes m once for any number of devices (a message that
 	// cannot be encoded prepares one whose sends fail).
 	prepare(m nativeMessage) prepared
-	// send sends a message prepare made to one device.
-	send(ctx context.Context, token string, m prepared) nativeResult
+	// send sends a message prepare made to one device, with its receipt
+	// ("" for none).
+	send(ctx context.Context, token, receipt string, m prepared) nativeResult
 }
 
 // prepared is a provider's message made by its prepare (*fcm.Prepared,
@@ -229,7 +232,7 @@ type nativeSender struct {
 }
 
 func (n *nativeSender) send(ctx context.Context, r *run, t target, attempts int) outcome {
-	res := n.p.send(ctx, t.sub.Token, r.native(n.plat, t.kind, n.p))
+	res := n.p.send(ctx, t.sub.Token, r.receipt(t), r.native(n.plat, t.kind, n.p))
 	s := n.s
 	switch res.Outcome {
 	case nativeSent:
@@ -278,7 +281,7 @@ func (n *nativeSender) test(ctx context.Context, sub *Subscription, it news.Item
 		seq = max(n.s.cfg.Log.Head(), 1)
 	}
 	m := n.p.prepare(nativeMessage{Kind: news.EventItem, Seq: seq, Item: &it, TTL: testTTL, Title: Title(it.Lang, it.Priority)})
-	res := n.p.send(ctx, sub.Token, m)
+	res := n.p.send(ctx, sub.Token, "", m) // no receipt: a test is no alert
 	if res.Outcome == nativeSent {
 		return nil
 	}

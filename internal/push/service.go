@@ -126,6 +126,10 @@ type Options struct {
 	SubscribePerHour int
 	// Timeout of one JetStream request. Default DefaultTimeout (5 s).
 	Timeout time.Duration
+	// ReceiptRate is how many receipts (POST /api/v1/push/receipts) one
+	// client address may post per minute. Default DefaultReceiptRate
+	// (600); negative: no limit.
+	ReceiptRate int
 }
 
 // config is what the Service runs with: its Deps and Options, defaulted.
@@ -146,7 +150,14 @@ type Service struct {
 	index  *index
 	stats  *statsView
 	limit  *limit.Rate // new subscriptions per client address
-	hosts  *hostGate
+	// Receipts (receipts.go): the MAC key (set up before Start, then only
+	// read), the bucket of counted receipts, their view, and the limit
+	// per client address.
+	rkey         receiptKey
+	rcpts        jetstream.KeyValue // item.platform.event.nonce → ms from the alert
+	receipts     *receiptView
+	receiptLimit *limit.Rate
+	hosts        *hostGate
 	// senders by platform; nil: the platform is not enabled.
 	senders [numPlatforms]sender
 	// answered is when (Config.Now, Unix ns) a push service last answered
@@ -215,6 +226,9 @@ func New(ctx context.Context, deps Deps, opts Options) (*Service, error) {
 	if cfg.Timeout <= 0 {
 		cfg.Timeout = DefaultTimeout
 	}
+	if cfg.ReceiptRate == 0 {
+		cfg.ReceiptRate = DefaultReceiptRate
+	}
 	if cfg.Logger == nil {
 		cfg.Logger = slog.Default()
 	}
@@ -228,6 +242,7 @@ func New(ctx context.Context, deps Deps, opts Options) (*Service, error) {
 		cfg: cfg, log: cfg.Logger, policy: cfg.Policy,
 		index: newIndex(cfg.Partitions), stats: newStatsView(), limit: limit.NewRate(cfg.SubscribePerHour, time.Hour, cfg.SubscribePerHour, 0),
 		hosts: newHostGate(), started: make(chan struct{}),
+		receipts: newReceiptView(), receiptLimit: limit.NewRate(cfg.ReceiptRate, time.Minute, min(receiptBurst, cfg.ReceiptRate), 0),
 	}
 	if cfg.Identity != nil {
 		s.client = cfg.Policy.Client()
@@ -261,6 +276,22 @@ func (s *Service) setupOnce(ctx context.Context) error {
 		History: 1, TTL: progressTTL, MaxValueSize: progressValueMax, Storage: jetstream.FileStorage, Replicas: r,
 	}); err != nil {
 		return fmt.Errorf("push: progress bucket: %w", err)
+	}
+	keys, err := stream.EnsureKeyValue(ctx, js, jetstream.KeyValueConfig{
+		Bucket: l.PushKeysBucket(), Description: "Push keys every instance shares (the receipts' MAC key)",
+		History: 1, MaxValueSize: 256, Storage: jetstream.FileStorage, Replicas: r,
+	})
+	if err != nil {
+		return fmt.Errorf("push: keys bucket: %w", err)
+	}
+	if s.rkey, err = loadReceiptKey(ctx, keys); err != nil {
+		return fmt.Errorf("push: %w", err)
+	}
+	if s.rcpts, err = stream.EnsureKeyValue(ctx, js, jetstream.KeyValueConfig{
+		Bucket: l.PushReceiptsBucket(), Description: "Receipts of alerts, each (receipt, event) once: counts only",
+		History: 1, TTL: progressTTL, MaxValueSize: receiptValueMax, Storage: jetstream.FileStorage, Replicas: r,
+	}); err != nil {
+		return fmt.Errorf("push: receipts bucket: %w", err)
 	}
 	if s.jobs, err = stream.EnsureStream(ctx, js, jetstream.StreamConfig{
 		Name: l.PushJobsStream(), Description: "Web Push delivery jobs: one per event and partition",
@@ -296,6 +327,7 @@ func (s *Service) Start() {
 	s.stop = cancel
 	s.run(ctx, "subscriptions", func(ctx context.Context) error { return s.watchSubscriptions(ctx) })
 	s.run(ctx, "progress", func(ctx context.Context) error { return s.watchProgress(ctx) })
+	s.run(ctx, "receipts", func(ctx context.Context) error { return s.watchReceipts(ctx) })
 	s.run(ctx, "planner", func(ctx context.Context) error {
 		select {
 		case <-s.started:

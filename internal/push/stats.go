@@ -159,6 +159,7 @@ func (s *Service) statsFor(item string, limit int) Stats {
 		st.Jobs = len(events[id]) * s.cfg.Partitions
 		out.Items = append(out.Items, *st)
 	}
+	s.addReceipts(out.Items) // receipts.go
 	sort.Slice(out.Items, func(i, j int) bool { return out.Items[i].LastSeq > out.Items[j].LastSeq })
 	if len(out.Items) > limit {
 		out.Items = out.Items[:limit]

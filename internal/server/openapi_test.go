@@ -145,26 +145,28 @@ func documentedAnswers(spec []byte) ([]string, error) {
 // contractUnexercised are documented answers no row produces, and why.
 // "*" stands for every operation.
 var contractUnexercised = map[string]string{
-	"* 500 internal":                                  "only a bug (a panic in a handler) answers it",
-	"GET /api/v1/ws 503 not_ready":                    "only in the moment between start and having read the stream",
-	"GET /api/v1/sse 503 not_ready":                   "only in the moment between start and having read the stream",
-	"GET /api/v1/sse 503 shutting_down":               "only while the server stops, between admitting and subscribing a reader",
-	"PATCH /api/v1/items/{id} 409 conflict":           "needs five concurrent changes in a row to win",
-	"DELETE /api/v1/items/{id} 403 forbidden":         "needs an alerted item a reporter tries to retract (TestReportersKeepToTheTicker)",
-	"DELETE /api/v1/items/{id} 409 conflict":          "needs five concurrent changes in a row to win",
-	"PATCH /api/v1/editors/{name} 409 conflict":       "needs three concurrent changes of the account in a row to win",
-	"DELETE /api/v1/editors/{name} 409 conflict":      "needs three concurrent changes of the account in a row to win",
-	"POST /api/v1/editors/{name}/token 409 conflict":  "needs three concurrent changes of the account in a row to win",
-	"POST /api/v1/items 502 test_not_delivered":       "needs a push service that refuses the test notification (TestDryRunBadInput)",
-	"PATCH /api/v1/items/{id} 502 test_not_delivered": "needs a push service that refuses the test notification (TestDryRunBadInput)",
-	"PATCH /api/v1/items/{id} 409 item_missed":        "needs an item missed while no instance ran (TestScheduleBadInputs)",
-	"POST /api/v1/items 409 too_many_scheduled":       "needs --schedule-max-pending items scheduled (TestScheduleMaxPending)",
-	"POST /api/v1/devices 429 too_many_subscriptions": "the apps instance creates devices in other rows (the limit is shared with web subscriptions: TestDevicesShareTheCreationLimit in internal/push)",
-	"POST /api/v1/devices 503 unavailable":            "needs NATS down on an instance with an app platform on",
-	"DELETE /api/v1/devices 503 unavailable":          "needs NATS down on an instance with an app platform on",
-	"POST /api/v1/stories 409 too_many_stories":       "needs --stories-max-open open stories (TestStoriesBadInput)",
-	"PATCH /api/v1/stories/{slug} 409 conflict":       "needs five concurrent changes of the story in a row to win",
-	"POST /api/v1/stories/{slug}/close 409 conflict":  "needs five concurrent changes of the story in a row to win",
+	"* 500 internal":                                   "only a bug (a panic in a handler) answers it",
+	"GET /api/v1/ws 503 not_ready":                     "only in the moment between start and having read the stream",
+	"GET /api/v1/sse 503 not_ready":                    "only in the moment between start and having read the stream",
+	"GET /api/v1/sse 503 shutting_down":                "only while the server stops, between admitting and subscribing a reader",
+	"PATCH /api/v1/items/{id} 409 conflict":            "needs five concurrent changes in a row to win",
+	"DELETE /api/v1/items/{id} 403 forbidden":          "needs an alerted item a reporter tries to retract (TestReportersKeepToTheTicker)",
+	"DELETE /api/v1/items/{id} 409 conflict":           "needs five concurrent changes in a row to win",
+	"PATCH /api/v1/editors/{name} 409 conflict":        "needs three concurrent changes of the account in a row to win",
+	"DELETE /api/v1/editors/{name} 409 conflict":       "needs three concurrent changes of the account in a row to win",
+	"POST /api/v1/editors/{name}/token 409 conflict":   "needs three concurrent changes of the account in a row to win",
+	"POST /api/v1/items 502 test_not_delivered":        "needs a push service that refuses the test notification (TestDryRunBadInput)",
+	"PATCH /api/v1/items/{id} 502 test_not_delivered":  "needs a push service that refuses the test notification (TestDryRunBadInput)",
+	"PATCH /api/v1/items/{id} 409 item_missed":         "needs an item missed while no instance ran (TestScheduleBadInputs)",
+	"POST /api/v1/items 409 too_many_scheduled":        "needs --schedule-max-pending items scheduled (TestScheduleMaxPending)",
+	"POST /api/v1/devices 429 too_many_subscriptions":  "the apps instance creates devices in other rows (the limit is shared with web subscriptions: TestDevicesShareTheCreationLimit in internal/push)",
+	"POST /api/v1/devices 503 unavailable":             "needs NATS down on an instance with an app platform on",
+	"DELETE /api/v1/devices 503 unavailable":           "needs NATS down on an instance with an app platform on",
+	"POST /api/v1/stories 409 too_many_stories":        "needs --stories-max-open open stories (TestStoriesBadInput)",
+	"PATCH /api/v1/stories/{slug} 409 conflict":        "needs five concurrent changes of the story in a row to win",
+	"POST /api/v1/stories/{slug}/close 409 conflict":   "needs five concurrent changes of the story in a row to win",
+	"POST /api/v1/push/receipts 429 too_many_receipts": "needs --receipt-rate receipts from one address (TestReceiptRateLimit)",
+	"POST /api/v1/push/receipts 503 unavailable":       "needs NATS down after a genuine receipt was made with the instance's key, which lives in NATS",
 }
 
 // reqCheck says what the document must think of a row's request.
@@ -259,7 +261,8 @@ func startContractInstances(t *testing.T) *contractInstances {
 	fcmSrv := fcmtest.New(fcmtest.Options{})
 	t.Cleanup(fcmSrv.Close)
 	apnsSrv := apnstest.New(t)
-	ci.in["apps"] = start(t, options{mutate: func(c *server.Options) {
+	appsNATS := runNATS(t) // the receipts' key is read from it
+	ci.in["apps"] = start(t, options{natsURL: appsNATS, mutate: func(c *server.Options) {
 		noLimits(c)
 		c.FCM = fcm.Options{Endpoint: fcmSrv.URL(), Credentials: fcmSrv.Credentials()}
 		c.APNs = apns.Options{Endpoint: apnsSrv.URL, Key: apnsSrv.Key(), KeyID: apnstest.KeyID, TeamID: apnstest.TeamID, Topic: apnstest.Topic}
@@ -304,7 +307,14 @@ func startContractInstances(t *testing.T) *contractInstances {
 		}
 	}
 	_, h, _ := main.do("GET", "/api/v1/openapi.json", "", nil)
+	// Receipts of an alert and of a ticker item on the apps instance, made
+	// under its key as a device's would be.
+	rkey := receiptKey(t, appsNATS)
+	appsAlert := ci.in["apps"].post(alertItem("An alert with receipts", "en", []string{"mena"}, nil))
+	appsTicker := ci.in["apps"].post(item("A ticker item without receipts", "en", []string{"mena"}, nil))
 	ci.fixtures = []string{
+		"{receipt}", makeReceipt(rkey, appsAlert.ID, 1, "contract-device"), "{tickerreceipt}", makeReceipt(rkey, appsTicker.ID, 1, "contract-device"),
+		"{forgedreceipt}", makeReceipt(make([]byte, 32), appsAlert.ID, 1, "contract-device"),
 		"{live}", live.ID, "{retracted}", retracted.ID, "{delete}", del.ID, "{promote}", promote.ID, "{unknown}", "aaaaaaaaaaaaaaaaaaaa",
 		"{scheduled}", sched.ID, "{cancel}", schedCancel.ID, "{cancelled}", schedCancelled.ID, "{later}", later,
 		"{muchlater}", time.Now().Add(2 * time.Hour).UTC().Format(time.RFC3339), "{past}", time.Now().Add(-time.Hour).UTC().Format(time.RFC3339),
@@ -782,6 +792,22 @@ func contractRows() []contractRow {
 		{name: "push stats bad item", method: "GET", path: "/api/v1/push/stats?item=x", hdr: ed(), status: 400, code: "invalid_item", field: "item", req: refused},
 		{name: "push stats no token", method: "GET", path: "/api/v1/push/stats", status: 401, code: "missing_token", req: refused},
 		{name: "push stats bad token", method: "GET", path: "/api/v1/push/stats", hdr: hdr("Authorization", bogusAuth), status: 401, code: "invalid_token"},
+		{name: "receipt shown", on: "apps", method: "POST", path: "/api/v1/push/receipts", body: `{"receipt":"{receipt}","event":"shown"}`, status: 204},
+		{name: "receipt shown again", on: "apps", method: "POST", path: "/api/v1/push/receipts", body: `{"receipt":"{receipt}","event":"shown"}`, status: 204},
+		{name: "receipt clicked", on: "apps", method: "POST", path: "/api/v1/push/receipts", body: `{"receipt":"{receipt}","event":"clicked"}`, status: 204},
+		{name: "receipt forged", on: "apps", method: "POST", path: "/api/v1/push/receipts", body: `{"receipt":"{forgedreceipt}","event":"shown"}`, status: 400, code: "invalid_receipt", field: "receipt"},
+		{name: "receipt malformed token", on: "apps", method: "POST", path: "/api/v1/push/receipts", body: `{"receipt":"x","event":"shown"}`, status: 400, code: "invalid_receipt", field: "receipt"},
+		{name: "receipt no token", on: "apps", method: "POST", path: "/api/v1/push/receipts", body: `{"event":"shown"}`, status: 400, code: "invalid_receipt", field: "receipt", req: refused},
+		{name: "receipt other event", on: "apps", method: "POST", path: "/api/v1/push/receipts", body: `{"receipt":"{receipt}","event":"opened"}`, status: 400, code: "invalid_event", field: "event", req: refused},
+		{name: "receipt of a ticker item", on: "apps", method: "POST", path: "/api/v1/push/receipts", body: `{"receipt":"{tickerreceipt}","event":"shown"}`, status: 400, code: "unknown_receipt", field: "receipt"},
+		{name: "receipt empty body", on: "apps", method: "POST", path: "/api/v1/push/receipts", hdr: hdr("Content-Type", "application/json"), status: 400, code: "empty_body", req: refused},
+		{name: "receipt malformed", on: "apps", method: "POST", path: "/api/v1/push/receipts", body: `{`, status: 400, code: "malformed_json", req: refused},
+		{name: "receipt invalid utf8", on: "apps", method: "POST", path: "/api/v1/push/receipts", body: "{\"receipt\":\"\xfe\",\"event\":\"shown\"}", status: 400, code: "invalid_utf8", req: unchecked},
+		{name: "receipt wrong type", on: "apps", method: "POST", path: "/api/v1/push/receipts", body: `{"receipt":1,"event":"shown"}`, status: 400, code: "invalid_type", field: "receipt", req: refused},
+		{name: "receipt unknown field", on: "apps", method: "POST", path: "/api/v1/push/receipts", body: `{"receipt":"{receipt}","event":"shown","ua":"x"}`, status: 400, code: "unknown_field", field: "ua", req: refused},
+		{name: "receipt no content type", on: "apps", method: "POST", path: "/api/v1/push/receipts", body: `{"receipt":"{receipt}","event":"shown"}`, hdr: hdr("Content-Type", ""), status: 415, code: "unsupported_media_type", req: refused},
+		{name: "receipt too large", on: "apps", method: "POST", path: "/api/v1/push/receipts", body: big, status: 413, code: "body_too_large", req: unchecked},
+		{name: "receipt off", on: "off", method: "POST", path: "/api/v1/push/receipts", body: `{"receipt":"x","event":"shown"}`, status: 503, code: "push_disabled"},
 		{name: "push stats off", on: "off", method: "GET", path: "/api/v1/push/stats", hdr: ed(), status: 503, code: "push_disabled"},
 		{name: "push stats apps", on: "apps", method: "GET", path: "/api/v1/push/stats", hdr: ed(), status: 200},
 		// App devices, on the instance with FCM and APNs (and no Web Push).

@@ -78,6 +78,7 @@ func (s *Server) routes(api *editor.API) (*gin.Engine, error) {
 		rest.GET("/push/key", off)
 		rest.POST("/push/subscriptions", off)
 		rest.DELETE("/push/subscriptions", off)
+		rest.POST("/push/receipts", off)
 		rest.POST("/devices", push.PlatformsDisabled)
 		rest.DELETE("/devices", push.PlatformsDisabled)
 		rest.GET("/push/stats", s.editors.RequireEditor(), off)

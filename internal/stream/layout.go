@@ -28,6 +28,8 @@ const DefaultStreamName = "NEWSFLASH"
 //	stories              NEWSFLASH_stories (stream KV_NEWSFLASH_stories)
 //	push subscriptions   NEWSFLASH_push_subscriptions
 //	push progress        NEWSFLASH_push_progress
+//	push keys            NEWSFLASH_push_keys
+//	push receipts        NEWSFLASH_push_receipts
 //	push jobs            stream NEWSFLASH_PUSH, subject newsflash.push.jobs
 //	push consumers       NEWSFLASH_push_planner (on the news stream),
 //	                     NEWSFLASH_push_workers (on the jobs stream)
@@ -104,6 +106,14 @@ func (l Layout) PushSubscriptionsBucket() string { return l.NewsStream() + "_pus
 
 // PushProgressBucket holds the progress and counts of push delivery jobs.
 func (l Layout) PushProgressBucket() string { return l.NewsStream() + "_push_progress" }
+
+// PushKeysBucket holds the push service's keys shared by every instance
+// (the receipts' MAC key).
+func (l Layout) PushKeysBucket() string { return l.NewsStream() + "_push_keys" }
+
+// PushReceiptsBucket holds the alerts' receipts, one key per (receipt,
+// event), counted once over all instances.
+func (l Layout) PushReceiptsBucket() string { return l.NewsStream() + "_push_receipts" }
 
 // PushJobsStream is the work queue of push delivery jobs.
 func (l Layout) PushJobsStream() string { return l.NewsStream() + "_PUSH" }

@@ -10,6 +10,12 @@
 // editor's dry run with test_to) is an item payload with test: true: it is
 // shown as "TEST · <title>" under its own tag, test-<id>, so it neither
 // replaces nor is replaced by the item's real notification.
+//
+// An alert's payload (item and update, not tests) carries receipt, an
+// opaque token: once the notification is shown the worker posts
+// {receipt, event: "shown"} to /api/v1/push/receipts, and {receipt, event:
+// "clicked"} when it is clicked, so the newsroom sees what each alert did.
+// Only counts are kept; a failed post is dropped.
 "use strict";
 
 // The titles by priority and language, shared with the pages (titles.js).
@@ -17,6 +23,19 @@ importScripts("/static/titles.js");
 const { title: titleOf, titles: TITLES, loud } = self.NewsflashTitles;
 const RTL = /^(ar|fa|he|ur|ps|ckb|yi|dv)(-|$)/i;
 const SUBSCRIPTIONS = "/api/v1/push/subscriptions";
+const RECEIPTS = "/api/v1/push/receipts";
+
+// receipt posts a receipt's event to the server the worker came from;
+// failures are ignored (a receipt is a count, never worth an error).
+function receipt(token, event) {
+  if (!token) return Promise.resolve();
+  return fetch(new URL(RECEIPTS, self.location.origin), {
+    method: "POST",
+    keepalive: true,
+    headers: { "Content-Type": "application/json" },
+    body: JSON.stringify({ receipt: token, event }),
+  }).catch(() => {});
+}
 
 // keep holds the worker alive for the work of an event (an event made by a
 // script rather than the browser cannot be held: the work still runs).
@@ -67,6 +86,7 @@ async function onPush(event) {
   }
   const version = Number(item.version) || 0;
   const test = msg.test === true;
+  const token = !test && typeof msg.receipt === "string" ? msg.receipt : "";
   const tag = test ? "test-" + id : id;
   const [shown] = await reg.getNotifications({ tag });
   if (!test && shown && shown.data && typeof shown.data.version === "number" && version <= shown.data.version) {
@@ -89,10 +109,11 @@ async function onPush(event) {
     dir: RTL.test(lang) ? "rtl" : "ltr",
     icon: "/static/icon-192.png",
     badge: "/static/badge-96.png",
-    data: { id, version, url: httpURL(item.url) },
+    data: { id, version, url: httpURL(item.url), receipt: token },
   };
   if (!isNaN(ts)) options.timestamp = ts;
   await reg.showNotification(test ? "TEST · " + title(item) : title(item), options);
+  await receipt(token, "shown");
 }
 
 // fallback answers a push it cannot read: browsers want every push to show
@@ -117,7 +138,7 @@ self.addEventListener("notificationclick", (event) => {
   event.notification.close();
   const data = event.notification.data || {};
   const url = httpURL(data.url) || new URL("/", self.registration.scope).href;
-  keep(event, openOrFocus(url));
+  keep(event, Promise.all([openOrFocus(url), receipt(typeof data.receipt === "string" ? data.receipt : "", "clicked")]));
 });
 
 async function openOrFocus(url) {

@@ -18,6 +18,8 @@ import (
 type Payload struct {
 	APS       APS        `json:"aps"`
 	Newsflash *Newsflash `json:"newsflash"`
+	// Receipt is the alert's receipt token (an alert's only).
+	Receipt string `json:"receipt,omitempty"`
 }
 
 // APS is the aps dictionary.

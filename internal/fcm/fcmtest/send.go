@@ -191,7 +191,7 @@ func check(m Message, hasAndroid bool) (string, error) {
 	default:
 		return "message.data.type", fmt.Errorf("type %q", m.Data["type"])
 	}
-	if err := keys(m.Data, itemKeys, []string{"url"}); err != nil {
+	if err := keys(m.Data, itemKeys, []string{"url", "receipt"}); err != nil {
 		return "message.data", err
 	}
 	for _, k := range []string{"seq", "version"} {

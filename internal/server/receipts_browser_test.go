@@ -1,0 +1,95 @@
+package server_test
+
+import (
+	"encoding/json"
+	"strings"
+	"testing"
+
+	"github.com/chromedp/cdproto/browser"
+	"github.com/chromedp/cdproto/cdp"
+	"github.com/chromedp/cdproto/serviceworker"
+	"github.com/chromedp/chromedp"
+
+	"newsflash/internal/push"
+)
+
+// TestBrowserReceipts: the service worker, given a push of a real alert
+// with its receipt, shows the notification and posts "shown"; clicked, it
+// posts "clicked"; both are counted in the alert's funnel. The receipt is
+// made under the server's key (read from its keys bucket), for a
+// subscription the browser need not have: the push comes through
+// DeliverPushMessage, as the browser's push service would bring it.
+func TestBrowserReceipts(t *testing.T) {
+	url := runNATS(t)
+	in := start(t, options{natsURL: url, mutate: withPush()})
+	ctx := newBrowser(t)
+	sctx, cancel := within(ctx)
+	defer cancel()
+	if _, err := chromedp.CallBrowser(sctx, browser.SetPermission, browser.SetPermissionParams{
+		Permission: &browser.PermissionDescriptor{Name: "notifications"},
+		Setting:    browser.PermissionSettingGranted,
+		Origin:     in.base,
+	}); err != nil {
+		t.Fatal(err)
+	}
+	run(t, ctx, chromedp.Navigate(in.base+"/"))
+	regs := chromedp.Events(ctx, serviceworker.WorkerRegistrationUpdated)
+	if _, err := chromedp.Call(sctx, serviceworker.Enable, cdp.Empty{}); err != nil {
+		t.Fatal(err)
+	}
+	if ok := eval[bool](t, ctx, `navigator.serviceWorker.register('/sw.js', {scope: '/'}).then(() => navigator.serviceWorker.ready).then(() => true)`); !ok {
+		t.Fatal("service worker did not register")
+	}
+	var regID serviceworker.RegistrationID
+	for ev, err := range regs {
+		if err != nil {
+			t.Fatalf("no service worker registration event: %v", err)
+		}
+		for _, r := range ev.Registrations {
+			if r.ScopeURL == in.base+"/" && !r.IsDeleted {
+				regID = r.RegistrationID
+			}
+		}
+		if regID != "" {
+			break
+		}
+	}
+
+	alert := in.post(alertItem("Ceasefire talks resume in Cairo", "en", []string{"mena"}, nil))
+	receipt := makeReceipt(receiptKey(t, url), alert.ID, 0, "a-browser")
+	payload, _ := json.Marshal(map[string]any{
+		"type": "item", "seq": alert.Seq, "receipt": receipt,
+		"item": map[string]any{"id": alert.ID, "version": 1, "text": alert.Text, "lang": "en", "priority": alert.Priority},
+	})
+	if _, err := chromedp.Call(sctx, serviceworker.DeliverPushMessage, serviceworker.DeliverPushMessageParams{
+		Origin: in.base, RegistrationID: regID, Data: string(payload),
+	}); err != nil {
+		t.Fatalf("deliver push: %v", err)
+	}
+	poll(t, ctx, "the notification", `navigator.serviceWorker.ready.then(r => r.getNotifications({tag: '`+alert.ID+`'})).then(ns => ns.length === 1 && ns[0].data.receipt === '`+receipt+`')`)
+	funnelOf(t, in, alert.ID, "the shown receipt", func(f *push.Funnel) bool { return f.Shown == 1 && f.Platforms["web"].Shown == 1 })
+
+	// Click it: a notificationclick dispatched in the worker itself (a
+	// headless browser has no notification to click on).
+	targets, err := chromedp.Targets(sctx)
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, ti := range targets {
+		if ti.Type == "service_worker" && strings.HasPrefix(ti.URL, in.base+"/sw.js") {
+			wctx, cancel := chromedp.NewContext(ctx, chromedp.WithTargetID(ti.TargetID))
+			defer cancel()
+			ok := eval[bool](t, wctx, `self.registration.getNotifications({tag: '`+alert.ID+`'}).then(ns => {
+				if (ns.length !== 1) return false;
+				self.dispatchEvent(new NotificationEvent('notificationclick', {notification: ns[0]}));
+				return true;
+			})`)
+			if !ok {
+				t.Fatal("the worker has no notification to click")
+			}
+			funnelOf(t, in, alert.ID, "the clicked receipt", func(f *push.Funnel) bool { return f.Clicked == 1 && f.Platforms["web"].Clicked == 1 })
+			return
+		}
+	}
+	t.Fatalf("no service worker target among %d", len(targets))
+}
