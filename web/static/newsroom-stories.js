@@ -40,6 +40,7 @@ export function createStories(deps) {
   let busy = false;
 
   const isOpen = (s) => s.status === 'open';
+  const find = (slug) => stories.find((s) => s.slug === slug);
 
   // title answers a story's title for a language: that language's, else
   // English, else the first there is.
@@ -223,9 +224,14 @@ export function createStories(deps) {
 
   // fillPicker fills a story select with "None" and the open stories,
   // titled in lang; keep (a slug) stays listed even when it is closed, so a
-  // correction shows the item's story as it is.
+  // correction shows the item's story as it is. Without keep the choice
+  // stays if its story is still open, else it goes back to None.
   function fillPicker(select, lang, keep) {
-    const value = keep !== undefined ? keep : select.value;
+    let value = keep;
+    if (value === undefined) {
+      const was = find(select.value);
+      value = was && isOpen(was) ? was.slug : '';
+    }
     const opts = [h('option', { value: '' }, 'None')];
     for (const s of stories) {
       if (isOpen(s) || s.slug === value) {
@@ -411,8 +417,6 @@ export function createStories(deps) {
       err.title = r.error.code || '';
     }
   });
-
-  const find = (slug) => stories.find((s) => s.slug === slug);
 
   return { start, stop, reload, buildChoices, fillPicker, title, find };
 }
