@@ -94,6 +94,9 @@ func TestBrowserConsoleStories(t *testing.T) {
 	if s.Status != "open" || s.Title["en"] != "War on Gaza" || s.Title["ar"] != "الحرب على غزة" || strings.Join(s.Regions, ",") != "palestine" || strings.Join(s.Topics, ",") != "politics" {
 		t.Fatalf("the story on the server: %+v", s)
 	}
+	if got := eval[string](t, ctx, `document.querySelector('`+row+`').textContent`); strings.Contains(got, "null") || strings.Contains(got, "undefined") {
+		t.Errorf("the story's row says %q", got)
+	}
 	if got := eval[string](t, ctx, `document.querySelector('`+row+` .nr-story-title-text[lang=ar]').dir`); got != "rtl" {
 		t.Errorf("the Arabic title is shown %q", got)
 	}

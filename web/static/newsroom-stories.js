@@ -126,7 +126,7 @@ export function createStories(deps) {
     li.dataset.status = s.status;
     drawn.set(li, JSON.stringify(s));
     const kept = $('form', li);
-    li.replaceChildren(
+    li.replaceChildren(...[
       h('div', { class: 'nr-item-head', lang: 'en', dir: 'ltr' },
         h('span', { class: isOpen(s) ? 'nr-badge nr-badge-open' : 'nr-badge nr-badge-closed' }, s.status), when,
         h('span', { class: 'nr-note', role: 'status' })),
@@ -140,7 +140,8 @@ export function createStories(deps) {
             h('button', { type: 'button', class: 'nr-btn nr-btn-small nr-btn-danger-quiet', 'data-action': 'close', 'aria-label': `Close the story ${s.slug}` }, 'Close story')))
         : null,
       h('p', { class: 'nr-field-error', 'data-row-error': '' }),
-      kept && isOpen(s) ? kept : null);
+      kept && isOpen(s) ? kept : null,
+    ].filter(Boolean));
   }
 
   function render() {
