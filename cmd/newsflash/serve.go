@@ -25,6 +25,7 @@ import (
 	"newsflash/internal/pushpolicy"
 	"newsflash/internal/schedule"
 	"newsflash/internal/server"
+	"newsflash/internal/story"
 	"newsflash/internal/stream"
 )
 
@@ -61,6 +62,7 @@ type serveFlags struct {
 	alertMinInterval, alertDuplicateWindow   time.Duration
 	scheduleMaxLate, scheduleMaxAhead        time.Duration
 	scheduleMaxPending                       int
+	storiesMaxOpen                           int
 
 	vapidPublicKey, vapidPrivateKey, vapidKeyFile, vapidSubject string
 	pushAllowedHosts, pushInsecureEndpoints                     listFlag
@@ -127,6 +129,7 @@ func serveFlagSet() (*flags, *serveFlags) {
 	fs.DurationVar(&v.alertMinInterval, "alert-min-interval", editor.DefaultAlertMinInterval, `least time between two alerts from anyone on any instance; a sooner one is refused (409 alert_too_soon) unless sent with "confirm": true (0: off)`)
 	fs.DurationVar(&v.scheduleMaxLate, "schedule-max-late", schedule.DefaultMaxLate, "how late a scheduled item may still be published (no instance running at its publish_at); later it is marked missed and not published (0: however late)")
 	fs.DurationVar(&v.scheduleMaxAhead, "schedule-max-ahead", stream.DefaultScheduleMaxAhead, "how far ahead an item may be scheduled (publish_at)")
+	fs.IntVar(&v.storiesMaxOpen, "stories-max-open", story.DefaultMaxOpen, "most open stories, on all instances (409 too_many_stories over it; 0: no bound)")
 	fs.IntVar(&v.scheduleMaxPending, "schedule-max-pending", editor.DefaultScheduleMaxPending, "most scheduled items waiting to be published, on all instances (409 too_many_scheduled over it; 0: no bound)")
 	fs.DurationVar(&v.alertDuplicateWindow, "alert-duplicate-window", editor.DefaultAlertDuplicateWindow, `how long the same alert text (white space and case folded) is refused (409 duplicate_alert) unless sent with "confirm": true (0: off)`)
 	fs.StringVar(&v.logFormat, "log-format", defaultLogFormat, "log format: text or json")
@@ -285,6 +288,10 @@ func (v *serveFlags) config(stderr io.Writer) (server.Deps, server.Options, erro
 	}
 	cfg.Editor.ScheduleMaxAhead, cfg.Editor.ScheduleMaxPending = v.scheduleMaxAhead, cmp.Or(v.scheduleMaxPending, -1)
 	cfg.Schedule = schedule.Options{MaxLate: cmp.Or(v.scheduleMaxLate, -1)}
+	if v.storiesMaxOpen < 0 {
+		return bad("stories-max-open", "must be 0 (no bound) or more")
+	}
+	cfg.Stories = story.Options{MaxOpen: cmp.Or(v.storiesMaxOpen, -1)}
 	if _, _, err := net.SplitHostPort(v.addr); err != nil {
 		return bad("addr", "want host:port, such as :8080")
 	}

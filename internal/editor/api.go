@@ -50,6 +50,11 @@ type Deps struct {
 	// Schedule keeps the scheduled items (*schedule.Scheduler). Default:
 	// none, and a post with publish_at is refused as unavailable.
 	Schedule Schedule
+	// Stories says which stories exist and are open (*story.Store): an
+	// item is posted, scheduled or moved into an open story only, and
+	// readers of GET /items filter by known ones. Default: none, and
+	// every story is unknown_story.
+	Stories news.Stories
 }
 
 // DefaultMaxTries is how often a correction is tried against concurrent
@@ -166,6 +171,13 @@ func (a *API) list(c *gin.Context) {
 		httperr.Abort(c, err)
 		return
 	}
+	if f.Stories, err = news.ParseStories(c.Query("stories")); err == nil {
+		err = news.KnownStories(a.cfg.Stories, "stories", f.Stories)
+	}
+	if err != nil {
+		httperr.Abort(c, err)
+		return
+	}
 	limit, err := queryUint(c, "limit", defaultLimit, 1, maxLimit)
 	if err != nil {
 		httperr.Abort(c, err)
@@ -250,6 +262,11 @@ func (a *API) create(c *gin.Context) {
 		return
 	}
 	it, err := a.cfg.Taxonomy.NewItem(d)
+	if err == nil && it.Story != "" {
+		// Scheduled items too: a story closed before one fires does not
+		// stop it (the scheduler publishes what was accepted).
+		err = news.OpenStory(a.cfg.Stories, "story", it.Story)
+	}
 	if err != nil {
 		httperr.Abort(c, err)
 		return
@@ -392,6 +409,14 @@ func (a *API) correct(c *gin.Context) {
 		httperr.Abort(c, err)
 		return
 	}
+	if p.Story != nil && *p.Story != "" && news.ValidStory(*p.Story) {
+		// Moving an item into a story needs an open one; the form of the
+		// slug is ApplyPatch's to check (invalid_story).
+		if err := news.OpenStory(a.cfg.Stories, "story", *p.Story); err != nil {
+			httperr.Abort(c, err)
+			return
+		}
+	}
 	if a.correctScheduled(c, dry, p) {
 		return
 	}
@@ -500,6 +525,9 @@ func fingerprint(it news.Item) string {
 	}
 	if it.PublishAt != nil { // likewise
 		fields = append(fields, it.PublishAt.Format(time.RFC3339Nano))
+	}
+	if it.Story != "" { // likewise
+		fields = append(fields, "story:"+it.Story)
 	}
 	b, _ := json.Marshal(fields)
 	sum := sha256.Sum256(b)

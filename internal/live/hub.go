@@ -43,6 +43,9 @@ type Deps struct {
 	Logger *slog.Logger
 	// Metrics to report to. Default: metrics of its own (not served).
 	Metrics *metrics.Metrics
+	// Stories says which stories exist (*story.Store), for readers'
+	// stories=. Default: none, and every story is unknown_story.
+	Stories news.Stories
 }
 
 // Options are a Hub's settings. The zero value of each field is its

@@ -11,6 +11,7 @@ import (
 	"github.com/gin-gonic/gin"
 
 	"newsflash/internal/httperr"
+	"newsflash/internal/news"
 )
 
 // errNotReady answers readers before history has caught up with the stream.
@@ -19,12 +20,18 @@ var errNotReady = &httperr.Error{Status: http.StatusServiceUnavailable, Code: "n
 // maxEpoch bounds the epoch query parameter.
 const maxEpoch = 64
 
-// parseResume reads regions, topics, langs, since, backfill and epoch; for
+// parseResume reads regions, topics, langs, stories, since, backfill and epoch; for
 // SSE a Last-Event-ID header takes the place of since.
 func (h *Hub) parseResume(c *gin.Context, lastEventID bool) (resume, error) {
 	var q resume
 	var err error
 	if q.filter, err = h.deps.Taxonomy.ParseFilter(c.Query("regions"), c.Query("topics"), c.Query("langs")); err != nil {
+		return q, err
+	}
+	if q.filter.Stories, err = news.ParseStories(c.Query("stories")); err != nil {
+		return q, err
+	}
+	if err = news.KnownStories(h.deps.Stories, "stories", q.filter.Stories); err != nil {
 		return q, err
 	}
 	since, field := c.Query("since"), "since"

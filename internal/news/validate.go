@@ -58,6 +58,10 @@ type Draft struct {
 	// (too soon after the previous alert, or the same text). It is not
 	// stored on the item; the event records the override.
 	Confirm bool `json:"confirm"`
+	// Story is the slug of the open story the item belongs to; empty for
+	// none. NewItem checks its form (invalid_story); whether it names an
+	// open story is the caller's to check (OpenStory).
+	Story string `json:"story"`
 }
 
 // Patch is an editor's correction: nil fields stay as they are; an empty
@@ -79,6 +83,9 @@ type Patch struct {
 	// Confirm overrides the flood guard for a promotion, as Draft.Confirm.
 	// It changes nothing on its own.
 	Confirm bool `json:"confirm"`
+	// Story moves the item into a story (its form is checked here, that it
+	// is open by the caller); "" takes it out of its story.
+	Story *string `json:"story"`
 }
 
 // ErrAlertSent is ApplyPatch's answer to {"alert": false} on an item that
@@ -122,6 +129,9 @@ func (t *Taxonomy) NewItem(d Draft) (Item, error) {
 	if it.Priority, err = cleanPriority(d.Priority); err != nil {
 		return Item{}, err
 	}
+	if it.Story, err = cleanStory(d.Story); err != nil {
+		return Item{}, err
+	}
 	it.Alert = d.Alert
 	return it, nil
 }
@@ -132,8 +142,8 @@ func (t *Taxonomy) NewItem(d Draft) (Item, error) {
 // where cur.Alert was not. {"alert": false} on an alerted item is
 // ErrAlertSent.
 func (t *Taxonomy) ApplyPatch(cur Item, p Patch) (Item, bool, error) {
-	if p.Text == nil && p.Regions == nil && p.Topics == nil && p.Source == nil && p.URL == nil && p.Priority == nil && p.Alert == nil && !Given(p.PublishAt) {
-		return Item{}, false, invalid("", "empty_patch", "a correction needs at least one of text, regions, topics, source, url, priority, alert (or publish_at, for a scheduled item)")
+	if p.Text == nil && p.Regions == nil && p.Topics == nil && p.Source == nil && p.URL == nil && p.Priority == nil && p.Alert == nil && p.Story == nil && !Given(p.PublishAt) {
+		return Item{}, false, invalid("", "empty_patch", "a correction needs at least one of text, regions, topics, source, url, priority, alert, story (or publish_at, for a scheduled item)")
 	}
 	next := cur
 	var err error
@@ -173,7 +183,12 @@ func (t *Taxonomy) ApplyPatch(cur Item, p Patch) (Item, bool, error) {
 			return Item{}, false, err
 		}
 	}
-	changed := next.Alert != cur.Alert || next.Text != cur.Text || next.Source != cur.Source || next.URL != cur.URL ||
+	if p.Story != nil {
+		if next.Story, err = cleanStory(*p.Story); err != nil {
+			return Item{}, false, err
+		}
+	}
+	changed := next.Alert != cur.Alert || next.Text != cur.Text || next.Source != cur.Source || next.URL != cur.URL || next.Story != cur.Story ||
 		next.Priority != cur.Priority || !equal(next.Regions, cur.Regions) || !equal(next.Topics, cur.Topics)
 	return next, changed, nil
 }

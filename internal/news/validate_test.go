@@ -479,6 +479,8 @@ func TestApplyPatchInvalid(t *testing.T) {
 		{"bad url", news.Patch{URL: ptr("ftp://example.com/")}, "invalid_url", "url"},
 		{"bad priority", news.Patch{Priority: ptr("normal")}, "invalid_priority", "priority"},
 		{"valid text then bad url", news.Patch{Text: ptr("fine"), URL: ptr("/relative")}, "invalid_url", "url"},
+		{"story not a slug", news.Patch{Story: ptr("War on Gaza")}, "invalid_story", "story"},
+		{"story with a trailing hyphen", news.Patch{Story: ptr("gaza-")}, "invalid_story", "story"},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {

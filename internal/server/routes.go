@@ -69,6 +69,7 @@ func (s *Server) routes(api *editor.API) (*gin.Engine, error) {
 	rest.GET("/openapi.json", contract)
 	api.Register(rest)
 	s.editors.Register(rest)
+	s.stories.Register(rest, rest.Group("", s.editors.RequireEditor()))
 	s.audit.Register(rest.Group("", s.editors.RequireEditor(), editor.RequireRole(editor.RoleAdmin)))
 	if s.push != nil {
 		s.push.Register(rest, rest.Group("", s.editors.RequireEditor()))

@@ -29,6 +29,7 @@ import (
 	"newsflash/internal/push"
 	"newsflash/internal/pushpolicy"
 	"newsflash/internal/schedule"
+	"newsflash/internal/story"
 	"newsflash/internal/stream"
 	"newsflash/web"
 )
@@ -104,6 +105,8 @@ type Options struct {
 	// Audit tunes the audit trail's reads. Its retention is
 	// Stream.AuditMaxAge.
 	Audit audit.Options
+	// Stories tunes the stories (the bound on open ones).
+	Stories story.Options
 	// TrustedProxies are the proxies (addresses or CIDRs) whose
 	// X-Forwarded-For and X-Real-IP headers name the client, and whose
 	// connections Limits.ConnectionsPerAddress does not count. Default
@@ -140,6 +143,7 @@ type Server struct {
 	push    *push.Service // nil when Web Push, FCM and APNs are all off
 	audit   *audit.Trail
 	sched   *schedule.Scheduler
+	stories *story.Store
 	editors *editor.Accounts // signs editors in: the static ones and the runtime accounts
 	assets  *web.Assets
 	abuse   *abuse
@@ -246,13 +250,30 @@ func New(ctx context.Context, deps Deps, opts Options) (_ *Server, err error) {
 	s.metrics.Gauge("nats_connected", "1 while the NATS connection is up, else 0.", func() float64 { return boolGauge(st.Connected()) })
 	s.metrics.Gauge("stream_follow_stalled", "1 while following the stream is stalled (the watchdog restarts it), else 0.", func() float64 { return boolGauge(st.Stalled()) })
 	s.metrics.Gauge("stream_seq", "The newest event this instance has in its history.", func() float64 { return float64(s.hist.Head()) })
-	if s.hub, err = live.New(live.Deps{Log: s.hist, Taxonomy: cfg.Taxonomy, Epoch: st.Epoch(), LastSeq: st.LastSeq, Logger: log, Metrics: s.metrics}, cfg.Live); err != nil {
-		return nil, err
-	}
-	undo = append(undo, func() { _ = s.hub.Close(context.Background()) })
 	// The buckets' watches are consumers: on a cluster that is still
 	// electing (a fresh or restarted one) creating one can go unanswered,
 	// so each is retried, a try at a time, as the stream's setup is.
+	err = stream.Retry(ctx, st.Timeout(), log, func(ctx context.Context) error {
+		store, err := story.New(ctx, story.Deps{JetStream: st.JetStream(), Layout: st.Layout(), Taxonomy: cfg.Taxonomy,
+			Log: s.hist, Logger: log, Now: cfg.Now}, cfg.Stories)
+		if err != nil {
+			return err
+		}
+		if err := store.Start(ctx); err != nil {
+			return err
+		}
+		s.stories = store
+		return nil
+	})
+	if err != nil {
+		return nil, err
+	}
+	undo = append(undo, s.stories.Stop)
+	if s.hub, err = live.New(live.Deps{Log: s.hist, Taxonomy: cfg.Taxonomy, Epoch: st.Epoch(), LastSeq: st.LastSeq, Logger: log, Metrics: s.metrics,
+		Stories: s.stories}, cfg.Live); err != nil {
+		return nil, err
+	}
+	undo = append(undo, func() { _ = s.hub.Close(context.Background()) })
 	err = stream.Retry(ctx, st.Timeout(), log, func(ctx context.Context) error {
 		kv, err := st.Editors(ctx)
 		if err != nil {
@@ -290,7 +311,7 @@ func New(ctx context.Context, deps Deps, opts Options) (_ *Server, err error) {
 	if s.push != nil {
 		channels = pushChannels(s.push)
 	}
-	api, err := editor.New(editor.Deps{Stream: st, Log: s.hist, Taxonomy: cfg.Taxonomy, Editors: s.editors, Logger: log, Metrics: s.metrics, Now: cfg.Now, Channels: channels, Schedule: s.sched}, cfg.Editor)
+	api, err := editor.New(editor.Deps{Stream: st, Log: s.hist, Taxonomy: cfg.Taxonomy, Editors: s.editors, Logger: log, Metrics: s.metrics, Now: cfg.Now, Channels: channels, Schedule: s.sched, Stories: s.stories}, cfg.Editor)
 	if err != nil {
 		return nil, err
 	}
@@ -456,6 +477,7 @@ func (s *Server) Shutdown(ctx context.Context) error {
 			s.push.Stop()
 		}
 		s.sched.Stop()
+		s.stories.Stop()
 		s.stopFollow()
 		<-s.followDone
 		s.editors.Close()

@@ -24,6 +24,8 @@ const DefaultStreamName = "NEWSFLASH"
 //	audit stream         NEWSFLASH_AUDIT
 //	idempotency bucket   NEWSFLASH_idempotency
 //	editor accounts      NEWSFLASH_editors (stream KV_NEWSFLASH_editors)
+//	scheduled items      NEWSFLASH_scheduled (stream KV_NEWSFLASH_scheduled)
+//	stories              NEWSFLASH_stories (stream KV_NEWSFLASH_stories)
 //	push subscriptions   NEWSFLASH_push_subscriptions
 //	push progress        NEWSFLASH_push_progress
 //	push jobs            stream NEWSFLASH_PUSH, subject newsflash.push.jobs

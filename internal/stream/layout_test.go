@@ -24,6 +24,8 @@ func names(l Layout) map[string]string {
 		"editors stream":     l.EditorsKVStream(),
 		"scheduled bucket":   l.ScheduledBucket(),
 		"scheduled stream":   l.ScheduledKVStream(),
+		"stories bucket":     l.StoriesBucket(),
+		"stories stream":     l.StoriesKVStream(),
 		"push subscriptions": l.PushSubscriptionsBucket(),
 		"push progress":      l.PushProgressBucket(),
 		"push jobs stream":   l.PushJobsStream(),
@@ -47,6 +49,8 @@ func TestDefaultLayoutKeepsNames(t *testing.T) {
 		"editors stream":     "KV_NEWSFLASH_editors",
 		"scheduled bucket":   "NEWSFLASH_scheduled",
 		"scheduled stream":   "KV_NEWSFLASH_scheduled",
+		"stories bucket":     "NEWSFLASH_stories",
+		"stories stream":     "KV_NEWSFLASH_stories",
 		"push subscriptions": "NEWSFLASH_push_subscriptions",
 		"push progress":      "NEWSFLASH_push_progress",
 		"push jobs stream":   "NEWSFLASH_PUSH",
@@ -76,7 +80,7 @@ func TestDefaultLayoutKeepsNames(t *testing.T) {
 	if s.Layout().NewsStream() != "NEWSFLASH" {
 		t.Fatalf("opened stream's layout: %+v", s.Layout())
 	}
-	for _, name := range []string{"NEWSFLASH", "NEWSFLASH_AUDIT", "KV_NEWSFLASH_idempotency", "KV_NEWSFLASH_editors", "KV_NEWSFLASH_scheduled"} {
+	for _, name := range []string{"NEWSFLASH", "NEWSFLASH_AUDIT", "KV_NEWSFLASH_idempotency", "KV_NEWSFLASH_editors", "KV_NEWSFLASH_scheduled", "KV_NEWSFLASH_stories"} {
 		if _, err := s.js.Stream(ctx, name); err != nil {
 			t.Errorf("stream %s: %v", name, err)
 		}

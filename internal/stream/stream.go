@@ -263,6 +263,7 @@ func (s *Stream) setup(ctx context.Context) error {
 	}
 	ec := s.editorsConfig()
 	sc2 := s.scheduledConfig()
+	stc := s.storiesConfig()
 	ac := s.auditConfig()
 	return Retry(ctx, s.cfg.Timeout, s.log, func(ctx context.Context) error {
 		str, err := EnsureStream(ctx, s.js, sc, s.log)
@@ -282,6 +283,9 @@ func (s *Stream) setup(ctx context.Context) error {
 		}
 		if _, err := EnsureKeyValue(ctx, s.js, sc2); err != nil {
 			return fmt.Errorf("create bucket %s: %w", sc2.Bucket, err)
+		}
+		if _, err := EnsureKeyValue(ctx, s.js, stc); err != nil {
+			return fmt.Errorf("create bucket %s: %w", stc.Bucket, err)
 		}
 		audit, err := EnsureStream(ctx, s.js, ac, s.log)
 		if errors.Is(err, ErrIncompatible) {
