@@ -162,6 +162,9 @@ var contractUnexercised = map[string]string{
 	"POST /api/v1/devices 429 too_many_subscriptions": "the apps instance creates devices in other rows (the limit is shared with web subscriptions: TestDevicesShareTheCreationLimit in internal/push)",
 	"POST /api/v1/devices 503 unavailable":            "needs NATS down on an instance with an app platform on",
 	"DELETE /api/v1/devices 503 unavailable":          "needs NATS down on an instance with an app platform on",
+	"POST /api/v1/stories 409 too_many_stories":       "needs --stories-max-open open stories (TestStoriesBadInput)",
+	"PATCH /api/v1/stories/{slug} 409 conflict":       "needs five concurrent changes of the story in a row to win",
+	"POST /api/v1/stories/{slug}/close 409 conflict":  "needs five concurrent changes of the story in a row to win",
 }
 
 // reqCheck says what the document must think of a row's request.
@@ -286,6 +289,14 @@ func startContractInstances(t *testing.T) *contractInstances {
 	otherAuth := strings.Replace(sub.json, sub.auth, "tBHItJI5svbpez7KI4CCXg", 1)
 	if otherAuth == sub.json {
 		t.Fatal("the other auth secret is the subscription's")
+	}
+	for _, st := range []struct{ on, slug string }{{"main", "contract-story"}, {"main", "contract-close"}, {"main", "contract-closed"}, {"off", "contract-story"}} {
+		if status, _, b := ci.in[st.on].do("POST", "/api/v1/stories", `{"slug":"`+st.slug+`","title":{"en":"A story"}}`, nil); status != 201 {
+			t.Fatalf("story %s on %s: %d %s", st.slug, st.on, status, b)
+		}
+	}
+	if status, _, b := main.do("POST", "/api/v1/stories/contract-closed/close", "", nil); status != 200 {
+		t.Fatalf("close story: %d %s", status, b)
 	}
 	_, h, _ := main.do("GET", "/api/v1/openapi.json", "", nil)
 	ci.fixtures = []string{
@@ -796,6 +807,85 @@ func contractRows() []contractRow {
 		{name: "device unregister too large", on: "apps", method: "DELETE", path: "/api/v1/devices", body: big, status: 413, code: "body_too_large", req: refused},
 		{name: "device unregister text/plain", on: "apps", method: "DELETE", path: "/api/v1/devices", body: `{"platform":"ios","token":"x"}`, hdr: hdr("Content-Type", "text/plain"), status: 415, code: "unsupported_media_type", req: refused},
 		{name: "device unregister platform off", on: "off", method: "DELETE", path: "/api/v1/devices", body: `{"platform":"ios","token":"x"}`, status: 503, code: "platform_disabled", field: "platform"},
+
+		// Stories.
+		{name: "stories", method: "GET", path: "/api/v1/stories", status: 200},
+		{name: "stories all", method: "GET", path: "/api/v1/stories?status=all", status: 200},
+		{name: "stories bad status", method: "GET", path: "/api/v1/stories?status=gone", status: 400, code: "invalid_status", field: "status"},
+		{name: "create story", method: "POST", path: "/api/v1/stories", body: `{"slug":"contract-new","title":{"en":"New","ar":"جديد"},"regions":["palestine"],"topics":["politics"]}`, hdr: ed(), status: 201},
+		{name: "create story exists", method: "POST", path: "/api/v1/stories", body: `{"slug":"contract-closed","title":{"en":"Again"}}`, hdr: ed(), status: 409, code: "story_exists", field: "slug"},
+		{name: "create story bad slug", method: "POST", path: "/api/v1/stories", body: `{"slug":"Contract","title":{"en":"X"}}`, hdr: ed(), status: 400, code: "invalid_slug", field: "slug"},
+		{name: "create story no title", method: "POST", path: "/api/v1/stories", body: `{"slug":"x"}`, hdr: ed(), status: 400, code: "missing_title", field: "title", req: refused},
+		{name: "create story title language", method: "POST", path: "/api/v1/stories", body: `{"slug":"x","title":{"xx":"X"}}`, hdr: ed(), status: 400, code: "unknown_lang", field: "title"},
+		{name: "create story blank title", method: "POST", path: "/api/v1/stories", body: `{"slug":"x","title":{"en":" \n"}}`, hdr: ed(), status: 400, code: "empty_title", field: "title.en"},
+		{name: "create story title too long", method: "POST", path: "/api/v1/stories", body: `{"slug":"x","title":{"en":"` + strings.Repeat("t", 121) + `"}}`, hdr: ed(), status: 400, code: "title_too_long", field: "title.en"},
+		{name: "create story title control", method: "POST", path: "/api/v1/stories", body: `{"slug":"x","title":{"en":"\u0007"}}`, hdr: ed(), status: 400, code: "invalid_title", field: "title.en"},
+		{name: "create story unknown region", method: "POST", path: "/api/v1/stories", body: `{"slug":"x","title":{"en":"X"},"regions":["mars"]}`, hdr: ed(), status: 400, code: "unknown_region", field: "regions"},
+		{name: "create story unknown topic", method: "POST", path: "/api/v1/stories", body: `{"slug":"x","title":{"en":"X"},"topics":["gossip"]}`, hdr: ed(), status: 400, code: "unknown_topic", field: "topics"},
+		{name: "create story too many regions", on: "off", method: "POST", path: "/api/v1/stories", body: `{"slug":"x","title":{"en":"X"},"regions":["r1","r2","r3","r4","r5","r6","r7","r8","r9"]}`, hdr: ed(), status: 400, code: "too_many_regions", field: "regions"},
+		{name: "create story too many topics", on: "off", method: "POST", path: "/api/v1/stories", body: `{"slug":"x","title":{"en":"X"},"topics":["t1","t2","t3","t4","t5","t6","t7","t8","t9"]}`, hdr: ed(), status: 400, code: "too_many_topics", field: "topics"},
+		{name: "create story title a string", method: "POST", path: "/api/v1/stories", body: `{"slug":"x","title":"X"}`, hdr: ed(), status: 400, code: "invalid_type", field: "title", req: refused},
+		{name: "create story unknown field", method: "POST", path: "/api/v1/stories", body: `{"slug":"x","title":{"en":"X"},"status":"open"}`, hdr: ed(), status: 400, code: "unknown_field", field: "status", req: refused},
+		{name: "create story empty body", method: "POST", path: "/api/v1/stories", hdr: ed("Content-Type", "application/json"), status: 400, code: "empty_body", req: refused},
+		{name: "create story malformed", method: "POST", path: "/api/v1/stories", body: `{`, hdr: ed(), status: 400, code: "malformed_json", req: refused},
+		{name: "create story invalid utf8", method: "POST", path: "/api/v1/stories", body: "{\"slug\":\"x\",\"title\":{\"en\":\"\xff\"}}", hdr: ed(), status: 400, code: "invalid_utf8", req: unchecked},
+		{name: "create story too large", method: "POST", path: "/api/v1/stories", body: big, hdr: ed(), status: 413, code: "body_too_large", req: unchecked},
+		{name: "create story not json", method: "POST", path: "/api/v1/stories", body: `{"slug":"x","title":{"en":"X"}}`, hdr: ed("Content-Type", "text/plain"), status: 415, code: "unsupported_media_type", req: refused},
+		{name: "create story no token", method: "POST", path: "/api/v1/stories", body: `{"slug":"x","title":{"en":"X"}}`, status: 401, code: "missing_token", req: refused},
+		{name: "create story bad token", method: "POST", path: "/api/v1/stories", body: `{"slug":"x","title":{"en":"X"}}`, hdr: hdr("Authorization", bogusAuth), status: 401, code: "invalid_token"},
+		{name: "create story as reporter", method: "POST", path: "/api/v1/stories", body: `{"slug":"x","title":{"en":"X"}}`, hdr: hdr("Authorization", "Bearer "+reporterToken), status: 403, code: "forbidden"},
+		{name: "create story NATS down", on: "natsdown", method: "POST", path: "/api/v1/stories", body: `{"slug":"x","title":{"en":"X"}}`, hdr: ed(), status: 503, code: "unavailable"},
+		{name: "story", method: "GET", path: "/api/v1/stories/contract-story", status: 200},
+		{name: "story unknown", method: "GET", path: "/api/v1/stories/no-such-story", status: 404, code: "not_found"},
+		{name: "change story", method: "PATCH", path: "/api/v1/stories/contract-story", body: `{"title":{"en":"A story, retitled"},"regions":["mena"],"topics":[]}`, hdr: ed(), status: 200},
+		{name: "change story as editor", method: "PATCH", path: "/api/v1/stories/contract-story", body: `{"regions":null,"topics":["politics"]}`, hdr: hdr("Authorization", "Bearer "+plainToken), status: 200},
+		{name: "change story empty", method: "PATCH", path: "/api/v1/stories/contract-story", body: `{}`, hdr: ed(), status: 400, code: "empty_patch", req: refused},
+		{name: "change story no title", method: "PATCH", path: "/api/v1/stories/contract-story", body: `{"title":{}}`, hdr: ed(), status: 400, code: "missing_title", field: "title"},
+		{name: "change story title language", method: "PATCH", path: "/api/v1/stories/contract-story", body: `{"title":{"xx":"X"}}`, hdr: ed(), status: 400, code: "unknown_lang", field: "title"},
+		{name: "change story blank title", method: "PATCH", path: "/api/v1/stories/contract-story", body: `{"title":{"en":""}}`, hdr: ed(), status: 400, code: "empty_title", field: "title.en"},
+		{name: "change story title too long", method: "PATCH", path: "/api/v1/stories/contract-story", body: `{"title":{"en":"` + strings.Repeat("t", 121) + `"}}`, hdr: ed(), status: 400, code: "title_too_long", field: "title.en"},
+		{name: "change story title control", method: "PATCH", path: "/api/v1/stories/contract-story", body: `{"title":{"en":"a\u0000"}}`, hdr: ed(), status: 400, code: "invalid_title", field: "title.en"},
+		{name: "change story unknown region", method: "PATCH", path: "/api/v1/stories/contract-story", body: `{"regions":["mars"]}`, hdr: ed(), status: 400, code: "unknown_region", field: "regions"},
+		{name: "change story unknown topic", method: "PATCH", path: "/api/v1/stories/contract-story", body: `{"topics":["gossip"]}`, hdr: ed(), status: 400, code: "unknown_topic", field: "topics"},
+		{name: "change story too many regions", on: "off", method: "PATCH", path: "/api/v1/stories/contract-story", body: `{"regions":["r1","r2","r3","r4","r5","r6","r7","r8","r9"]}`, hdr: ed(), status: 400, code: "too_many_regions", field: "regions"},
+		{name: "change story too many topics", on: "off", method: "PATCH", path: "/api/v1/stories/contract-story", body: `{"topics":["t1","t2","t3","t4","t5","t6","t7","t8","t9"]}`, hdr: ed(), status: 400, code: "too_many_topics", field: "topics"},
+		{name: "change story slug", method: "PATCH", path: "/api/v1/stories/contract-story", body: `{"slug":"other"}`, hdr: ed(), status: 400, code: "unknown_field", field: "slug", req: refused},
+		{name: "change story title a list", method: "PATCH", path: "/api/v1/stories/contract-story", body: `{"title":["X"]}`, hdr: ed(), status: 400, code: "invalid_type", field: "title", req: refused},
+		{name: "change story empty body", method: "PATCH", path: "/api/v1/stories/contract-story", hdr: ed("Content-Type", "application/json"), status: 400, code: "empty_body", req: refused},
+		{name: "change story malformed", method: "PATCH", path: "/api/v1/stories/contract-story", body: `[`, hdr: ed(), status: 400, code: "malformed_json", req: refused},
+		{name: "change story invalid utf8", method: "PATCH", path: "/api/v1/stories/contract-story", body: "{\"title\":{\"en\":\"\xc3\"}}", hdr: ed(), status: 400, code: "invalid_utf8", req: unchecked},
+		{name: "change story too large", method: "PATCH", path: "/api/v1/stories/contract-story", body: big, hdr: ed(), status: 413, code: "body_too_large", req: unchecked},
+		{name: "change story not json", method: "PATCH", path: "/api/v1/stories/contract-story", body: `{"topics":[]}`, hdr: ed("Content-Type", "text/plain"), status: 415, code: "unsupported_media_type", req: refused},
+		{name: "change story no token", method: "PATCH", path: "/api/v1/stories/contract-story", body: `{"topics":[]}`, status: 401, code: "missing_token", req: refused},
+		{name: "change story bad token", method: "PATCH", path: "/api/v1/stories/contract-story", body: `{"topics":[]}`, hdr: hdr("Authorization", bogusAuth), status: 401, code: "invalid_token"},
+		{name: "change story as reporter", method: "PATCH", path: "/api/v1/stories/contract-story", body: `{"topics":[]}`, hdr: hdr("Authorization", "Bearer "+reporterToken), status: 403, code: "forbidden"},
+		{name: "change story unknown", method: "PATCH", path: "/api/v1/stories/no-such-story", body: `{"topics":[]}`, hdr: ed(), status: 404, code: "not_found"},
+		{name: "change story closed", method: "PATCH", path: "/api/v1/stories/contract-closed", body: `{"topics":[]}`, hdr: ed(), status: 409, code: "story_closed"},
+		{name: "change story NATS down", on: "natsdown", method: "PATCH", path: "/api/v1/stories/contract-story", body: `{"topics":[]}`, hdr: ed(), status: 503, code: "unavailable"},
+		{name: "close story", method: "POST", path: "/api/v1/stories/contract-close/close", hdr: ed(), status: 200},
+		{name: "close story closed", method: "POST", path: "/api/v1/stories/contract-closed/close", hdr: ed(), status: 200},
+		{name: "close story no token", method: "POST", path: "/api/v1/stories/contract-closed/close", status: 401, code: "missing_token", req: refused},
+		{name: "close story bad token", method: "POST", path: "/api/v1/stories/contract-closed/close", hdr: hdr("Authorization", bogusAuth), status: 401, code: "invalid_token"},
+		{name: "close story as reporter", method: "POST", path: "/api/v1/stories/contract-closed/close", hdr: hdr("Authorization", "Bearer "+reporterToken), status: 403, code: "forbidden"},
+		{name: "close story unknown", method: "POST", path: "/api/v1/stories/no-such-story/close", hdr: ed(), status: 404, code: "not_found"},
+		{name: "close story NATS down", on: "natsdown", method: "POST", path: "/api/v1/stories/contract-story/close", hdr: ed(), status: 503, code: "unavailable"},
+		{name: "post into a story", method: "POST", path: "/api/v1/items", body: `{"text":"In a story","lang":"en","regions":["mena"],"story":"contract-story"}`, hdr: ed(), status: 201},
+		{name: "post bad story", method: "POST", path: "/api/v1/items", body: `{"text":"x","lang":"en","regions":["mena"],"story":"Contract"}`, hdr: ed(), status: 400, code: "invalid_story", field: "story"},
+		{name: "post unknown story", method: "POST", path: "/api/v1/items", body: `{"text":"x","lang":"en","regions":["mena"],"story":"no-such-story"}`, hdr: ed(), status: 400, code: "unknown_story", field: "story"},
+		{name: "post closed story", method: "POST", path: "/api/v1/items", body: `{"text":"x","lang":"en","regions":["mena"],"story":"contract-closed"}`, hdr: ed(), status: 400, code: "story_closed", field: "story"},
+		{name: "patch bad story", method: "PATCH", path: "/api/v1/items/{live}", body: `{"story":"-x"}`, hdr: ed(), status: 400, code: "invalid_story", field: "story"},
+		{name: "patch unknown story", method: "PATCH", path: "/api/v1/items/{live}", body: `{"story":"no-such-story"}`, hdr: ed(), status: 400, code: "unknown_story", field: "story"},
+		{name: "patch closed story", method: "PATCH", path: "/api/v1/items/{live}", body: `{"story":"contract-closed"}`, hdr: ed(), status: 400, code: "story_closed", field: "story"},
+		{name: "list by story", method: "GET", path: "/api/v1/items?stories=contract-story,contract-closed&regions=mena", status: 200},
+		{name: "list bad story", method: "GET", path: "/api/v1/items?stories=a__b", status: 400, code: "invalid_story", field: "stories"},
+		{name: "list unknown story", method: "GET", path: "/api/v1/items?stories=no-such-story", status: 400, code: "unknown_story", field: "stories"},
+		{name: "list too many stories", method: "GET", path: "/api/v1/items?stories=" + strings.Repeat("a,", 65), status: 400, code: "too_many_stories", field: "stories"},
+		{name: "ws bad story", method: "GET", path: "/api/v1/ws?stories=A", hdr: wsHandshake(), status: 400, code: "invalid_story", field: "stories"},
+		{name: "ws unknown story", method: "GET", path: "/api/v1/ws?stories=no-such-story", hdr: wsHandshake(), status: 400, code: "unknown_story", field: "stories"},
+		{name: "ws too many stories", method: "GET", path: "/api/v1/ws?stories=" + strings.Repeat("a,", 65), hdr: wsHandshake(), status: 400, code: "too_many_stories", field: "stories"},
+		{name: "sse bad story", method: "GET", path: "/api/v1/sse?stories=A", status: 400, code: "invalid_story", field: "stories"},
+		{name: "sse unknown story", method: "GET", path: "/api/v1/sse?stories=no-such-story", status: 400, code: "unknown_story", field: "stories"},
+		{name: "sse too many stories", method: "GET", path: "/api/v1/sse?stories=" + strings.Repeat("a,", 65), status: 400, code: "too_many_stories", field: "stories"},
 
 		// Answers outside any operation.
 		{name: "no route", method: "GET", path: "/api/v1/nothing", status: 404, code: "no_route", req: refused},
