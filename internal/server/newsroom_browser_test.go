@@ -176,7 +176,7 @@ func TestBrowserNewsroomEditors(t *testing.T) {
 	for _, who := range []struct{ token, role string }{{plainToken, "editor"}, {reporterToken, "reporter"}} {
 		other := newBrowser(t)
 		consoleSignIn(t, other, in, who.token, who.role)
-		if visible(t, other, "#nr-tabs") || visible(t, other, "#nr-editors") {
+		if visible(t, other, "#nr-tabs button[data-view=editors]") || visible(t, other, "#nr-editors") {
 			t.Errorf("a %s sees the Editors page", who.role)
 		}
 	}

@@ -1,6 +1,7 @@
 // Newsroom console: sign in with an editor token, compose and post items,
 // watch the live list over the reader WebSocket, correct and retract items,
-// and see each item's Web Push delivery counts.
+// see each item's push delivery counts and each alert's funnel, and keep
+// the newsroom's stories.
 //
 // A module without a build step or framework; the reader protocol is
 // reader.js's, shared with the ticker. Everything the server sends is
@@ -9,6 +10,8 @@
 import { Reader } from './reader.js';
 import { createEditors } from './newsroom-editors.js';
 import { createScheduled, rfc3339Local } from './newsroom-scheduled.js';
+import { createStories } from './newsroom-stories.js';
+import { createFunnel } from './newsroom-funnel.js';
 import './titles.js';
 
 (() => {
@@ -45,6 +48,7 @@ import './titles.js';
     lang: $('#nr-lang'),
     priority: $('#nr-priority'),
     alert: $('#nr-alert'),
+    story: $('#nr-story'),
     source: $('#nr-source'),
     url: $('#nr-url'),
     post: $('#nr-post'),
@@ -299,6 +303,7 @@ import './titles.js';
     scheduleStats(STATS_EVERY);
     learnRole();
     learnFeatures();
+    stories.start();
     el.text.focus();
   }
 
@@ -324,6 +329,8 @@ import './titles.js';
     setView('items');
     editors.reset();
     scheduled.stop();
+    stories.stop();
+    funnel.stop();
     state.hasDryRun = state.hasSchedule = null;
     el.body.dataset.schedule = '';
     clearTimeout(state.dry.timer);
@@ -368,7 +375,8 @@ import './titles.js';
     state.role = role;
     el.body.dataset.role = role;
     el.role.textContent = ROLE_LABELS[role] || '';
-    if (role !== 'admin') setView('items');
+    if (role !== 'admin' && el.body.dataset.view === 'editors') setView('items');
+    if (!canAlert()) setView('items');
     for (const e of state.items.values()) renderItem(e);
     audienceSoon();
   }
@@ -400,7 +408,9 @@ import './titles.js';
   // ---------------------------------------------------------------- views
 
   function setView(view) {
-    const v = view === 'editors' && state.role === 'admin' ? 'editors' : 'items';
+    let v = 'items';
+    if (view === 'editors' && state.role === 'admin') v = 'editors';
+    else if (view === 'stories' && canAlert()) v = 'stories';
     el.body.dataset.view = v;
     for (const b of $$('button[data-view]', el.tabs)) b.setAttribute('aria-pressed', b.dataset.view === v ? 'true' : 'false');
     return v;
@@ -409,9 +419,13 @@ import './titles.js';
   el.tabs.addEventListener('click', (ev) => {
     const b = ev.target.closest('button[data-view]');
     if (!b) return;
-    if (setView(b.dataset.view) === 'editors') {
+    const v = setView(b.dataset.view);
+    if (v === 'editors') {
       editors.reload();
       $('#nr-new-name').focus();
+    } else if (v === 'stories') {
+      stories.reload();
+      $('#nr-story-slug').focus();
     } else {
       el.text.focus();
     }
@@ -443,6 +457,23 @@ import './titles.js';
   el.ask.addEventListener('cancel', () => answerAsk(false));
 
   const editors = createEditors({ api, h, showApiError, clearErrors, clearFieldError, ask, fmtTime });
+  const stories = createStories({
+    api, h, ask, fmtTime, showApiError, clearErrors, clearFieldError, termName, langDir,
+    taxonomy: () => state.tax,
+    onChange: storiesChanged,
+  });
+  const funnel = createFunnel({ api, h, fmtTime });
+
+  // storiesChanged refills the story pickers (compose and open
+  // corrections) and the story names in the live list.
+  function storiesChanged() {
+    stories.fillPicker(el.story, el.lang.value);
+    for (const e of state.items.values()) {
+      renderItem(e);
+      if (e.editor) stories.fillPicker(e.editor.form.elements.namedItem('story'), e.item.lang);
+    }
+  }
+
   const scheduled = createScheduled({
     api, h, ask, fmtTime, langDir, labels: PRIORITY_LABELS, canAlert,
     showApiError, clearErrors, clearFieldError,
@@ -464,6 +495,7 @@ import './titles.js';
       languages: r.data.languages || [],
     };
     buildComposeChoices();
+    stories.buildChoices();
     for (const e of state.items.values()) renderItem(e);
   }
 
@@ -501,6 +533,7 @@ import './titles.js';
     };
     if (el.source.value.trim() !== '') d.source = el.source.value;
     if (el.url.value.trim() !== '') d.url = el.url.value.trim();
+    if (el.story.value) d.story = el.story.value;
     // Without it the item is a ticker line: readers get it, push does not.
     if (el.alert.checked && canAlert()) d.alert = true;
     const at = rfc3339Local(el.publishAt.value);
@@ -927,6 +960,7 @@ import './titles.js';
     audienceSoon();
   };
   el.compose.addEventListener('input', onComposeEdit);
+  el.lang.addEventListener('change', () => stories.fillPicker(el.story, el.lang.value));
   el.compose.addEventListener('change', onComposeEdit);
   el.compose.addEventListener('keydown', (ev) => {
     if (ev.key === 'Enter' && (ev.ctrlKey || ev.metaKey)) {
@@ -951,6 +985,7 @@ import './titles.js';
       correct: h('button', { type: 'button', class: 'nr-btn nr-btn-small', 'data-action': 'correct' }, 'Correct'),
       retract: h('button', { type: 'button', class: 'nr-btn nr-btn-small nr-btn-danger-quiet', 'data-action': 'retract' }, 'Retract'),
       promote: h('button', { type: 'button', class: 'nr-btn nr-btn-small nr-btn-alert nr-can-alert', 'data-action': 'promote' }, 'Promote to alert'),
+      funnel: h('button', { type: 'button', class: 'nr-btn nr-btn-small', 'data-action': 'funnel', 'aria-expanded': 'false', hidden: true }, 'Funnel'),
     };
     const li = h('li', { class: 'nr-item', 'data-item-id': item.id },
       h('div', { class: 'nr-item-head', lang: 'en', dir: 'ltr' },
@@ -959,7 +994,7 @@ import './titles.js';
       parts.meta,
       h('div', { class: 'nr-item-foot', lang: 'en', dir: 'ltr' },
         parts.stats,
-        h('span', { class: 'nr-actions' }, parts.promote, parts.correct, parts.retract)));
+        h('span', { class: 'nr-actions' }, parts.funnel, parts.promote, parts.correct, parts.retract)));
     const e = { item, li, parts, editor: null };
     renderItem(e);
     return e;
@@ -999,6 +1034,9 @@ import './titles.js';
         ? h('a', { class: 'nr-meta-url', href, target: '_blank', rel: 'noopener noreferrer', title: it.url }, hostOf(href))
         : h('span', { class: 'nr-meta-url' }, it.url));
     }
+    if (it.story) {
+      meta.push(h('span', { class: 'nr-meta-story', title: `Story ${it.story}` }, `story: ${stories.title(stories.find(it.story), it.lang) || it.story}`));
+    }
     if (it.alerted_at) {
       meta.push(h('span', { class: 'nr-meta-alert', title: `Alert sent ${it.alerted_at}` }, `alert ${fmtTime(it.alerted_at)}`));
     }
@@ -1010,6 +1048,10 @@ import './titles.js';
     // Promote: a live ticker line whose alert has not gone out.
     p.promote.hidden = retracted || it.alert || !canAlert();
     if (!e.promoting) p.promote.disabled = false;
+    // The funnel: an alert that went out (its panel stays open through a
+    // retraction: what it did is still worth reading).
+    p.funnel.hidden = !it.alerted_at && !funnel.isOpen(it.id);
+    p.funnel.setAttribute('aria-label', `Funnel of the alert: ${it.text.slice(0, 60)}`);
     p.promote.setAttribute('aria-label', `Promote to alert: ${it.text.slice(0, 60)}`);
     p.correct.setAttribute('aria-label', `Correct: ${it.text.slice(0, 60)}`);
     p.retract.setAttribute('aria-label', `Retract: ${it.text.slice(0, 60)}`);
@@ -1055,6 +1097,7 @@ import './titles.js';
   function remove(id) {
     const e = state.items.get(id);
     if (!e) return;
+    funnel.forget(id);
     e.li.remove();
     state.items.delete(id);
     updateEmpty();
@@ -1077,6 +1120,7 @@ import './titles.js';
     const ids = new Set(items.map((i) => i.id));
     for (const [id, e] of state.items) {
       if (!ids.has(id)) {
+        funnel.forget(id);
         e.li.remove();
         state.items.delete(id);
       }
@@ -1141,6 +1185,7 @@ import './titles.js';
     if (btn.dataset.action === 'correct') openEditor(e);
     else if (btn.dataset.action === 'retract') retract(e, btn);
     else if (btn.dataset.action === 'promote') promote(e, btn);
+    else if (btn.dataset.action === 'funnel') funnel.toggle(e);
   });
 
   // ---------------------------------------------------------------- promote
@@ -1216,6 +1261,8 @@ import './titles.js';
     priority.value = base.priority;
     const source = h('input', { name: 'source', type: 'text', dir: 'auto', value: base.source || '' });
     const url = h('input', { name: 'url', type: 'url', inputmode: 'url', spellcheck: 'false', value: base.url || '' });
+    const story = h('select', { name: 'story' });
+    stories.fillPicker(story, base.lang, base.story || '');
     const notice = h('p', { class: 'nr-edit-notice', role: 'status' });
     const general = h('p', { class: 'nr-edit-error', role: 'alert' });
     const save = h('button', { type: 'submit', class: 'nr-btn nr-btn-primary nr-btn-small', 'data-action': 'save' }, 'Save correction');
@@ -1231,6 +1278,7 @@ import './titles.js';
         h('div', { class: 'nr-field nr-grow' }, h('label', null, 'URL', url), err('url'))),
       h('fieldset', { class: 'nr-field nr-chips' }, h('legend', null, 'Regions'), chips('regions'), err('regions')),
       h('fieldset', { class: 'nr-field nr-chips' }, h('legend', null, 'Topics'), chips('topics'), err('topics')),
+      h('div', { class: 'nr-field' }, h('label', null, 'Story', story), err('story')),
       notice,
       general,
       h('div', { class: 'nr-edit-actions' }, save, cancel,
@@ -1299,6 +1347,8 @@ import './titles.js';
     if (val('source') !== (base.source || '')) p.source = val('source');
     if (val('url').trim() !== (base.url || '')) p.url = val('url').trim();
     if (val('priority') !== base.priority) p.priority = val('priority');
+    // "" takes the item out of its story.
+    if (val('story') !== (base.story || '')) p.story = val('story');
     return p;
   }
 
@@ -1474,6 +1524,8 @@ import './titles.js';
       h('b', { class: 'nr-n-sent' }, s.sent), ' sent · ',
       h('b', { class: s.failed ? 'nr-n-failed nr-nonzero' : 'nr-n-failed' }, s.failed), ' failed · ',
       h('b', { class: 'nr-n-removed' }, s.removed), ' removed',
+      ...(s.funnel ? [' · ', h('b', { class: 'nr-n-shown' }, s.funnel.shown), ' shown · ',
+        h('b', { class: 'nr-n-clicked' }, s.funnel.clicked), ' clicked'] : []),
       ...(busy ? [h('span', { class: 'nr-sending' }, ' · sending…')] : []));
     span.title = `${s.jobs_done} of ${s.jobs} delivery jobs done; ${s.pending} send${s.pending === 1 ? '' : 's'} waiting to retry`;
   }
