@@ -171,11 +171,33 @@ async function resubscribe(event) {
       body: JSON.stringify({ endpoint: old.endpoint, auth: keys.auth }),
     }).catch(() => {});
   }
-  await fetch(SUBSCRIPTIONS, {
-    method: "POST",
-    headers: { "Content-Type": "application/json" },
-    body: JSON.stringify({ subscription: sub.toJSON(), filter: await storedFilter() }),
-  });
+  // The reader's settings go with the new subscription. Should the server
+  // refuse them now (a followed story closed meanwhile), the follows, then
+  // all settings, are dropped rather than the subscription.
+  const body = { subscription: sub.toJSON(), filter: await storedFilter() };
+  const prefs = await storedPrefs();
+  const tries = prefs ? [{ ...prefs }, { ...prefs, stories: [] }, null] : [null];
+  for (const p of tries) {
+    if (p) body.prefs = p;
+    else delete body.prefs;
+    const res = await fetch(SUBSCRIPTIONS, {
+      method: "POST",
+      headers: { "Content-Type": "application/json" },
+      body: JSON.stringify(body),
+    });
+    if (res.status !== 400) return;
+  }
+}
+
+// storedPrefs is the settings the page last posted (/push-prefs), or null.
+async function storedPrefs() {
+  try {
+    const res = await (await caches.open("newsflash")).match("/push-prefs");
+    const saved = res ? await res.json() : null;
+    return saved && typeof saved === "object" && !Array.isArray(saved) ? saved : null;
+  } catch {
+    return null;
+  }
 }
 
 async function storedFilter() {
