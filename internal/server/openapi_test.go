@@ -313,7 +313,7 @@ func startContractInstances(t *testing.T) *contractInstances {
 	appsAlert := ci.in["apps"].post(alertItem("An alert with receipts", "en", []string{"mena"}, nil))
 	appsTicker := ci.in["apps"].post(item("A ticker item without receipts", "en", []string{"mena"}, nil))
 	ci.fixtures = []string{
-		"{receipt}", makeReceipt(rkey, appsAlert.ID, 1, "contract-device"), "{tickerreceipt}", makeReceipt(rkey, appsTicker.ID, 1, "contract-device"),
+		"{appsalert}", appsAlert.ID, "{receipt}", makeReceipt(rkey, appsAlert.ID, 1, "contract-device"), "{tickerreceipt}", makeReceipt(rkey, appsTicker.ID, 1, "contract-device"),
 		"{forgedreceipt}", makeReceipt(make([]byte, 32), appsAlert.ID, 1, "contract-device"),
 		"{live}", live.ID, "{retracted}", retracted.ID, "{delete}", del.ID, "{promote}", promote.ID, "{unknown}", "aaaaaaaaaaaaaaaaaaaa",
 		"{scheduled}", sched.ID, "{cancel}", schedCancel.ID, "{cancelled}", schedCancelled.ID, "{later}", later,
@@ -795,6 +795,7 @@ func contractRows() []contractRow {
 		{name: "receipt shown", on: "apps", method: "POST", path: "/api/v1/push/receipts", body: `{"receipt":"{receipt}","event":"shown"}`, status: 204},
 		{name: "receipt shown again", on: "apps", method: "POST", path: "/api/v1/push/receipts", body: `{"receipt":"{receipt}","event":"shown"}`, status: 204},
 		{name: "receipt clicked", on: "apps", method: "POST", path: "/api/v1/push/receipts", body: `{"receipt":"{receipt}","event":"clicked"}`, status: 204},
+		{name: "push stats of an alert with receipts", on: "apps", method: "GET", path: "/api/v1/push/stats?item={appsalert}", hdr: ed(), status: 200},
 		{name: "receipt forged", on: "apps", method: "POST", path: "/api/v1/push/receipts", body: `{"receipt":"{forgedreceipt}","event":"shown"}`, status: 400, code: "invalid_receipt", field: "receipt"},
 		{name: "receipt malformed token", on: "apps", method: "POST", path: "/api/v1/push/receipts", body: `{"receipt":"x","event":"shown"}`, status: 400, code: "invalid_receipt", field: "receipt"},
 		{name: "receipt no token", on: "apps", method: "POST", path: "/api/v1/push/receipts", body: `{"event":"shown"}`, status: 400, code: "invalid_receipt", field: "receipt", req: refused},
