@@ -4,6 +4,7 @@ import (
 	"slices"
 	"strconv"
 	"strings"
+	"sync"
 	"time"
 	_ "time/tzdata" // quiet hours name IANA zones: the binary carries them, for machines without /usr/share/zoneinfo
 
@@ -126,13 +127,27 @@ func checkPrefs(p Prefs, stories news.Stories) (Prefs, error) {
 }
 
 // loadZone loads an IANA zone by name; "" and "Local" (this machine's zone,
-// which differs between instances) are not zones a reader can name.
+// which differs between instances) are not zones a reader can name. Each
+// zone is loaded once and shared: a Location holds all the zone's
+// transitions (kilobytes), and a million subscriptions name a few hundred
+// zones at most (only names the zone database knows are kept).
 func loadZone(name string) (*time.Location, error) {
 	if name == "" || name == "Local" {
 		return nil, errUnknownZone
 	}
-	return time.LoadLocation(name)
+	if z, ok := zones.Load(name); ok {
+		return z.(*time.Location), nil
+	}
+	z, err := time.LoadLocation(name)
+	if err != nil {
+		return nil, err
+	}
+	actual, _ := zones.LoadOrStore(name, z)
+	return actual.(*time.Location), nil
 }
+
+// zones are the zones loaded so far, by name.
+var zones sync.Map
 
 var errUnknownZone = &news.ValidationError{Code: "unknown_zone", Message: "not a time zone"}
 

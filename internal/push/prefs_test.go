@@ -351,3 +351,25 @@ func TestCheckPrefs(t *testing.T) {
 		t.Fatalf("good prefs: %+v, %v", got, err)
 	}
 }
+
+// TestZonesAreShared: subscriptions naming one zone share its Location
+// (a zone's transitions are kilobytes; a million copies were gigabytes).
+func TestZonesAreShared(t *testing.T) {
+	a, err := loadZone("Asia/Beirut")
+	if err != nil {
+		t.Fatal(err)
+	}
+	b, err := loadZone("Asia/Beirut")
+	if err != nil {
+		t.Fatal(err)
+	}
+	if a != b {
+		t.Error("two loads of Asia/Beirut made two Locations")
+	}
+	if _, err := loadZone("Mars/Olympus_Mons"); err == nil {
+		t.Error("an unknown zone loaded")
+	}
+	if _, ok := zones.Load("Mars/Olympus_Mons"); ok {
+		t.Error("an unknown zone was kept")
+	}
+}
