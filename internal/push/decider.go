@@ -141,7 +141,7 @@ func deliveryKind(typ string, matchNew, matchOld bool) (string, bool) {
 // "" when it is sent.
 func (g *decider) held(sub *Subscription) string {
 	it := &g.alert.Event.Item
-	r := &sub.rule
+	r := sub.rule
 	if rank(it.Priority) < r.minRank {
 		return SkipPriority
 	}
@@ -161,7 +161,7 @@ func (g *decider) held(sub *Subscription) string {
 // cap.
 func (g *decider) eligible(sub *Subscription, b *history.Entry) bool {
 	it := &b.Event.Item
-	r := &sub.rule
+	r := sub.rule
 	return it.Status == news.StatusLive && g.matches(sub, it, false) && rank(it.Priority) >= r.minRank &&
 		(it.Priority == news.PriorityFlash || !r.quietAt(alertTime(b)))
 }

@@ -26,6 +26,13 @@ type index struct {
 	count   int
 	byPlat  [numPlatforms]int       // count by platform
 	filters map[string]*filterCount // by audienceKey
+	rules   map[string]*ruleCount   // by rule.internKey: one parsed rule for the subscriptions alike
+}
+
+// ruleCount is a parsed rule and how many indexed subscriptions share it.
+type ruleCount struct {
+	rule *rule
+	n    int
 }
 
 // filterCount is how many subscriptions of each platform have one filter,
@@ -45,7 +52,7 @@ func audienceKey(sub *Subscription) string {
 }
 
 func newIndex(partitions int) *index {
-	ix := &index{parts: make([]map[string]*Subscription, partitions), filters: map[string]*filterCount{}}
+	ix := &index{parts: make([]map[string]*Subscription, partitions), filters: map[string]*filterCount{}, rules: map[string]*ruleCount{}}
 	for i := range ix.parts {
 		ix.parts[i] = make(map[string]*Subscription)
 	}
@@ -102,6 +109,16 @@ func (ix *index) remove(id string) {
 // A record of an unknown platform is in the index (so that its id is
 // known) but counted in no platform.
 func (ix *index) countIn(sub *Subscription) {
+	// Subscriptions alike share one rule (its key and stories are most of
+	// its size), set under the write lock, so before any job sees the
+	// subscription.
+	rk := sub.rule.internKey()
+	if rc, ok := ix.rules[rk]; ok {
+		sub.rule = rc.rule
+		rc.n++
+	} else {
+		ix.rules[rk] = &ruleCount{rule: sub.rule, n: 1}
+	}
 	if sub.plat >= numPlatforms {
 		return
 	}
@@ -116,6 +133,13 @@ func (ix *index) countIn(sub *Subscription) {
 }
 
 func (ix *index) uncount(sub *Subscription) {
+	if k := sub.rule.internKey(); ix.rules[k] != nil {
+		if rc := ix.rules[k]; rc.rule == sub.rule {
+			if rc.n--; rc.n == 0 {
+				delete(ix.rules, k)
+			}
+		}
+	}
 	if sub.plat >= numPlatforms {
 		return
 	}

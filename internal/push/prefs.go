@@ -54,6 +54,11 @@ type rule struct {
 	key string
 }
 
+// internKey is everything of the rule: its key (what decides
+// eligibility) and its cap. Indexed subscriptions with one internKey share
+// one rule.
+func (r *rule) internKey() string { return r.key + "|max" + strconv.Itoa(r.max) }
+
 // rank orders priorities: flash > urgent > breaking; 0 for anything else.
 func rank(priority string) int {
 	switch priority {

@@ -373,3 +373,33 @@ func TestZonesAreShared(t *testing.T) {
 		t.Error("an unknown zone was kept")
 	}
 }
+
+// TestRulesAreShared: indexed subscriptions with the same filter and prefs
+// share one parsed rule, one with another cap has its own, and the index
+// forgets a rule with its last subscription.
+func TestRulesAreShared(t *testing.T) {
+	ix := newIndex(4)
+	sub := func(id string, max int) *Subscription {
+		s := &Subscription{ID: id, Platform: PlatformIOS, Token: id, Filter: FilterJSON{Regions: []string{"mena"}},
+			Prefs: Prefs{MinPriority: "urgent", MaxPerHour: max, QuietHours: &QuietHours{From: "22:00", To: "07:00", TZ: "Asia/Beirut"}}}
+		ix.put(s)
+		return s
+	}
+	a, b, c := sub("a", 3), sub("b", 3), sub("c", 4)
+	if a.rule != b.rule {
+		t.Error("two subscriptions with the same filter and prefs have two rules")
+	}
+	if c.rule == a.rule || c.rule.max != 4 || a.rule.max != 3 {
+		t.Errorf("another cap shares the rule: a %+v, c %+v", a.rule, c.rule)
+	}
+	a2 := sub("a", 3) // the same subscription posted again
+	if a2.rule != b.rule || len(ix.rules) != 2 {
+		t.Errorf("a repost: %d rules", len(ix.rules))
+	}
+	for _, id := range []string{"a", "b", "c"} {
+		ix.remove(id)
+	}
+	if len(ix.rules) != 0 {
+		t.Errorf("%d rules left with no subscription", len(ix.rules))
+	}
+}

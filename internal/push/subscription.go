@@ -46,7 +46,7 @@ type Subscription struct {
 	// Derived when the subscription enters the index (prepare), then never
 	// modified: sends read them without a lock.
 	filter  news.Filter // parsed Filter
-	rule    rule        // parsed Prefs
+	rule    *rule       // parsed Prefs; shared by the indexed subscriptions with its key (index.rules)
 	plat    platform    // Platform as an index
 	host    string      // endpoint host, lower case; a device's provider (hostFCM, hostAPNs)
 	origin  string      // endpoint scheme://host, the VAPID audience
@@ -158,7 +158,8 @@ func (s *Service) parseFilter(fj FilterJSON) (news.Filter, error) {
 // decoded here once, not on every send.
 func (sub *Subscription) prepare() {
 	sub.filter = news.Filter{Regions: sub.Filter.Regions, Topics: sub.Filter.Topics, Langs: sub.Filter.Langs}
-	sub.rule = sub.Prefs.rule(&sub.filter)
+	r := sub.Prefs.rule(&sub.filter)
+	sub.rule = &r
 	sub.plat = platformOf(sub.Platform)
 	if sub.plat != platformWeb {
 		sub.host = sub.plat.host()
