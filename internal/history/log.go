@@ -324,27 +324,21 @@ const alertSkew = time.Minute
 // whole stream, so once settled each sees the same alerts: the flood guard
 // reads them here.
 func (l *Log) Alerts(since time.Time) []Alert {
-	l.mu.RLock()
-	defer l.mu.RUnlock()
-	var out []Alert
-	for i := len(l.events) - 1; i >= l.start; i-- {
-		e := l.events[i]
-		if e.at.Before(since.Add(-alertSkew)) {
-			break
-		}
-		if !e.Event.Alert {
-			continue
-		}
-		at := e.at
-		if a := e.Event.Item.AlertedAt; a != nil {
-			at = *a
-		}
-		if at.Before(since) {
-			continue
-		}
-		out = append(out, Alert{ItemID: e.Event.Item.ID, At: at, Text: e.Event.Item.Text})
+	entries := l.AlertEntries(since)
+	out := make([]Alert, 0, len(entries))
+	for _, e := range slices.Backward(entries) {
+		out = append(out, Alert{ItemID: e.Event.Item.ID, At: alertedAt(e), Text: e.Event.Item.Text})
 	}
 	return out
+}
+
+// alertedAt is when an alert event sent its alert: its item's AlertedAt,
+// or (an event from before AlertedAt existed) when it was published.
+func alertedAt(e *Entry) time.Time {
+	if a := e.Event.Item.AlertedAt; a != nil {
+		return *a
+	}
+	return e.at
 }
 
 // AlertEntries returns the entries of the alert events (the item as it
@@ -363,11 +357,7 @@ func (l *Log) AlertEntries(since time.Time) []*Entry {
 		if !e.Event.Alert {
 			continue
 		}
-		at := e.at
-		if a := e.Event.Item.AlertedAt; a != nil {
-			at = *a
-		}
-		if at.Before(since) {
+		if alertedAt(e).Before(since) {
 			continue
 		}
 		out = append(out, e)
