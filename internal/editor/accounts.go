@@ -91,28 +91,11 @@ func OpenAccounts(ctx context.Context, deps AccountsDeps, opts AccountsOptions) 
 	a := &Accounts{kv: deps.KV, layout: deps.Layout, static: deps.Static, log: deps.Logger, now: deps.Now, timeout: opts.Timeout,
 		done: make(chan struct{}), byName: map[string]account{}, byHash: map[[sha256.Size]byte]string{}, revs: map[string]uint64{}}
 	// The watch lives until Close, not until ctx (start-up) ends.
-	w, err := deps.KV.WatchAll(context.WithoutCancel(ctx))
+	w, err := stream.LoadWatch(ctx, deps.KV, "editor accounts", a.applyEntry)
 	if err != nil {
-		return nil, fmt.Errorf("watch editor accounts: %w", err)
+		return nil, err
 	}
 	a.watch = w
-	// Up to the nil entry: what the bucket held when the watch began.
-	for loaded := false; !loaded; {
-		select {
-		case e, ok := <-w.Updates():
-			if !ok {
-				return nil, errors.New("watch editor accounts: ended while loading")
-			}
-			if e == nil {
-				loaded = true
-				continue
-			}
-			a.applyEntry(e)
-		case <-ctx.Done():
-			_ = w.Stop()
-			return nil, fmt.Errorf("load editor accounts: %w", ctx.Err())
-		}
-	}
 	go a.follow()
 	return a, nil
 }

@@ -133,25 +133,9 @@ func (s *Scheduler) Start(ctx context.Context) error {
 		return fmt.Errorf("scheduled items bucket: %w", err)
 	}
 	s.keep = st.TTL()
-	w, err := s.kv.WatchAll(context.WithoutCancel(ctx))
+	w, err := stream.LoadWatch(ctx, s.kv, "scheduled items", s.applyEntry)
 	if err != nil {
-		return fmt.Errorf("watch scheduled items: %w", err)
-	}
-	for loaded := false; !loaded; {
-		select {
-		case e, ok := <-w.Updates():
-			if !ok {
-				return errors.New("watch scheduled items: ended while loading")
-			}
-			if e == nil {
-				loaded = true
-				continue
-			}
-			s.applyEntry(e)
-		case <-ctx.Done():
-			_ = w.Stop()
-			return fmt.Errorf("load scheduled items: %w", ctx.Err())
-		}
+		return err
 	}
 	s.watch = w
 	s.log.Info("scheduler started", "instance", s.instance, "pending", s.Pending())

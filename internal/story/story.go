@@ -185,25 +185,9 @@ func New(ctx context.Context, deps Deps, opts Options) (*Store, error) {
 // Start loads every story and starts the goroutine that applies the
 // bucket's later changes. Call it once; Stop undoes it.
 func (s *Store) Start(ctx context.Context) error {
-	w, err := s.kv.WatchAll(context.WithoutCancel(ctx))
+	w, err := stream.LoadWatch(ctx, s.kv, "stories", s.applyEntry)
 	if err != nil {
-		return fmt.Errorf("watch stories: %w", err)
-	}
-	for loaded := false; !loaded; {
-		select {
-		case e, ok := <-w.Updates():
-			if !ok {
-				return errors.New("watch stories: ended while loading")
-			}
-			if e == nil {
-				loaded = true
-				continue
-			}
-			s.applyEntry(e)
-		case <-ctx.Done():
-			_ = w.Stop()
-			return fmt.Errorf("load stories: %w", ctx.Err())
-		}
+		return err
 	}
 	s.watch, s.done = w, make(chan struct{})
 	go s.run()
