@@ -153,37 +153,7 @@ type shownNotification struct {
 func TestBrowserServiceWorkerNotifications(t *testing.T) {
 	in := start(t, options{mutate: withPush()})
 	ctx := newBrowser(t)
-	sctx, cancel := within(ctx)
-	defer cancel()
-	if _, err := chromedp.CallBrowser(sctx, browser.SetPermission, browser.SetPermissionParams{
-		Permission: &browser.PermissionDescriptor{Name: "notifications"},
-		Setting:    browser.PermissionSettingGranted,
-		Origin:     in.base,
-	}); err != nil {
-		t.Fatal(err)
-	}
-	run(t, ctx, chromedp.Navigate(in.base+"/"))
-	regs := chromedp.Events(ctx, serviceworker.WorkerRegistrationUpdated)
-	if _, err := chromedp.Call(sctx, serviceworker.Enable, cdp.Empty{}); err != nil {
-		t.Fatal(err)
-	}
-	if ok := eval[bool](t, ctx, `navigator.serviceWorker.register('/sw.js', {scope: '/'}).then(() => navigator.serviceWorker.ready).then(() => true)`); !ok {
-		t.Fatal("service worker did not register")
-	}
-	var regID serviceworker.RegistrationID
-	for ev, err := range regs {
-		if err != nil {
-			t.Fatalf("no service worker registration event: %v", err)
-		}
-		for _, r := range ev.Registrations {
-			if r.ScopeURL == in.base+"/" && !r.IsDeleted {
-				regID = r.RegistrationID
-			}
-		}
-		if regID != "" {
-			break
-		}
-	}
+	regID := registerServiceWorker(t, ctx, in)
 	deliver := func(payload string) {
 		t.Helper()
 		dctx, cancel := within(ctx)
@@ -384,4 +354,43 @@ func TestBrowserNewsroomConsole(t *testing.T) {
 	}
 	poll(t, ctx, "the alert marked in the live list", `document.querySelector('#nr-items li[data-item-id="`+a.Item.ID+`"] .nr-meta-alert') !== null`)
 	poll(t, ctx, "the alert switch off after the post", `document.querySelector('#nr-post-status').textContent.startsWith('Posted') && !document.querySelector('#nr-alert').checked`)
+}
+
+// registerServiceWorker grants the page's origin notifications, opens /,
+// registers /sw.js and returns its registration, to which DevTools can
+// deliver push messages as a push service would.
+func registerServiceWorker(t *testing.T, ctx context.Context, in *instance) serviceworker.RegistrationID {
+	t.Helper()
+	sctx, cancel := within(ctx)
+	defer cancel()
+	if _, err := chromedp.CallBrowser(sctx, browser.SetPermission, browser.SetPermissionParams{
+		Permission: &browser.PermissionDescriptor{Name: "notifications"},
+		Setting:    browser.PermissionSettingGranted,
+		Origin:     in.base,
+	}); err != nil {
+		t.Fatal(err)
+	}
+	run(t, ctx, chromedp.Navigate(in.base+"/"))
+	regs := chromedp.Events(ctx, serviceworker.WorkerRegistrationUpdated)
+	if _, err := chromedp.Call(sctx, serviceworker.Enable, cdp.Empty{}); err != nil {
+		t.Fatal(err)
+	}
+	if ok := eval[bool](t, ctx, `navigator.serviceWorker.register('/sw.js', {scope: '/'}).then(() => navigator.serviceWorker.ready).then(() => true)`); !ok {
+		t.Fatal("service worker did not register")
+	}
+	var regID serviceworker.RegistrationID
+	for ev, err := range regs {
+		if err != nil {
+			t.Fatalf("no service worker registration event: %v", err)
+		}
+		for _, r := range ev.Registrations {
+			if r.ScopeURL == in.base+"/" && !r.IsDeleted {
+				regID = r.RegistrationID
+			}
+		}
+		if regID != "" {
+			break
+		}
+	}
+	return regID
 }

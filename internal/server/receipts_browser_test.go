@@ -5,8 +5,6 @@ import (
 	"strings"
 	"testing"
 
-	"github.com/chromedp/cdproto/browser"
-	"github.com/chromedp/cdproto/cdp"
 	"github.com/chromedp/cdproto/serviceworker"
 	"github.com/chromedp/chromedp"
 
@@ -23,37 +21,9 @@ func TestBrowserReceipts(t *testing.T) {
 	url := runNATS(t)
 	in := start(t, options{natsURL: url, mutate: withPush()})
 	ctx := newBrowser(t)
+	regID := registerServiceWorker(t, ctx, in)
 	sctx, cancel := within(ctx)
 	defer cancel()
-	if _, err := chromedp.CallBrowser(sctx, browser.SetPermission, browser.SetPermissionParams{
-		Permission: &browser.PermissionDescriptor{Name: "notifications"},
-		Setting:    browser.PermissionSettingGranted,
-		Origin:     in.base,
-	}); err != nil {
-		t.Fatal(err)
-	}
-	run(t, ctx, chromedp.Navigate(in.base+"/"))
-	regs := chromedp.Events(ctx, serviceworker.WorkerRegistrationUpdated)
-	if _, err := chromedp.Call(sctx, serviceworker.Enable, cdp.Empty{}); err != nil {
-		t.Fatal(err)
-	}
-	if ok := eval[bool](t, ctx, `navigator.serviceWorker.register('/sw.js', {scope: '/'}).then(() => navigator.serviceWorker.ready).then(() => true)`); !ok {
-		t.Fatal("service worker did not register")
-	}
-	var regID serviceworker.RegistrationID
-	for ev, err := range regs {
-		if err != nil {
-			t.Fatalf("no service worker registration event: %v", err)
-		}
-		for _, r := range ev.Registrations {
-			if r.ScopeURL == in.base+"/" && !r.IsDeleted {
-				regID = r.RegistrationID
-			}
-		}
-		if regID != "" {
-			break
-		}
-	}
 
 	alert := in.post(alertItem("Ceasefire talks resume in Cairo", "en", []string{"mena"}, nil))
 	receipt := makeReceipt(receiptKey(t, url), alert.ID, 0, "a-browser")
