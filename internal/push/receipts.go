@@ -195,15 +195,7 @@ func (v *receiptView) apply(e jetstream.KeyValueEntry, now time.Time) {
 // forgetExpired drops the items whose receipts the bucket's MaxAge has
 // removed (a watcher is not told), at most once a minute; callers hold mu.
 func (v *receiptView) forgetExpired(now time.Time) {
-	if now.Sub(v.sweep) < time.Minute {
-		return
-	}
-	v.sweep = now
-	for k, it := range v.items {
-		if now.Sub(it.at) > progressTTL {
-			delete(v.items, k)
-		}
-	}
+	sweepExpired(v.items, func(it *itemReceipts) time.Time { return it.at }, &v.sweep, now)
 }
 
 // addReceipts fills the funnel of each item with its alert's receipts and

@@ -51,13 +51,21 @@ func (s *Service) watchProgress(ctx context.Context) error {
 // the view would grow for the life of the process. At most once a minute;
 // callers hold mu.
 func (v *statsView) forgetExpired(now time.Time) {
-	if now.Sub(v.sweep) < time.Minute {
+	sweepExpired(v.jobs, func(j jobStats) time.Time { return j.at }, &v.sweep, now)
+}
+
+// sweepExpired deletes the entries of m written (at) more than progressTTL
+// before now, the lifetime of the progress and receipts buckets' records,
+// at most once a minute (last is when it last did); callers hold the lock
+// that guards m.
+func sweepExpired[V any](m map[string]V, at func(V) time.Time, last *time.Time, now time.Time) {
+	if now.Sub(*last) < time.Minute {
 		return
 	}
-	v.sweep = now
-	for k, j := range v.jobs {
-		if now.Sub(j.at) > progressTTL {
-			delete(v.jobs, k)
+	*last = now
+	for k, v := range m {
+		if now.Sub(at(v)) > progressTTL {
+			delete(m, k)
 		}
 	}
 }
