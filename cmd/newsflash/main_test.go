@@ -290,6 +290,8 @@ func TestServeInvalidConfig(t *testing.T) {
 		{"history max age 1m", []string{"--history-max-age", "1m"}, nil, []string{"--history-max-age 1m0s", "at least 5m"}},
 		{"audit max age 30m", []string{"--audit-max-age", "30m"}, nil, []string{"--audit-max-age 30m0s", "at least 1h"}},
 		{"NEWSFLASH_AUDIT_MAX_AGE in days", nil, map[string]string{"NEWSFLASH_AUDIT_MAX_AGE": "90d"}, []string{"NEWSFLASH_AUDIT_MAX_AGE=90d (--audit-max-age)"}},
+		{"public url without a scheme", []string{"--public-url", "news.example.com"}, nil, []string{"--public-url news.example.com", "http:// or https://"}},
+		{"NEWSFLASH_PUBLIC_URL with a query", nil, map[string]string{"NEWSFLASH_PUBLIC_URL": "https://news.example.com/?x=1"}, []string{"NEWSFLASH_PUBLIC_URL=https://news.example.com/?x=1 (--public-url)"}},
 		{"addr nonsense", []string{"--addr", "nonsense"}, nil, []string{"--addr nonsense", "host:port"}},
 		{"max readers -2", []string{"--max-readers", "-2"}, nil, []string{"--max-readers -2", "0 (no limit) or more"}},
 		{"readers per address -2", []string{"--readers-per-address", "-2"}, nil, []string{"--readers-per-address -2"}},

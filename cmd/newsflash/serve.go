@@ -18,6 +18,7 @@ import (
 	"time"
 
 	"newsflash/internal/editor"
+	"newsflash/internal/feed"
 	"newsflash/internal/live"
 	"newsflash/internal/news"
 	"newsflash/internal/profile"
@@ -63,6 +64,7 @@ type serveFlags struct {
 	scheduleMaxLate, scheduleMaxAhead        time.Duration
 	scheduleMaxPending                       int
 	storiesMaxOpen                           int
+	publicURL                                string
 
 	vapidPublicKey, vapidPrivateKey, vapidKeyFile, vapidSubject string
 	pushAllowedHosts, pushInsecureEndpoints                     listFlag
@@ -81,6 +83,7 @@ func serveFlagSet() (*flags, *serveFlags) {
 		natsReplicas: autoInt{Auto: true}, wsWriters: autoInt{Auto: true}, maxReaders: autoInt{Auto: true}}
 	fs := f.fs
 	fs.StringVar(&v.addr, "addr", defaultAddr, "HTTP listen address")
+	fs.StringVar(&v.publicURL, "public-url", "", "where readers reach this server (https://news.example.com, an optional path prefix): the base of the feeds' self and hub links and of their entries' ids; default: taken from each request's Host, which is not stable behind proxies")
 	fs.StringVar(&v.debugAddr, "debug-addr", "", "serve Go runtime profiles (/debug/pprof/) at host:port, such as 127.0.0.1:6060; keep it private (default: off)")
 	fs.StringVar(&v.dataDir, "data-dir", server.DefaultDataDir, "data directory: embedded JetStream in DIR/nats, bootstrap editor token")
 	fs.StringVar(&v.natsURL, "nats-url", "", "external NATS servers (nats://h1:4222,nats://h2:4222); empty runs an embedded server")
@@ -300,6 +303,12 @@ func (v *serveFlags) config(stderr io.Writer) (server.Deps, server.Options, erro
 		return bad("stories-max-open", "must be 0 (no bound) or more")
 	}
 	cfg.Stories = story.Options{MaxOpen: cmp.Or(v.storiesMaxOpen, -1)}
+	if v.publicURL != "" {
+		if err := feed.CheckPublicURL(v.publicURL); err != nil {
+			return bad("public-url", "%v", err)
+		}
+		cfg.Feed.PublicURL = v.publicURL
+	}
 	if _, _, err := net.SplitHostPort(v.addr); err != nil {
 		return bad("addr", "want host:port, such as :8080")
 	}

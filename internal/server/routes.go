@@ -52,6 +52,8 @@ func (s *Server) routes(api *editor.API) (*gin.Engine, error) {
 		return nil, err
 	}
 	e.GET("/metrics", s.serveMetrics(allow))
+	// The feeds are public reads like GET /api/v1/items, bounded alike.
+	s.feeds.Register(e.Group("", s.apiRequests()))
 
 	v1 := e.Group("/api/v1", s.cors())
 	// Streams have no overall deadline; the hub bounds each write itself.

@@ -21,6 +21,7 @@ import (
 	"newsflash/internal/datadir"
 	"newsflash/internal/editor"
 	"newsflash/internal/fcm"
+	"newsflash/internal/feed"
 	"newsflash/internal/history"
 	"newsflash/internal/limit"
 	"newsflash/internal/live"
@@ -107,6 +108,8 @@ type Options struct {
 	Audit audit.Options
 	// Stories tunes the stories (the bound on open ones).
 	Stories story.Options
+	// Feed sets the feeds' public URL (default: from each request).
+	Feed feed.Options
 	// TrustedProxies are the proxies (addresses or CIDRs) whose
 	// X-Forwarded-For and X-Real-IP headers name the client, and whose
 	// connections Limits.ConnectionsPerAddress does not count. Default
@@ -144,6 +147,7 @@ type Server struct {
 	audit   *audit.Trail
 	sched   *schedule.Scheduler
 	stories *story.Store
+	feeds   *feed.Feeds
 	editors *editor.Accounts // signs editors in: the static ones and the runtime accounts
 	assets  *web.Assets
 	abuse   *abuse
@@ -319,6 +323,9 @@ func New(ctx context.Context, deps Deps, opts Options) (_ *Server, err error) {
 		return nil, err
 	}
 	if s.assets, err = web.Load(); err != nil {
+		return nil, err
+	}
+	if s.feeds, err = feed.New(feed.Deps{Log: s.hist, Taxonomy: cfg.Taxonomy, Stories: s.stories, Ready: s.hub.Ready}, cfg.Feed); err != nil {
 		return nil, err
 	}
 	s.abuse = newAbuse(cfg.Limits)
