@@ -53,7 +53,7 @@ func (s *Server) routes(api *editor.API) (*gin.Engine, error) {
 	}
 	e.GET("/metrics", s.serveMetrics(allow))
 	// The feeds are public reads like GET /api/v1/items, bounded alike.
-	s.feeds.Register(e.Group("", s.apiRequests()))
+	s.feeds.Register(e.Group("", s.authFailures(), s.apiRequests()))
 
 	v1 := e.Group("/api/v1", s.cors())
 	// Streams have no overall deadline; the hub bounds each write itself.
