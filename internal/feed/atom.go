@@ -61,10 +61,12 @@ func encodeAtom(d *document) ([]byte, error) {
 		Updated: atomTime(d.updated), Author: atomAuthor{authorName},
 		Links: []atomLink{
 			{Rel: "self", Type: "application/atom+xml", Href: d.self},
-			{Rel: "hub", Href: d.hub},
 			{Rel: "alternate", Type: "text/html", Href: d.base + "/"},
 		},
 		Entries: make([]atomEntry, len(d.entries)),
+	}
+	if d.hub != "" {
+		f.Links = append(f.Links, atomLink{Rel: "hub", Href: d.hub})
 	}
 	for i, e := range d.entries {
 		cats := make([]atomCategory, len(e.cats))

@@ -45,8 +45,10 @@ type category struct {
 	term, scheme string
 }
 
-func newDocument(base, self string, q query, entries []*history.Entry) *document {
-	d := &document{base: base, self: self, hub: base + PathHub, updated: time.Unix(0, 0).UTC()}
+// newDocument makes the document of the entries; hub is the WebSub hub's
+// URL, "" for none.
+func newDocument(base, self, hub string, q query, entries []*history.Entry) *document {
+	d := &document{base: base, self: self, hub: hub, updated: time.Unix(0, 0).UTC()}
 	if len(q.filter.Langs) == 1 {
 		d.lang = q.filter.Langs[0]
 	}

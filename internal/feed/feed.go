@@ -65,6 +65,10 @@ type Options struct {
 	// host of their tag: ids. Default: taken from each request (its Host,
 	// and https when it came over TLS), which is not stable behind proxies.
 	PublicURL string
+	// Hub says a WebSub hub is served at PathHub: the feeds name it (Link
+	// rel=hub, JSON Feed hubs, the Atom and RSS hub links). False, the
+	// default: they name none, rather than a hub that answers 404.
+	Hub bool
 }
 
 // CheckPublicURL reports whether s can be Options.PublicURL: an absolute
@@ -95,6 +99,7 @@ func parsePublicURL(s string) (*url.URL, error) {
 type Feeds struct {
 	deps   Deps
 	public *url.URL // nil: from each request
+	hub    bool     // Options.Hub
 }
 
 // New checks deps and opts. It starts no goroutine.
@@ -102,7 +107,7 @@ func New(deps Deps, opts Options) (*Feeds, error) {
 	if deps.Log == nil || deps.Taxonomy == nil {
 		return nil, errors.New("feed: Log and Taxonomy are required")
 	}
-	f := &Feeds{deps: deps}
+	f := &Feeds{deps: deps, hub: opts.Hub}
 	if opts.PublicURL != "" {
 		u, err := parsePublicURL(opts.PublicURL)
 		if err != nil {
@@ -191,12 +196,18 @@ func (f *Feeds) serve(fm *format) gin.HandlerFunc {
 			h.Set("Last-Modified", modified.Format(http.TimeFormat))
 		}
 		h.Set("Cache-Control", CacheControl)
-		h.Set("Link", "<"+base+PathHub+`>; rel="hub", <`+self+`>; rel="self"`)
+		hub := ""
+		if f.hub {
+			hub = base + PathHub
+			h.Set("Link", "<"+hub+`>; rel="hub", <`+self+`>; rel="self"`)
+		} else {
+			h.Set("Link", "<"+self+`>; rel="self"`)
+		}
 		if notModified(c.Request, etag, modified) {
 			c.Status(http.StatusNotModified)
 			return
 		}
-		doc := newDocument(base, self, q, entries)
+		doc := newDocument(base, self, hub, q, entries)
 		body, err := fm.encode(doc)
 		if err != nil {
 			httperr.Abort(c, fmt.Errorf("encode %s feed: %w", fm.name, err))

@@ -409,7 +409,7 @@ func TestHeaders(t *testing.T) {
 		{"from the request", "", ""},
 	} {
 		t.Run(tt.name, func(t *testing.T) {
-			fx := newFixture(t, feed.Options{PublicURL: tt.public})
+			fx := newFixture(t, feed.Options{PublicURL: tt.public, Hub: true})
 			fx.post("a1", "one", "en", []string{"mena"}, nil)
 			base := tt.base
 			if base == "" {
@@ -622,5 +622,21 @@ func TestPublicURL(t *testing.T) {
 	}
 	if _, err := feed.New(feed.Deps{}, feed.Options{}); err == nil {
 		t.Error("New without a Log and Taxonomy succeeded")
+	}
+}
+
+// TestNoHub: without a hub served (Options.Hub false) the feeds name none,
+// in the Link header or in the document.
+func TestNoHub(t *testing.T) {
+	fx := newFixture(t, feed.Options{PublicURL: "https://news.example.com"})
+	fx.post("a1", "one", "en", []string{"mena"}, nil)
+	for _, p := range paths {
+		res, body := fx.get(p)
+		if l := res.Header.Get("Link"); l != "<https://news.example.com"+p+`>; rel="self"` {
+			t.Errorf("%s: Link %q", p, l)
+		}
+		if b := string(body); strings.Contains(b, "websub") || strings.Contains(b, `"hubs"`) {
+			t.Errorf("%s names a hub: %s", p, body)
+		}
 	}
 }

@@ -18,7 +18,7 @@ type jsonFeed struct {
 	Description string     `json:"description"`
 	Language    string     `json:"language,omitempty"`
 	Authors     []jsonName `json:"authors"`
-	Hubs        []jsonHub  `json:"hubs"`
+	Hubs        []jsonHub  `json:"hubs,omitempty"`
 	Items       []jsonItem `json:"items"`
 }
 
@@ -61,7 +61,10 @@ func encodeJSON(d *document) ([]byte, error) {
 	f := jsonFeed{
 		Version: jsonFeedVersion, Title: feedTitle, HomePageURL: d.base + "/", FeedURL: d.self,
 		Description: feedDescription, Language: d.lang, Authors: []jsonName{{authorName}},
-		Hubs: []jsonHub{{"WebSub", d.hub}}, Items: make([]jsonItem, len(d.entries)),
+		Items: make([]jsonItem, len(d.entries)),
+	}
+	if d.hub != "" {
+		f.Hubs = []jsonHub{{"WebSub", d.hub}}
 	}
 	for i, e := range d.entries {
 		it := e.item

@@ -55,7 +55,7 @@ func parseWithNode(t *testing.T, doc []byte) map[string]any {
 // TestIndependentParser has rss-parser read the Atom and RSS feeds, and
 // checks the JSON Feed against the fields JSON Feed 1.1 defines.
 func TestIndependentParser(t *testing.T) {
-	fx := newFixture(t, feed.Options{PublicURL: "https://news.example.com"})
+	fx := newFixture(t, feed.Options{PublicURL: "https://news.example.com", Hub: true})
 	fx.post("en1", "Markets fall", "en", []string{"europe"}, func(it *news.Item) { it.Topics = []string{"economy"} })
 	fx.post("ar1", arabic, "ar", []string{"mena"}, func(it *news.Item) { it.URL, it.Story = "https://news.example.com/ar/1", "gaza-truce" })
 	fx.post("gone", "Wrong line", "en", []string{"mena"}, nil)

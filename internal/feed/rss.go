@@ -54,9 +54,11 @@ func encodeRSS(d *document) ([]byte, error) {
 		LastBuildDate: rssTime(d.updated),
 		AtomLinks: []atomLink{
 			{Rel: "self", Type: "application/rss+xml", Href: d.self},
-			{Rel: "hub", Href: d.hub},
 		},
 		Items: make([]rssItem, len(d.entries)),
+	}
+	if d.hub != "" {
+		ch.AtomLinks = append(ch.AtomLinks, atomLink{Rel: "hub", Href: d.hub})
 	}
 	for i, e := range d.entries {
 		cats := make([]rssCategory, len(e.cats))

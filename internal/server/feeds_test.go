@@ -58,10 +58,11 @@ func TestFeedsServed(t *testing.T) {
 	if !strings.HasSuffix(doc.Items[0].ID, ":items/"+first.ID) || !strings.HasPrefix(doc.Items[0].ID, "tag:news.example.com,") {
 		t.Errorf("entry id %q", doc.Items[0].ID)
 	}
-	if len(doc.Hubs) != 1 || doc.Hubs[0].URL != "https://news.example.com/websub" {
+	// No WebSub hub is served yet (issue 16 §2): the feeds name none.
+	if len(doc.Hubs) != 0 {
 		t.Errorf("hubs %+v", doc.Hubs)
 	}
-	if want := `<https://news.example.com/websub>; rel="hub", <https://news.example.com/feeds/items.json?regions=mena>; rel="self"`; h.Get("Link") != want {
+	if want := `<https://news.example.com/feeds/items.json?regions=mena>; rel="self"`; h.Get("Link") != want {
 		t.Errorf("Link %q, want %q", h.Get("Link"), want)
 	}
 	etag := h.Get("ETag")
