@@ -10,6 +10,7 @@ import (
 	"net/http"
 	"net/url"
 	"strconv"
+	"strings"
 	"sync"
 	"time"
 
@@ -164,7 +165,7 @@ func describe(err error) string {
 	}
 	msg := err.Error()
 	if len(msg) > maxErrorChars {
-		msg = msg[:maxErrorChars]
+		msg = strings.ToValidUTF8(msg[:maxErrorChars], "")
 	}
 	return msg
 }
