@@ -31,6 +31,7 @@ import (
 	"newsflash/internal/schedule"
 	"newsflash/internal/story"
 	"newsflash/internal/stream"
+	"newsflash/internal/webhook"
 	"newsflash/web"
 )
 
@@ -88,6 +89,14 @@ type Options struct {
 	// Push tunes delivery (TTLs, concurrency, limits); its Replicas are
 	// the stream's.
 	Push push.Options
+	// OutboundInsecureTestURLs are "host:port" receivers that webhook URLs
+	// (and WebSub callbacks) may name over plain http and on loopback or
+	// private addresses: for tests only. Default none: https on 443 to
+	// public addresses only.
+	OutboundInsecureTestURLs []string
+	// Webhooks tunes webhook delivery (workers, retries); its Replicas are
+	// the stream's.
+	Webhooks webhook.Options
 	// FCM turns on Android devices when its Credentials are given
 	// (fcm.LoadCredentials); off otherwise.
 	FCM fcm.Options
@@ -144,6 +153,7 @@ type Server struct {
 	audit   *audit.Trail
 	sched   *schedule.Scheduler
 	stories *story.Store
+	hooks   *webhook.Service // partners' webhooks
 	editors *editor.Accounts // signs editors in: the static ones and the runtime accounts
 	assets  *web.Assets
 	abuse   *abuse
@@ -307,6 +317,10 @@ func New(ctx context.Context, deps Deps, opts Options) (_ *Server, err error) {
 	if s.push != nil {
 		undo = append(undo, s.push.Stop)
 	}
+	if s.hooks, err = s.newWebhooks(ctx); err != nil {
+		return nil, err
+	}
+	undo = append(undo, s.hooks.Stop)
 	var channels []editor.Channel
 	if s.push != nil {
 		channels = pushChannels(s.push)
@@ -411,6 +425,31 @@ func (s *Server) newPush(ctx context.Context) (*push.Service, error) {
 	return svc, nil
 }
 
+// newWebhooks starts the partners' webhooks: URLs to any public https
+// host (pushpolicy.Options.AnyPublicHost), and the test receivers given.
+func (s *Server) newWebhooks(ctx context.Context) (*webhook.Service, error) {
+	policy, err := pushpolicy.New(pushpolicy.Options{AnyPublicHost: true, InsecureTestEndpoints: s.cfg.OutboundInsecureTestURLs})
+	if err != nil {
+		return nil, fmt.Errorf("outbound policy: %w", err)
+	}
+	opts := s.cfg.Webhooks
+	opts.Replicas = s.stream.Replicas()
+	var svc *webhook.Service
+	err = stream.Retry(ctx, s.stream.Timeout(), s.log, func(ctx context.Context) error {
+		hooks, err := webhook.New(ctx, webhook.Deps{JetStream: s.stream.JetStream(), Layout: s.stream.Layout(), Taxonomy: s.cfg.Taxonomy,
+			Stories: s.stories, Policy: policy, Logger: s.log, Now: s.cfg.Now}, opts)
+		if err != nil {
+			return err
+		}
+		if err := hooks.Start(ctx); err != nil {
+			return err
+		}
+		svc = hooks
+		return nil
+	})
+	return svc, err
+}
+
 // connRefused counts a connection closed over the per-address cap; it is
 // not logged above debug, since a flood would flood the log too.
 func (s *Server) connRefused(key string) {
@@ -476,6 +515,7 @@ func (s *Server) Shutdown(ctx context.Context) error {
 		if s.push != nil {
 			s.push.Stop()
 		}
+		s.hooks.Stop()
 		s.sched.Stop()
 		s.stories.Stop()
 		s.stopFollow()
