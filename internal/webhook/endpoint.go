@@ -183,29 +183,29 @@ func (s *Service) check(in Input) (Input, error) {
 	in.Events = events
 	t := s.cfg.Taxonomy
 	var err error
-	if in.Filter.Regions, err = slugs("filter.regions", "region", in.Filter.Regions, t.Region); err != nil {
+	if in.Filter.Regions, err = slugs("filter.regions", "region", "regions", in.Filter.Regions, t.Region); err != nil {
 		return Input{}, err
 	}
-	if in.Filter.Topics, err = slugs("filter.topics", "topic", in.Filter.Topics, t.Topic); err != nil {
+	if in.Filter.Topics, err = slugs("filter.topics", "topic", "topics", in.Filter.Topics, t.Topic); err != nil {
 		return Input{}, err
 	}
-	if in.Filter.Langs, err = slugs("filter.langs", "lang", in.Filter.Langs, t.Lang); err != nil {
+	if in.Filter.Langs, err = slugs("filter.langs", "lang", "langs", in.Filter.Langs, t.Lang); err != nil {
 		return Input{}, err
 	}
 	known := func(slug string) (string, bool) {
 		return slug, news.ValidStory(slug) && s.cfg.Stories != nil && s.cfg.Stories.Known(slug)
 	}
-	if in.Filter.Stories, err = slugs("filter.stories", "story", in.Filter.Stories, known); err != nil {
+	if in.Filter.Stories, err = slugs("filter.stories", "story", "stories", in.Filter.Stories, known); err != nil {
 		return Input{}, err
 	}
 	return in, nil
 }
 
 // slugs canonicalises one filter dimension: unknown_<what> or
-// too_many_<what>s naming field.
-func slugs(field, what string, in []string, known func(string) (string, bool)) ([]string, error) {
+// too_many_<plural> naming field.
+func slugs(field, what, plural string, in []string, known func(string) (string, bool)) ([]string, error) {
 	if len(in) > news.MaxFilterValues {
-		return nil, httperr.Field(http.StatusBadRequest, "too_many_"+what+"s", field, fmt.Sprintf("at most %d %ss are allowed", news.MaxFilterValues, what))
+		return nil, httperr.Field(http.StatusBadRequest, "too_many_"+plural, field, fmt.Sprintf("at most %d %s are allowed", news.MaxFilterValues, plural))
 	}
 	var out []string
 	for _, v := range in {
