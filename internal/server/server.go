@@ -279,6 +279,10 @@ func New(ctx context.Context, deps Deps, opts Options) (_ *Server, err error) {
 		return nil, err
 	}
 	undo = append(undo, s.stories.Stop)
+	if s.hooks, err = s.newWebhooks(ctx); err != nil {
+		return nil, err
+	}
+	undo = append(undo, s.hooks.Stop)
 	if s.hub, err = live.New(live.Deps{Log: s.hist, Taxonomy: cfg.Taxonomy, Epoch: st.Epoch(), LastSeq: st.LastSeq, Logger: log, Metrics: s.metrics,
 		Stories: s.stories}, cfg.Live); err != nil {
 		return nil, err
@@ -317,10 +321,6 @@ func New(ctx context.Context, deps Deps, opts Options) (_ *Server, err error) {
 	if s.push != nil {
 		undo = append(undo, s.push.Stop)
 	}
-	if s.hooks, err = s.newWebhooks(ctx); err != nil {
-		return nil, err
-	}
-	undo = append(undo, s.hooks.Stop)
 	var channels []editor.Channel
 	if s.push != nil {
 		channels = pushChannels(s.push)
@@ -348,6 +348,7 @@ func New(ctx context.Context, deps Deps, opts Options) (_ *Server, err error) {
 	}
 
 	// Nothing fails after this point: the follower is stopped by Shutdown.
+	s.hooks.Start()
 	fctx, cancel := context.WithCancel(context.Background())
 	s.stopFollow = cancel
 	go func() {
@@ -425,7 +426,8 @@ func (s *Server) newPush(ctx context.Context) (*push.Service, error) {
 	return svc, nil
 }
 
-// newWebhooks starts the partners' webhooks: URLs to any public https
+// newWebhooks makes the partners' webhooks (started by New once nothing
+// can fail): URLs to any public https
 // host (pushpolicy.Options.AnyPublicHost), and the test receivers given.
 func (s *Server) newWebhooks(ctx context.Context) (*webhook.Service, error) {
 	policy, err := pushpolicy.New(pushpolicy.Options{AnyPublicHost: true, InsecureTestEndpoints: s.cfg.OutboundInsecureTestURLs})
@@ -439,9 +441,6 @@ func (s *Server) newWebhooks(ctx context.Context) (*webhook.Service, error) {
 		hooks, err := webhook.New(ctx, webhook.Deps{JetStream: s.stream.JetStream(), Layout: s.stream.Layout(), Taxonomy: s.cfg.Taxonomy,
 			Stories: s.stories, Policy: policy, Logger: s.log, Now: s.cfg.Now}, opts)
 		if err != nil {
-			return err
-		}
-		if err := hooks.Start(ctx); err != nil {
 			return err
 		}
 		svc = hooks

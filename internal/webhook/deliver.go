@@ -25,18 +25,28 @@ const UserAgent = "Newsflash-Webhooks/1"
 // maxErrorChars bounds Last.Error.
 const maxErrorChars = 200
 
-// work takes jobs from the shared work queue, Workers at a time.
-func (s *Service) work(ctx context.Context) error {
-	cons, err := s.ensureConsumer(ctx, s.cfg.Layout.WebhookJobsStream(), jetstream.ConsumerConfig{
+// workersConfig is the durable consumer the workers of every instance
+// share.
+func (s *Service) workersConfig() jetstream.ConsumerConfig {
+	return jetstream.ConsumerConfig{
 		Durable:       s.cfg.Layout.WebhookWorkersConsumer(),
 		Description:   "Webhooks: delivery jobs, shared by all instances",
 		AckPolicy:     jetstream.AckExplicitPolicy,
 		AckWait:       time.Minute, // longer than one delivery (the policy's timeout, 15 s)
 		MaxDeliver:    -1,          // jobs end by their age (RetryFor), not by a count
 		MaxAckPending: 4096,
-	})
-	if err != nil {
-		return fmt.Errorf("worker consumer: %w", err)
+	}
+}
+
+// work takes jobs from the shared work queue, Workers at a time.
+func (s *Service) work(ctx context.Context) error {
+	cons := s.workers
+	s.workers = nil // after a failure: open it again
+	if cons == nil {
+		var err error
+		if cons, err = s.ensureConsumer(ctx, s.cfg.Layout.WebhookJobsStream(), s.workersConfig()); err != nil {
+			return fmt.Errorf("worker consumer: %w", err)
+		}
 	}
 	it, err := cons.Messages(jetstream.PullMaxMessages(min(s.cfg.Workers, 64)), jetstream.PullExpiry(5*time.Second), jetstream.PullHeartbeat(time.Second))
 	if err != nil {

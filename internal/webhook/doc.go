@@ -16,9 +16,10 @@
 // and jitter (Backoff) for Options.RetryFor, and disable the endpoint on
 // 410. Counts per endpoint are kept in a second bucket.
 //
-// Goroutines: Start runs three, each restarted after a failure until Stop:
-// the endpoints watch (keeps the planner's view of the endpoints), the
-// planner, and the workers' loop, which runs each job on a goroutine of its
+// Goroutines: none until Start; Start runs three, each restarted after a
+// failure until Stop: the endpoints watch (loads the endpoints, then keeps
+// the planner's view of them), the planner (once they are loaded), and the
+// workers' loop, which runs each job on a goroutine of its
 // own (at most Options.Workers at once). Stop ends them all and waits; jobs
 // in flight come back to some instance after the work queue's ack wait.
 package webhook

@@ -134,9 +134,7 @@ func newEnv(t *testing.T, instances int, opts Options, testURLs ...string) *env 
 		if err != nil {
 			t.Fatal(err)
 		}
-		if err := s.Start(context.Background()); err != nil {
-			t.Fatal(err)
-		}
+		s.Start()
 		t.Cleanup(s.Stop)
 		e.svc = append(e.svc, s)
 	}

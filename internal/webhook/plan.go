@@ -29,19 +29,10 @@ type message struct {
 	Data      news.Item `json:"data"`
 }
 
-// plannerConfig is the planner's durable consumer. It starts with the
-// events published after its creation, which New does before the server
-// takes any post.
+// plannerConfig is the planner's durable consumer (stream.Open makes it
+// before the server takes any post).
 func (s *Service) plannerConfig() jetstream.ConsumerConfig {
-	return jetstream.ConsumerConfig{
-		Durable:       s.cfg.Layout.WebhookPlannerConsumer(),
-		Description:   "Webhooks: turns each news event into one delivery job per endpoint",
-		FilterSubject: s.cfg.Layout.NewsSubjects(),
-		DeliverPolicy: jetstream.DeliverNewPolicy,
-		AckPolicy:     jetstream.AckExplicitPolicy,
-		AckWait:       30 * time.Second,
-		MaxAckPending: 256,
-	}
+	return stream.WebhookPlannerConfig(s.cfg.Layout)
 }
 
 // plan follows the news stream with a durable consumer shared by all
@@ -50,9 +41,13 @@ func (s *Service) plannerConfig() jetstream.ConsumerConfig {
 // by the work queue's duplicate window; an event is acked only once its
 // jobs are stored.
 func (s *Service) plan(ctx context.Context) error {
-	cons, err := s.ensureConsumer(ctx, s.cfg.Layout.NewsStream(), s.plannerConfig())
-	if err != nil {
-		return fmt.Errorf("planner consumer: %w", err)
+	cons := s.planner
+	s.planner = nil // after a failure: open it again
+	if cons == nil {
+		var err error
+		if cons, err = s.ensureConsumer(ctx, s.cfg.Layout.NewsStream(), s.plannerConfig()); err != nil {
+			return fmt.Errorf("planner consumer: %w", err)
+		}
 	}
 	it, err := cons.Messages(jetstream.PullMaxMessages(64), jetstream.PullExpiry(5*time.Second), jetstream.PullHeartbeat(time.Second))
 	if err != nil {

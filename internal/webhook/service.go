@@ -81,8 +81,13 @@ type Service struct {
 	hooks jetstream.KeyValue // endpoints by id
 	stats jetstream.KeyValue // counts by endpoint id
 
-	stop context.CancelFunc // set by Start
-	wg   sync.WaitGroup
+	// The consumers as setup made them; each is then owned by the loop
+	// that uses it (plan, work), which opens it again after a failure.
+	planner, workers jetstream.Consumer
+
+	stop   context.CancelFunc // set by Start
+	loaded chan struct{}      // closed once the endpoints are loaded; the planner waits for it
+	wg     sync.WaitGroup
 
 	mu    sync.RWMutex
 	known map[string]*Endpoint // the endpoints as this instance's watch last saw them; guarded by mu
@@ -119,44 +124,35 @@ func New(ctx context.Context, deps Deps, opts Options) (*Service, error) {
 	if opts.Timeout <= 0 {
 		opts.Timeout = DefaultTimeout
 	}
-	s := &Service{cfg: config{deps, opts}, log: deps.Logger, known: map[string]*Endpoint{}}
+	s := &Service{cfg: config{deps, opts}, log: deps.Logger, known: map[string]*Endpoint{}, loaded: make(chan struct{})}
 	if err := stream.Retry(ctx, opts.Timeout, s.log, s.setup); err != nil {
 		return nil, err
 	}
 	return s, nil
 }
 
-// Bounds of the records.
-const (
-	endpointValueMax = 16 << 10 // a URL of 1 KiB, 4×64 filter slugs, two secrets
-	statsValueMax    = 1 << 10
-	jobMax           = 64 << 10 // an item in its longest
-)
-
 func (s *Service) setup(ctx context.Context) error {
 	js, r, l := s.cfg.JetStream, s.cfg.Replicas, s.cfg.Layout
 	var err error
-	if s.hooks, err = stream.EnsureKeyValue(ctx, js, jetstream.KeyValueConfig{
-		Bucket: l.WebhooksBucket(), Description: "Webhook endpoints of partners, with their signing secrets",
-		History: 1, MaxValueSize: endpointValueMax, Storage: jetstream.FileStorage, Replicas: r,
-	}); err != nil {
+	hc, sc, jc := stream.WebhookConfigs(l, r)
+	if s.hooks, err = stream.EnsureKeyValue(ctx, js, hc); err != nil {
 		return fmt.Errorf("webhook: endpoints bucket: %w", err)
 	}
-	if s.stats, err = stream.EnsureKeyValue(ctx, js, jetstream.KeyValueConfig{
-		Bucket: l.WebhookStatsBucket(), Description: "Webhook delivery counts per endpoint",
-		History: 1, MaxValueSize: statsValueMax, Storage: jetstream.FileStorage, Replicas: r,
-	}); err != nil {
+	if s.stats, err = stream.EnsureKeyValue(ctx, js, sc); err != nil {
 		return fmt.Errorf("webhook: stats bucket: %w", err)
 	}
-	if _, err = stream.EnsureStream(ctx, js, jetstream.StreamConfig{
-		Name: l.WebhookJobsStream(), Description: "Webhook deliveries: one job per event and endpoint",
-		Subjects: []string{l.WebhookJobsSubject()}, Retention: jetstream.WorkQueuePolicy, Storage: jetstream.FileStorage,
-		Replicas: r, MaxAge: s.cfg.RetryFor + 24*time.Hour, Duplicates: time.Hour, MaxMsgSize: jobMax,
-	}, s.log); err != nil {
+	if _, err = stream.EnsureStream(ctx, js, jc, s.log); err != nil {
 		return fmt.Errorf("webhook: job queue: %w", err)
 	}
-	if _, err := s.ensureConsumer(ctx, l.NewsStream(), s.plannerConfig()); err != nil {
+	// Both consumers are made here, before the server takes posts: an
+	// event published before the planner's exists would never be sent. And
+	// no JetStream request of the loops is left in flight should the
+	// server fail to start and stop at once.
+	if s.planner, err = s.ensureConsumer(ctx, l.NewsStream(), s.plannerConfig()); err != nil {
 		return fmt.Errorf("webhook: planner consumer: %w", err)
+	}
+	if s.workers, err = s.ensureConsumer(ctx, l.WebhookJobsStream(), s.workersConfig()); err != nil {
+		return fmt.Errorf("webhook: workers consumer: %w", err)
 	}
 	return nil
 }
@@ -171,36 +167,53 @@ func (s *Service) ensureConsumer(ctx context.Context, str string, cfg jetstream.
 	return c, err
 }
 
-// Start loads the endpoints, then runs the watch, the planner and the
-// workers until Stop.
-func (s *Service) Start(ctx context.Context) error {
-	w, err := stream.LoadWatch(ctx, s.hooks, "webhook endpoints", s.apply)
+// Start runs the endpoints' watch, the planner and the workers until Stop.
+// It starts nothing that can fail: the server calls it once its own start
+// can no longer fail, so a failed start leaves no pull or watch in flight.
+func (s *Service) Start() {
+	ctx, cancel := context.WithCancel(context.Background())
+	s.stop = cancel
+	s.run(ctx, "endpoints", s.watchEndpoints)
+	s.run(ctx, "planner", func(ctx context.Context) error {
+		if !s.waitLoaded(ctx) {
+			return nil
+		}
+		return s.plan(ctx)
+	})
+	s.run(ctx, "workers", s.work)
+}
+
+func (s *Service) waitLoaded(ctx context.Context) bool {
+	select {
+	case <-s.loaded:
+		return true
+	case <-ctx.Done():
+		return false
+	}
+}
+
+// watchEndpoints loads the endpoints, so the planner plans for all of them,
+// then follows their changes until ctx ends.
+func (s *Service) watchEndpoints(ctx context.Context) error {
+	lctx, cancel := context.WithTimeout(ctx, s.cfg.Timeout)
+	w, err := stream.LoadWatch(lctx, s.hooks, "webhook endpoints", s.apply)
+	cancel()
 	if err != nil {
 		return err
 	}
-	rctx, cancel := context.WithCancel(context.Background())
-	s.stop = cancel
-	s.wg.Add(1)
-	go func() {
-		defer s.wg.Done()
-		s.follow(rctx, w)
-	}()
-	s.run(rctx, "planner", s.plan)
-	s.run(rctx, "workers", s.work)
-	return nil
-}
-
-// follow applies the watch's updates until ctx ends.
-func (s *Service) follow(ctx context.Context, w jetstream.KeyWatcher) {
 	defer func() { _ = w.Stop() }()
+	select {
+	case <-s.loaded:
+	default:
+		close(s.loaded)
+	}
 	for {
 		select {
 		case <-ctx.Done():
-			return
+			return nil
 		case e, ok := <-w.Updates():
 			if !ok {
-				s.log.Error("webhook: endpoints watch ended; this instance plans with the endpoints it knew")
-				return
+				return errors.New("endpoints watch ended")
 			}
 			if e != nil {
 				s.apply(e)
