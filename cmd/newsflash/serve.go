@@ -28,6 +28,7 @@ import (
 	"newsflash/internal/server"
 	"newsflash/internal/story"
 	"newsflash/internal/stream"
+	"newsflash/internal/webhook"
 )
 
 // Settings of the command itself (no package owns them).
@@ -68,6 +69,8 @@ type serveFlags struct {
 
 	vapidPublicKey, vapidPrivateKey, vapidKeyFile, vapidSubject string
 	pushAllowedHosts, pushInsecureEndpoints                     listFlag
+	outboundInsecureURLs                                        listFlag
+	webhookWorkers                                              int
 	pushTTLFlash, pushTTLUrgent, pushTTLBreaking                time.Duration
 	pushJobs, pushPerHost, pushSubscribePerHour                 int
 	receiptRate                                                 int
@@ -122,6 +125,8 @@ func serveFlagSet() (*flags, *serveFlags) {
 	fs.StringVar(&v.vapidKeyFile, "vapid-key-file", "", `VAPID key file, JSON {"public_key","private_key"}; default: generated once into DATA/vapid.json`)
 	fs.Var(&v.pushAllowedHosts, "push-allowed-hosts", "push-service hosts subscriptions may use (exact or dot-suffix, *.x for suffix only); default: FCM, Mozilla, Apple and Windows push services")
 	fs.Var(&v.pushInsecureEndpoints, "push-insecure-test-endpoints", "host:port push services allowed over plain http and on loopback: for tests and local benchmarks only")
+	fs.Var(&v.outboundInsecureURLs, "outbound-insecure-test-urls", "host:port receivers that webhook URLs may name over plain http and on loopback or private addresses: for tests only")
+	fs.IntVar(&v.webhookWorkers, "webhook-workers", webhook.DefaultWorkers, "webhook deliveries this instance makes at once")
 	fs.DurationVar(&v.pushTTLFlash, "push-ttl-flash", push.DefaultTTLFlash, "how long push services keep an undelivered flash notification")
 	fs.DurationVar(&v.pushTTLUrgent, "push-ttl-urgent", push.DefaultTTLUrgent, "how long push services keep an undelivered urgent notification")
 	fs.DurationVar(&v.pushTTLBreaking, "push-ttl-breaking", push.DefaultTTLBreaking, "how long push services keep an undelivered breaking notification")
@@ -264,6 +269,14 @@ func (v *serveFlags) config(stderr io.Writer) (server.Deps, server.Options, erro
 	if _, err := pushpolicy.New(cfg.PushPolicy); err != nil {
 		return bad("push-insecure-test-endpoints", "%v", err)
 	}
+	cfg.OutboundInsecureTestURLs = v.outboundInsecureURLs
+	if _, err := pushpolicy.New(pushpolicy.Options{AnyPublicHost: true, InsecureTestEndpoints: v.outboundInsecureURLs}); err != nil {
+		return bad("outbound-insecure-test-urls", "%v", err)
+	}
+	if v.webhookWorkers < 1 {
+		return bad("webhook-workers", "must be at least 1")
+	}
+	cfg.Webhooks = webhook.Options{Workers: v.webhookWorkers}
 	cfg.Push = push.Options{
 		TTL:  map[string]time.Duration{news.PriorityFlash: v.pushTTLFlash, news.PriorityUrgent: v.pushTTLUrgent, news.PriorityBreaking: v.pushTTLBreaking},
 		Jobs: v.pushJobs, PerHost: v.pushPerHost, SubscribePerHour: v.pushSubscribePerHour,

@@ -91,6 +91,12 @@ func (p *Policy) checkURL(u *url.URL) error {
 	if !isDNSName(host) {
 		return invalid("endpoint host %q is not a valid DNS name", host)
 	}
+	if p.anyHost {
+		if host == "localhost" || strings.HasSuffix(host, ".localhost") {
+			return invalid("endpoint host %q is a loopback name", host)
+		}
+		return nil
+	}
 	if !p.allowed(host) {
 		return &news.ValidationError{
 			Code:    CodeNotAllowed,

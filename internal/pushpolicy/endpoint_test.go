@@ -221,3 +221,27 @@ func TestDefaultAllowedHostsIsACopy(t *testing.T) {
 		t.Fatal("DefaultAllowedHosts shares its slice")
 	}
 }
+
+func TestCheckEndpointAnyPublicHost(t *testing.T) {
+	p, err := New(Options{AnyPublicHost: true, AllowedHosts: []string{"fcm.googleapis.com"}})
+	if err != nil {
+		t.Fatal(err)
+	}
+	const ok, bad = "", CodeInvalidEndpoint
+	for _, tc := range []struct{ raw, code string }{
+		{"https://hooks.example.org/newsflash", ok},
+		{"https://partner.example.com:443/in?key=1", ok},
+		{"https://fcm.googleapis.com/x", ok},
+		{"http://hooks.example.org/", bad},
+		{"https://hooks.example.org:8443/", bad},
+		{"https://10.0.0.1/", bad},
+		{"https://127.0.0.1/", bad},
+		{"https://[::1]/", bad},
+		{"https://2130706433/", bad},
+		{"https://localhost/", bad},
+		{"https://api.localhost/", bad},
+		{"https://user:pw@hooks.example.org/", bad},
+	} {
+		wantCode(t, tc.raw, p.CheckEndpoint(tc.raw), tc.code)
+	}
+}

@@ -66,6 +66,13 @@ type Options struct {
 	// name through DNS. ONLY for tests and local benchmarks. Empty by default.
 	InsecureTestEndpoints []string
 
+	// AnyPublicHost lets URLs name any DNS host instead of only
+	// AllowedHosts (which is then ignored): for URLs partners give, such
+	// as webhooks and WebSub callbacks. Every other rule stays: https on
+	// port 443, a DNS name (not an IP address, not "localhost" or a name
+	// under it), and at dial time a publicly routable address only.
+	AnyPublicHost bool
+
 	// Timeout bounds one whole push request: dial, TLS handshake, request
 	// and response headers (http.Client.Timeout). Zero means DefaultTimeout
 	// (15 s); it must not be negative.
@@ -82,6 +89,7 @@ type Policy struct {
 	testHosts map[string]struct{}         // canonical "host:port" of InsecureTestEndpoints
 	testDials map[netip.AddrPort]struct{} // the addresses those resolve to
 
+	anyHost bool // Options.AnyPublicHost
 	anyPort bool // tests only: lift the port-443 rule so the dial hook can be reached
 
 	dialer    *net.Dialer
@@ -108,6 +116,7 @@ func newPolicy(o Options, anyPort bool) (*Policy, error) {
 	p := &Policy{
 		testHosts: make(map[string]struct{}),
 		testDials: make(map[netip.AddrPort]struct{}),
+		anyHost:   o.AnyPublicHost,
 		anyPort:   anyPort,
 	}
 	for _, h := range hosts {

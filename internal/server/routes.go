@@ -73,6 +73,7 @@ func (s *Server) routes(api *editor.API) (*gin.Engine, error) {
 	s.editors.Register(rest)
 	s.stories.Register(rest, rest.Group("", s.editors.RequireEditor()))
 	s.audit.Register(rest.Group("", s.editors.RequireEditor(), editor.RequireRole(editor.RoleAdmin)))
+	s.hooks.Register(rest.Group("", s.editors.RequireEditor(), editor.RequireRole(editor.RoleAdmin)))
 	if s.push != nil {
 		s.push.Register(rest, rest.Group("", s.editors.RequireEditor()))
 	} else {

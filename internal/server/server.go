@@ -32,6 +32,7 @@ import (
 	"newsflash/internal/schedule"
 	"newsflash/internal/story"
 	"newsflash/internal/stream"
+	"newsflash/internal/webhook"
 	"newsflash/web"
 )
 
@@ -89,6 +90,14 @@ type Options struct {
 	// Push tunes delivery (TTLs, concurrency, limits); its Replicas are
 	// the stream's.
 	Push push.Options
+	// OutboundInsecureTestURLs are "host:port" receivers that webhook URLs
+	// (and WebSub callbacks) may name over plain http and on loopback or
+	// private addresses: for tests only. Default none: https on 443 to
+	// public addresses only.
+	OutboundInsecureTestURLs []string
+	// Webhooks tunes webhook delivery (workers, retries); its Replicas are
+	// the stream's.
+	Webhooks webhook.Options
 	// FCM turns on Android devices when its Credentials are given
 	// (fcm.LoadCredentials); off otherwise.
 	FCM fcm.Options
@@ -148,6 +157,7 @@ type Server struct {
 	sched   *schedule.Scheduler
 	stories *story.Store
 	feeds   *feed.Feeds
+	hooks   *webhook.Service // partners' webhooks
 	editors *editor.Accounts // signs editors in: the static ones and the runtime accounts
 	assets  *web.Assets
 	abuse   *abuse
@@ -273,6 +283,10 @@ func New(ctx context.Context, deps Deps, opts Options) (_ *Server, err error) {
 		return nil, err
 	}
 	undo = append(undo, s.stories.Stop)
+	if s.hooks, err = s.newWebhooks(ctx); err != nil {
+		return nil, err
+	}
+	undo = append(undo, s.hooks.Stop)
 	if s.hub, err = live.New(live.Deps{Log: s.hist, Taxonomy: cfg.Taxonomy, Epoch: st.Epoch(), LastSeq: st.LastSeq, Logger: log, Metrics: s.metrics,
 		Stories: s.stories}, cfg.Live); err != nil {
 		return nil, err
@@ -341,6 +355,7 @@ func New(ctx context.Context, deps Deps, opts Options) (_ *Server, err error) {
 	}
 
 	// Nothing fails after this point: the follower is stopped by Shutdown.
+	s.hooks.Start()
 	fctx, cancel := context.WithCancel(context.Background())
 	s.stopFollow = cancel
 	go func() {
@@ -418,6 +433,29 @@ func (s *Server) newPush(ctx context.Context) (*push.Service, error) {
 	return svc, nil
 }
 
+// newWebhooks makes the partners' webhooks (started by New once nothing
+// can fail): URLs to any public https
+// host (pushpolicy.Options.AnyPublicHost), and the test receivers given.
+func (s *Server) newWebhooks(ctx context.Context) (*webhook.Service, error) {
+	policy, err := pushpolicy.New(pushpolicy.Options{AnyPublicHost: true, InsecureTestEndpoints: s.cfg.OutboundInsecureTestURLs})
+	if err != nil {
+		return nil, fmt.Errorf("outbound policy: %w", err)
+	}
+	opts := s.cfg.Webhooks
+	opts.Replicas = s.stream.Replicas()
+	var svc *webhook.Service
+	err = stream.Retry(ctx, s.stream.Timeout(), s.log, func(ctx context.Context) error {
+		hooks, err := webhook.New(ctx, webhook.Deps{JetStream: s.stream.JetStream(), Layout: s.stream.Layout(), Taxonomy: s.cfg.Taxonomy,
+			Stories: s.stories, Policy: policy, Logger: s.log, Now: s.cfg.Now}, opts)
+		if err != nil {
+			return err
+		}
+		svc = hooks
+		return nil
+	})
+	return svc, err
+}
+
 // connRefused counts a connection closed over the per-address cap; it is
 // not logged above debug, since a flood would flood the log too.
 func (s *Server) connRefused(key string) {
@@ -483,6 +521,7 @@ func (s *Server) Shutdown(ctx context.Context) error {
 		if s.push != nil {
 			s.push.Stop()
 		}
+		s.hooks.Stop()
 		s.sched.Stop()
 		s.stories.Stop()
 		s.stopFollow()

@@ -33,6 +33,10 @@ const DefaultStreamName = "NEWSFLASH"
 //	push jobs            stream NEWSFLASH_PUSH, subject newsflash.push.jobs
 //	push consumers       NEWSFLASH_push_planner (on the news stream),
 //	                     NEWSFLASH_push_workers (on the jobs stream)
+//	webhook endpoints    NEWSFLASH_webhooks, counts NEWSFLASH_webhook_stats
+//	webhook jobs         stream NEWSFLASH_WEBHOOK, subject newsflash.webhook.jobs
+//	webhook consumers    NEWSFLASH_webhook_planner (on the news stream),
+//	                     NEWSFLASH_webhook_workers (on the jobs stream)
 //
 // Subjects start with the stream name in lower case: names that differ only
 // in case would share subjects, which JetStream refuses (overlapping
@@ -155,3 +159,27 @@ func (l Layout) EditorFromSubject(subj string) (string, bool) {
 	}
 	return string(name), true
 }
+
+// WebhooksBucket holds the partners' webhook endpoints, one key per
+// endpoint id, with their secrets.
+func (l Layout) WebhooksBucket() string { return l.NewsStream() + "_webhooks" }
+
+// WebhookStatsBucket holds each webhook endpoint's delivery counts and last
+// delivery, one small record per endpoint id.
+func (l Layout) WebhookStatsBucket() string { return l.NewsStream() + "_webhook_stats" }
+
+// WebhookJobsStream is the work queue of webhook deliveries: one job per
+// event and endpoint.
+func (l Layout) WebhookJobsStream() string { return l.NewsStream() + "_WEBHOOK" }
+
+// WebhookJobsSubject is the one subject of WebhookJobsStream.
+func (l Layout) WebhookJobsSubject() string { return l.root() + ".webhook.jobs" }
+
+// WebhookPlannerConsumer is the durable consumer, on the news stream, that
+// turns each event into webhook jobs (one planning per event for all
+// instances).
+func (l Layout) WebhookPlannerConsumer() string { return l.NewsStream() + "_webhook_planner" }
+
+// WebhookWorkersConsumer is the durable consumer, on WebhookJobsStream,
+// that the webhook workers of every instance share.
+func (l Layout) WebhookWorkersConsumer() string { return l.NewsStream() + "_webhook_workers" }

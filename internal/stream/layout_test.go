@@ -34,6 +34,12 @@ func names(l Layout) map[string]string {
 		"push jobs subject":  l.PushJobsSubject(),
 		"planner consumer":   l.PlannerConsumer(),
 		"push workers":       l.PushWorkersConsumer(),
+		"webhooks bucket":    l.WebhooksBucket(),
+		"webhook stats":      l.WebhookStatsBucket(),
+		"webhook jobs":       l.WebhookJobsStream(),
+		"webhook subject":    l.WebhookJobsSubject(),
+		"webhook planner":    l.WebhookPlannerConsumer(),
+		"webhook workers":    l.WebhookWorkersConsumer(),
 	}
 }
 
@@ -61,6 +67,12 @@ func TestDefaultLayoutKeepsNames(t *testing.T) {
 		"push jobs subject":  "newsflash.push.jobs",
 		"planner consumer":   "NEWSFLASH_push_planner",
 		"push workers":       "NEWSFLASH_push_workers",
+		"webhooks bucket":    "NEWSFLASH_webhooks",
+		"webhook stats":      "NEWSFLASH_webhook_stats",
+		"webhook jobs":       "NEWSFLASH_WEBHOOK",
+		"webhook subject":    "newsflash.webhook.jobs",
+		"webhook planner":    "NEWSFLASH_webhook_planner",
+		"webhook workers":    "NEWSFLASH_webhook_workers",
 	}
 	for _, l := range []Layout{{}, NewLayout(""), NewLayout(DefaultStreamName)} {
 		got := names(l)

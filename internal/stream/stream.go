@@ -265,6 +265,7 @@ func (s *Stream) setup(ctx context.Context) error {
 	sc2 := s.scheduledConfig()
 	stc := s.storiesConfig()
 	ac := s.auditConfig()
+	wh, ws, wj := WebhookConfigs(s.Layout(), s.cfg.Replicas)
 	return Retry(ctx, s.cfg.Timeout, s.log, func(ctx context.Context) error {
 		str, err := EnsureStream(ctx, s.js, sc, s.log)
 		if errors.Is(err, ErrIncompatible) {
@@ -286,6 +287,22 @@ func (s *Stream) setup(ctx context.Context) error {
 		}
 		if _, err := EnsureKeyValue(ctx, s.js, stc); err != nil {
 			return fmt.Errorf("create bucket %s: %w", stc.Bucket, err)
+		}
+		for _, c := range []jetstream.KeyValueConfig{wh, ws} {
+			if _, err := EnsureKeyValue(ctx, s.js, c); err != nil {
+				return fmt.Errorf("create bucket %s: %w", c.Bucket, err)
+			}
+		}
+		if _, err := EnsureStream(ctx, s.js, wj, s.log); err != nil {
+			return fmt.Errorf("create stream %s: %w", wj.Name, err)
+		}
+		pc := WebhookPlannerConfig(s.Layout())
+		if _, err := s.js.Consumer(ctx, sc.Name, pc.Durable); errors.Is(err, jetstream.ErrConsumerNotFound) {
+			if _, err := s.js.CreateOrUpdateConsumer(ctx, sc.Name, pc); err != nil {
+				return fmt.Errorf("create consumer %s: %w", pc.Durable, err)
+			}
+		} else if err != nil {
+			return fmt.Errorf("consumer %s: %w", pc.Durable, err)
 		}
 		audit, err := EnsureStream(ctx, s.js, ac, s.log)
 		if errors.Is(err, ErrIncompatible) {
