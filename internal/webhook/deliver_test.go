@@ -133,9 +133,9 @@ func TestRetrySameID(t *testing.T) {
 	e := newEnv(t, 1, Options{RetryBase: 20 * time.Millisecond, RetryMax: 100 * time.Millisecond}, r.hostPort())
 	id, key := e.create(t, Input{URL: r.url("/flaky"), Events: Types})
 	it := e.publish(t, news.EventItem, item("asia"), nil, false, 0)
-	got := r.waitFor(t, "three attempts", func(ds []delivery) bool { return len(ds) >= 3 })
+	r.waitFor(t, "three attempts", func(ds []delivery) bool { return len(ds) >= 3 })
 	waitIdle(t, e)
-	got = r.deliveries("/flaky")
+	got := r.deliveries("/flaky")
 	if len(got) != 3 {
 		t.Fatalf("%d attempts, want 3", len(got))
 	}
