@@ -348,19 +348,7 @@ func (s *Service) Start() {
 
 // run keeps fn running, restarting it after failures, until ctx ends.
 func (s *Service) run(ctx context.Context, name string, fn func(context.Context) error) {
-	s.wg.Add(1)
-	go func() {
-		defer s.wg.Done()
-		for ctx.Err() == nil {
-			if err := fn(ctx); err != nil && ctx.Err() == nil {
-				s.log.Warn("push: restarting after failure", "part", name, "err", err)
-				select {
-				case <-ctx.Done():
-				case <-time.After(time.Second):
-				}
-			}
-		}
-	}()
+	stream.Supervise(ctx, &s.wg, s.log, "push", name, fn)
 }
 
 // Stop ends the goroutines; unfinished jobs are left to other instances

@@ -248,19 +248,7 @@ func (s *Service) Known(id string) bool {
 
 // run keeps fn running, restarting it after failures, until ctx ends.
 func (s *Service) run(ctx context.Context, name string, fn func(context.Context) error) {
-	s.wg.Add(1)
-	go func() {
-		defer s.wg.Done()
-		for ctx.Err() == nil {
-			if err := fn(ctx); err != nil && ctx.Err() == nil {
-				s.log.Warn("webhook: restarting after failure", "part", name, "err", err)
-				select {
-				case <-ctx.Done():
-				case <-time.After(time.Second):
-				}
-			}
-		}
-	}()
+	stream.Supervise(ctx, &s.wg, s.log, "webhook", name, fn)
 }
 
 // Stop ends the goroutines and waits for them; unfinished jobs come back
